@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test install lint format bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Installs, migrates, seeds demo data and starts web + worker + beat (and, when REDIS_URL or
+# STRIPE_API_BASE are not set, an embedded Redis and the local Stripe server). Ctrl-C stops all.
+run: install
+	$(PY) -m petstore.devrun
+
+# Uses DATABASE_URL and REDIS_URL when set (CI: PostgreSQL and Redis), else SQLite and an
+# embedded Redis. Includes the browser suite.
+test: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install
+	$(PY) bench/metering.py
+
+clean:
+	rm -rf $(VENV) .run staticfiles db.sqlite3 .pytest_cache .ruff_cache

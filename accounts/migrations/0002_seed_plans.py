@@ -1,0 +1,13 @@
+from django.db import migrations
+
+
+def seed(apps, schema_editor):
+    from accounts.catalogue import seed_plans
+
+    seed_plans(apps.get_model("accounts", "Plan"))
+
+
+class Migration(migrations.Migration):
+    dependencies = [("accounts", "0001_initial")]
+
+    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import ApiKey, Customer, Plan
+
+DEFAULT_PLAN_SLUG = "free"
+
+
+def default_plan() -> Plan:
+    return Plan.objects.get(slug=DEFAULT_PLAN_SLUG)
+
+
+def plan_catalogue(*, self_serve_only: bool = False) -> QuerySet[Plan]:
+    plans = Plan.objects.filter(is_active=True)
+    return plans.filter(self_serve=True) if self_serve_only else plans
+
+
+def plan_mrr(plan: Plan | None) -> Decimal:
+    """The recurring base fee a plan contributes per month (custom prices count as 0 until a
+    contract amount is known)."""
+    if plan is None or plan.monthly_price is None:
+        return Decimal("0.00")
+    return plan.monthly_price
+
+
+def customer_for_user(user) -> Customer | None:
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return Customer.objects.select_related("plan").filter(user=user).first()
+
+
+def customer_for_request(request) -> Customer | None:
+    """dj-stripe's subscriber callback: the customer behind a web request."""
+    return customer_for_user(request.user)
+
+
+def active_keys(customer: Customer) -> QuerySet[ApiKey]:
+    """Keys that authenticate now: not revoked and not past a rotation's grace period."""
+    return customer.api_keys.filter(revoked_at__isnull=True).filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+    )
+
+
+def customer_keys(customer: Customer) -> QuerySet[ApiKey]:
+    return customer.api_keys.all()

@@ -1,0 +1,158 @@
+"""Writes for accounts: registration, keys, plan changes. The only place that changes them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import keys
+from accounts.errors import EmailTaken, KeyLimitReached
+from accounts.models import ApiKey, Customer, Plan, PlanChange
+from accounts.selectors import active_keys, default_plan, plan_mrr
+from accounts.signals import customer_access_changed
+
+MAX_ROTATION_GRACE = timedelta(days=7)
+
+
+def _access_changed(customer_id: int) -> None:
+    transaction.on_commit(
+        lambda: customer_access_changed.send(sender=Customer, customer_id=customer_id)
+    )
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+@transaction.atomic
+def customer_register(
+    *, email: str, password: str | None = None, name: str = "", plan: Plan | None = None
+) -> tuple[Customer, str]:
+    """Create user, customer (on Free unless told) and a first key. Returns the raw key once."""
+    email = normalize_email(email)
+    if Customer.objects.filter(email__iexact=email).exists():
+        raise EmailTaken()
+    plan = plan or default_plan()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(
+                username=email, email=email, password=password
+            )
+            customer = Customer.objects.create(
+                user=user, email=email, name=name, plan=plan, created_at=now, plan_changed_at=now
+            )
+    except IntegrityError as exc:  # a concurrent sign-up with the same email won the race
+        raise EmailTaken() from exc
+    PlanChange.objects.create(
+        customer=customer,
+        from_plan=None,
+        to_plan=plan,
+        to_mrr=plan_mrr(plan),
+        reason="signup",
+        changed_at=now,
+    )
+    _, raw = api_key_create(customer=customer, name="default")
+    return customer, raw
+
+
+@transaction.atomic
+def api_key_create(
+    *, customer: Customer, name: str = "default", enforce_limit: bool = True
+) -> tuple[ApiKey, str]:
+    """Issue a key. The raw key is returned here and never again (only its hash is stored)."""
+    # Lock the customer so two concurrent creations cannot both squeeze under the limit.
+    locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
+    if enforce_limit:
+        count = active_keys(locked).count()
+        if count >= locked.plan.max_keys:
+            raise KeyLimitReached(
+                f"Your {locked.plan.name} plan allows {locked.plan.max_keys} active keys and you "
+                f"have {count}. Revoke a key or upgrade your plan.",
+                extra={
+                    "limit": locked.plan.max_keys,
+                    "upgrade_url": f"{settings.SITE_URL}/pricing/",
+                },
+            )
+    for _ in range(5):
+        generated = keys.generate_key(settings.API_KEY_MODE)
+        try:
+            with transaction.atomic():
+                api_key = ApiKey.objects.create(
+                    customer=locked,
+                    name=name.strip() or "default",
+                    prefix=generated.prefix,
+                    key_hash=generated.hashed,
+                )
+            return api_key, generated.raw
+        except IntegrityError:  # lookup-prefix collision: astronomically rare, draw again
+            continue
+    raise RuntimeError("could not draw a unique API key prefix")
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    updated = ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+    api_key.refresh_from_db()
+    if updated:
+        _access_changed(api_key.customer_id)
+    return api_key
+
+
+@transaction.atomic
+def api_key_rotate(*, api_key: ApiKey, grace: timedelta = timedelta(0)) -> tuple[ApiKey, str]:
+    """Replace a key with a new one of the same name. The old key stops working now, or at the
+    end of `grace` so that clients can switch over without downtime."""
+    if grace < timedelta(0) or grace > MAX_ROTATION_GRACE:
+        raise ValueError("grace must be between 0 and 7 days")
+    new_key, raw = api_key_create(customer=api_key.customer, name=api_key.name, enforce_limit=False)
+    now = timezone.now()
+    if grace:
+        ApiKey.objects.filter(pk=api_key.pk).update(expires_at=now + grace)
+    else:
+        ApiKey.objects.filter(pk=api_key.pk).update(revoked_at=now)
+    api_key.refresh_from_db()
+    _access_changed(api_key.customer_id)
+    return new_key, raw
+
+
+@transaction.atomic
+def customer_change_plan(
+    *, customer: Customer, plan: Plan, reason: str = "self_serve", when=None
+) -> Customer:
+    """Move a customer to a plan and record the change (with its MRR) in the history."""
+    locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
+    if locked.plan_id == plan.pk:
+        return locked
+    when = when or timezone.now()
+    PlanChange.objects.create(
+        customer=locked,
+        from_plan=locked.plan,
+        to_plan=plan,
+        from_mrr=plan_mrr(locked.plan),
+        to_mrr=plan_mrr(plan),
+        reason=reason,
+        changed_at=when,
+    )
+    locked.plan = plan
+    locked.plan_changed_at = when
+    locked.save(update_fields=["plan", "plan_changed_at"])
+    _access_changed(locked.pk)
+    customer.plan = plan
+    customer.plan_changed_at = when
+    return locked
+
+
+def customer_record_first_call(*, customer_id: int, when) -> bool:
+    """Record the first successful call, once per customer ever. True if this call was it."""
+    return bool(
+        Customer.objects.filter(pk=customer_id, first_call_at__isnull=True).update(
+            first_call_at=when
+        )
+    )

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.models import Customer
+from metering.periods import current_period
+from metering.selectors import customer_usage
+
+
+def usage_estimate(customer: Customer, breakdown) -> dict | None:
+    """The estimated bill, from whatever app prices usage (configured, so metering does not
+    depend on billing): `METERING_USAGE_ESTIMATOR` names a callable(customer, breakdown)."""
+    path = getattr(settings, "METERING_USAGE_ESTIMATOR", "")
+    return import_string(path)(customer, breakdown) if path else None
+
+
+def usage_summary(customer: Customer) -> dict:
+    period = current_period()
+    usage = customer_usage(customer_id=customer.pk, start=period.start, end=period.end)
+    plan = customer.plan
+    used = usage.total.units
+    included = plan.included_units
+    return {
+        "period": {"start": period.start.isoformat(), "end": period.end.isoformat()},
+        "plan": {"slug": plan.slug, "name": plan.name, "overage_policy": plan.overage_policy},
+        "units_used": used,
+        "included_units": included,
+        "remaining_units": None if included is None else max(included - used, 0),
+        "overage_units": 0 if included is None else max(used - included, 0),
+        "calls": usage.total.calls,
+        "errors": usage.total.errors,
+        "refused": usage.total.refused,
+        "by_endpoint": [
+            {"endpoint": endpoint, **counts.as_dict()}
+            for endpoint, counts in sorted(usage.by_endpoint.items())
+        ],
+        "by_day": [
+            {"date": day.isoformat(), **counts.as_dict()}
+            for day, counts in sorted(usage.by_day.items())
+        ],
+        "estimated_bill": usage_estimate(customer, usage),
+    }
+
+
+class UsageApi(APIView):
+    @extend_schema(summary="Usage of the current billing period, exact to the last request")
+    def get(self, request):
+        customer = Customer.objects.select_related("plan").get(pk=request.user.customer_id)
+        return Response(usage_summary(customer))

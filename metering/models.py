@@ -1,0 +1,77 @@
+from django.db import models
+from django.utils import timezone
+
+
+class BillableClass(models.TextChoices):
+    READ = "read", "Read"
+    WRITE = "write", "Write"
+    IMAGE = "image", "Image processing"
+
+
+class Endpoint(models.Model):
+    """Cost of one API operation: method + route → weight in usage units, the feature it needs,
+    and its billable class. Editable in the admin; changes apply within seconds."""
+
+    method = models.CharField(max_length=7)
+    path = models.CharField(max_length=200, help_text="Route template, e.g. /api/v1/pets/{pk}")
+    weight = models.PositiveIntegerField(default=1, help_text="Usage units per successful call.")
+    feature = models.CharField(
+        max_length=40, blank=True, help_text="Plan feature required, e.g. images; empty: none."
+    )
+    billable_class = models.CharField(
+        max_length=10, choices=BillableClass.choices, default=BillableClass.READ
+    )
+    description = models.CharField(max_length=200, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["path", "method"]
+        constraints = [
+            models.UniqueConstraint(fields=["method", "path"], name="endpoint_method_path_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class UsageRecord(models.Model):
+    """The durable usage ledger: one row per customer, endpoint and hour, filled by flush_usage.
+    `calls`/`units` are billable (2xx/3xx); `errors` are 4xx/5xx answers; `refused` are
+    refusals (401/403/429) counted for analytics only."""
+
+    customer = models.ForeignKey(
+        "accounts.Customer", on_delete=models.CASCADE, related_name="usage_records"
+    )
+    endpoint = models.CharField(max_length=220)
+    hour = models.DateTimeField()
+    calls = models.BigIntegerField(default=0)
+    units = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    refused = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-hour", "endpoint"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "endpoint", "hour"], name="usage_customer_endpoint_hour_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["customer", "hour"]), models.Index(fields=["hour"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.endpoint} {self.hour:%Y-%m-%d %H}h"
+
+
+class FlushedBatch(models.Model):
+    """Marks a Redis usage batch as applied to the ledger. Inserted in the same transaction as the
+    batch's rows, so a batch is applied exactly once however often a flush retries it."""
+
+    key = models.CharField(max_length=120, unique=True)
+    applied_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -1,0 +1,158 @@
+"""Metering reads. Usage is exact to the last request: the ledger plus what Redis holds and
+the ledger does not yet (pending counters and batches taken by a flush but not yet applied)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+from django.conf import settings
+from django.db.models import Sum
+from django.db.models.functions import TruncDate
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from metering import store
+from metering.catalogue import route_template
+from metering.models import FlushedBatch, UsageRecord
+from metering.periods import Period
+
+COUNTERS = ("calls", "units", "errors", "refused")
+
+
+@dataclass
+class Counts:
+    calls: int = 0
+    units: int = 0
+    errors: int = 0
+    refused: int = 0
+
+    def add(self, counter: str, value: int) -> None:
+        setattr(self, counter, getattr(self, counter) + value)
+
+    def as_dict(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in COUNTERS}
+
+
+@dataclass
+class UsageBreakdown:
+    start: datetime
+    end: datetime
+    total: Counts = field(default_factory=Counts)
+    by_endpoint: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    by_day: dict[date, Counts] = field(default_factory=lambda: defaultdict(Counts))
+    by_day_endpoint: dict[tuple[date, str], Counts] = field(
+        default_factory=lambda: defaultdict(Counts)
+    )
+
+    def add(self, endpoint: str, day: date, counter: str, value: int) -> None:
+        if not value:
+            return
+        self.total.add(counter, value)
+        self.by_endpoint[endpoint].add(counter, value)
+        self.by_day[day].add(counter, value)
+        self.by_day_endpoint[(day, endpoint)].add(counter, value)
+
+
+def _unapplied_in_redis(customer_id: int) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    r = store.client()
+    # MULTI/EXEC: the pending hash and the batch list as one snapshot (a flush moves one into
+    # the other atomically, so nothing is seen twice or missed between them).
+    pipe = r.pipeline(transaction=True)
+    pipe.hgetall(store.pending_key(customer_id))
+    pipe.smembers(store.batches_key(customer_id))
+    pending, names = pipe.execute()
+    names = sorted(names)
+    batches: dict[str, dict[str, str]] = {}
+    if names:
+        pipe = r.pipeline(transaction=False)
+        for name in names:
+            pipe.hgetall(name)
+        batches = dict(zip(names, pipe.execute(), strict=True))
+    return pending, batches
+
+
+def _applied(names: list[str]) -> set[str]:
+    if not names:
+        return set()
+    return set(FlushedBatch.objects.filter(key__in=names).values_list("key", flat=True))
+
+
+def customer_usage(*, customer_id: int, start: datetime, end: datetime) -> UsageBreakdown:
+    breakdown = UsageBreakdown(start, end)
+    ledger_rows: list[dict] = []
+    unapplied: list[dict[str, str]] = []
+    for _ in range(5):
+        pending, batches = _unapplied_in_redis(customer_id)
+        names = list(batches)
+        applied = _applied(names)
+        ledger_rows = list(
+            UsageRecord.objects.filter(customer_id=customer_id, hour__gte=start, hour__lt=end)
+            .annotate(day=TruncDate("hour", tzinfo=UTC))
+            .values("endpoint", "day")
+            .annotate(
+                calls=Sum("calls"), units=Sum("units"), errors=Sum("errors"), refused=Sum("refused")
+            )
+        )
+        # A batch applied between the two marker reads would be counted twice or not at all.
+        if _applied(names) == applied:
+            unapplied = [pending] + [c for n, c in batches.items() if n not in applied]
+            break
+    for row in ledger_rows:
+        for counter in COUNTERS:
+            breakdown.add(row["endpoint"], row["day"], counter, row[counter] or 0)
+    start_ts, end_ts = start.timestamp(), end.timestamp()
+    for counters in unapplied:
+        for name, value in counters.items():
+            if name.startswith("lastused|"):
+                continue
+            endpoint, hour, counter = name.rsplit("|", 2)
+            hour_ts = int(hour)
+            if start_ts <= hour_ts < end_ts:
+                day = datetime.fromtimestamp(hour_ts, UTC).date()
+                breakdown.add(endpoint, day, counter, int(value))
+    return breakdown
+
+
+def customer_period_units(*, customer_id: int, period: Period) -> int:
+    return customer_usage(customer_id=customer_id, start=period.start, end=period.end).total.units
+
+
+def period_units_fast(*, customer_id: int, period: Period) -> int | None:
+    """The quota counter as the hot path sees it (None if not seeded yet)."""
+    value = store.client().hget(store.period_key(customer_id, period.id), "units")
+    return None if value is None else int(value)
+
+
+def api_routes() -> list[tuple[str, str]]:
+    """(method, route template) of every metered DRF operation in the URLconf."""
+
+    def walk(patterns, prefix: str):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                yield from walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                yield prefix + str(pattern.pattern), pattern
+
+    found: set[tuple[str, str]] = set()
+    for route, pattern in walk(get_resolver().url_patterns, ""):
+        path = route_template(route)
+        if not path.startswith(settings.METERING_PATH_PREFIX.rstrip("/")):
+            continue
+        if pattern.name in settings.METERING_PUBLIC_ROUTES:
+            continue
+        view = pattern.callback
+        actions = getattr(view, "actions", None)
+        cls = getattr(view, "cls", None)
+        if actions:
+            methods = {m.upper() for m in actions}
+        elif cls is not None:
+            methods = {
+                m.upper()
+                for m in cls.http_method_names
+                if m not in ("options", "head", "trace") and hasattr(cls, m)
+            }
+        else:
+            continue
+        found.update((method, path) for method in methods)
+    return sorted(found, key=lambda item: (item[1], item[0]))

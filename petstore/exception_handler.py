@@ -1,0 +1,58 @@
+"""DRF's exception handler: every error of every API view as `{"error": code, "message": …}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from petstore.errors import ApplicationError
+
+# DRF's own exceptions mapped onto our codes; anything else keeps DRF's default code.
+_DRF_CODES = {
+    drf_exceptions.NotAuthenticated: "invalid_api_key",
+    drf_exceptions.AuthenticationFailed: "invalid_api_key",
+    drf_exceptions.NotFound: "not_found",
+    drf_exceptions.MethodNotAllowed: "method_not_allowed",
+    drf_exceptions.ParseError: "malformed_request",
+    drf_exceptions.UnsupportedMediaType: "unsupported_media_type",
+    drf_exceptions.PermissionDenied: "permission_denied",
+    drf_exceptions.Throttled: "rate_limit_exceeded",
+    drf_exceptions.ValidationError: "validation_error",
+}
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    if isinstance(detail, dict) and detail:
+        field, value = next(iter(detail.items()))
+        text = _first_message(value)
+        return text if field == "non_field_errors" else f"{field}: {text}"
+    return str(detail)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(exc.as_dict(), status=exc.status_code, headers=exc.headers)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None  # an unexpected exception: let Django log it and answer 500
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "error")
+    body: dict[str, Any] = {"error": code}
+    if isinstance(exc, drf_exceptions.ValidationError):
+        body["message"] = _first_message(exc.detail)
+        body["fields"] = (
+            exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        )
+    elif isinstance(exc, drf_exceptions.NotAuthenticated):
+        body["message"] = "Missing API key: send it in the X-API-Key header."
+    else:
+        body["message"] = _first_message(getattr(exc, "detail", str(exc)))
+    if isinstance(exc, drf_exceptions.Throttled) and exc.wait is not None:
+        body["retry_after"] = int(exc.wait + 0.999)
+    response.data = body
+    return response

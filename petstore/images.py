@@ -1,0 +1,56 @@
+"""Pet image processing: validate an upload and turn it into a JPEG thumbnail with Pillow."""
+
+from __future__ import annotations
+
+import io
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from PIL import Image, UnidentifiedImageError
+
+from petstore.errors import ApplicationError
+
+ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
+THUMBNAIL_SIZE = (256, 256)
+MAX_PIXELS = 40_000_000  # refuse decompression bombs long before they eat memory
+
+
+class InvalidImage(ApplicationError):
+    code = "invalid_image"
+
+
+class ImageTooLarge(ApplicationError):
+    status_code = 413
+    code = "image_too_large"
+
+
+def make_thumbnail(upload) -> tuple[ContentFile, dict]:
+    if upload.size > settings.PET_IMAGE_MAX_BYTES:
+        raise ImageTooLarge(
+            f"The image is {upload.size} bytes; the limit is {settings.PET_IMAGE_MAX_BYTES}."
+        )
+    data = upload.read()
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            fmt = probe.format
+            width, height = probe.size
+            probe.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise InvalidImage("The upload is not a readable image.") from exc
+    if fmt not in ALLOWED_FORMATS:
+        raise InvalidImage(f"Unsupported image type {fmt}; send JPEG, PNG, GIF or WebP.")
+    if width * height > MAX_PIXELS:
+        raise InvalidImage(f"The image is {width}×{height}; the limit is {MAX_PIXELS} pixels.")
+    with Image.open(io.BytesIO(data)) as image:
+        image = image.convert("RGB")
+        image.thumbnail(THUMBNAIL_SIZE)
+        out = io.BytesIO()
+        image.save(out, format="JPEG", quality=85)
+        info = {
+            "format": fmt,
+            "original_width": width,
+            "original_height": height,
+            "width": image.width,
+            "height": image.height,
+        }
+    return ContentFile(out.getvalue(), name="thumbnail.jpg"), info

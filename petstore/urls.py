@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from accounts.urls import api_urlpatterns as accounts_api
+from metering.urls import api_urlpatterns as metering_api
+from petstore import views
+from petstore.urls_api import api_urlpatterns as petstore_api
+
+api_v1 = [*accounts_api, *petstore_api, *metering_api]
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
+    path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+]
+
+if settings.METERING_BENCH_UNMETERED:
+    # bench/metering.py only: the same pets view outside the metered prefix.
+    from petstore.api import PetViewSet
+
+    urlpatterns.append(
+        path("bench/unmetered/pets", PetViewSet.as_view({"get": "list", "post": "create"}))
+    )
+
+handler404 = "petstore.views.not_found"
+handler500 = "petstore.views.server_error"

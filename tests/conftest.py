@@ -1,0 +1,118 @@
+"""Shared fixtures. Every test runs against the real Redis of REDIS_URL (flushed around each
+test) and the real database of DATABASE_URL (SQLite by default, PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from accounts import services as account_services
+from accounts.catalogue import seed_plans
+from accounts.models import Plan
+from metering import store
+from metering.catalogue import catalogue
+from metering.defaults import seed_endpoints
+from metering.grants import grants
+from metering.models import Endpoint
+
+
+def _redis_db_is_disposable() -> bool:
+    if os.environ.get("PETSTORE_EMBEDDED_REDIS") == "1":
+        return True
+    path = urlparse(settings.REDIS_URL).path.strip("/")
+    return path not in ("", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_guard():
+    if not _redis_db_is_disposable():
+        pytest.exit(
+            f"REDIS_URL={settings.REDIS_URL} points at db 0; the suite flushes its Redis db, so "
+            "give it a dedicated one (e.g. redis://127.0.0.1:6379/15) or unset REDIS_URL.",
+            returncode=2,
+        )
+
+
+def _uses_db(request) -> bool:
+    return bool(request.node.get_closest_marker("django_db")) or bool(
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis_and_caches(request):
+    store.client().flushdb()
+    if _uses_db(request):
+        # The suite runs without migrations (dj-stripe's take a minute), and transactional
+        # tests empty every table: (re)create the catalogues the data migrations would hold.
+        request.getfixturevalue("db")  # pytest-django makes it transactional when asked to
+        if not Plan.objects.exists():
+            seed_plans(Plan)
+        if not Endpoint.objects.exists():
+            seed_endpoints(Endpoint)
+    grants.clear()
+    catalogue.invalidate()
+    yield
+    grants.clear()
+    catalogue.invalidate()
+
+
+@pytest.fixture
+def redis_client():
+    return store.client()
+
+
+@pytest.fixture
+def plans(db) -> dict[str, Plan]:
+    return {plan.slug: plan for plan in Plan.objects.all()}
+
+
+class KeyClient(APIClient):
+    """An API client that sends its key on every request, as a customer's program does."""
+
+    def __init__(self, raw_key: str | None = None, customer=None, **kwargs):
+        super().__init__(**kwargs)
+        self.raw_key = raw_key
+        self.customer = customer
+        if raw_key:
+            self.credentials(HTTP_X_API_KEY=raw_key)
+
+
+@pytest.fixture
+def make_customer(db, plans):
+    counter = {"n": 0}
+
+    def make(plan: str = "free", email: str | None = None):
+        counter["n"] += 1
+        email = email or f"customer{counter['n']}@example.com"
+        customer, raw = account_services.customer_register(email=email)
+        if plan != "free":
+            account_services.customer_change_plan(
+                customer=customer, plan=plans[plan], reason="test"
+            )
+            customer.refresh_from_db()
+        return customer, raw
+
+    return make
+
+
+@pytest.fixture
+def owner(make_customer):
+    customer, raw = make_customer("free", "owner@example.com")
+    return KeyClient(raw, customer)
+
+
+@pytest.fixture
+def stranger(make_customer):
+    customer, raw = make_customer("free", "stranger@example.com")
+    return KeyClient(raw, customer)
+
+
+@pytest.fixture
+def pro_client(make_customer):
+    customer, raw = make_customer("pro", "pro@example.com")
+    return KeyClient(raw, customer)
