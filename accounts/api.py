@@ -44,10 +44,16 @@ class RegisterApi(APIView):
         email = serializers.EmailField(max_length=254)
         name = serializers.CharField(max_length=120, required=False, allow_blank=True)
 
+        class Meta:
+            ref_name = "RegisterInput"
+
     class OutputSerializer(serializers.Serializer):
         customer_id = serializers.IntegerField()
         api_key = serializers.CharField(help_text="Shown once. Store it now.")
         plan = serializers.CharField()
+
+        class Meta:
+            ref_name = "RegisterOutput"
 
     def throttled(self, request, wait):
         seconds = int(wait or 0) + 1
@@ -115,6 +121,9 @@ class KeyListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = serializers.CharField(max_length=60, required=False, default="default")
 
+        class Meta:
+            ref_name = "KeyCreateInput"
+
     @extend_schema(responses=KeyOutputSerializer(many=True), summary="List your API keys")
     def get(self, request):
         keys = ApiKey.objects.filter(customer_id=request.user.customer_id)
@@ -151,6 +160,9 @@ class KeyRotateApi(APIView):
             default=0,
             help_text="Hours the old key keeps working (0: revoke it now).",
         )
+
+        class Meta:
+            ref_name = "KeyRotateInput"
 
     @extend_schema(
         request=InputSerializer,

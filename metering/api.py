@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -46,8 +47,44 @@ def usage_summary(customer: Customer) -> dict:
     }
 
 
+class CountsSerializer(serializers.Serializer):
+    calls = serializers.IntegerField(help_text="Billable (2xx/3xx) calls")
+    units = serializers.IntegerField(help_text="Billable usage units (calls × weight)")
+    errors = serializers.IntegerField(help_text="4xx/5xx answers: not billed")
+    refused = serializers.IntegerField(help_text="401/403/429 refusals: not billed")
+
+
+class EndpointUsageSerializer(CountsSerializer):
+    endpoint = serializers.CharField()
+
+
+class DayUsageSerializer(CountsSerializer):
+    date = serializers.DateField()
+
+
+class UsageOutputSerializer(serializers.Serializer):
+    period = serializers.DictField(child=serializers.DateTimeField())
+    plan = serializers.DictField(child=serializers.CharField())
+    units_used = serializers.IntegerField()
+    included_units = serializers.IntegerField(allow_null=True, help_text="null: unlimited")
+    remaining_units = serializers.IntegerField(allow_null=True)
+    overage_units = serializers.IntegerField()
+    calls = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    by_endpoint = EndpointUsageSerializer(many=True)
+    by_day = DayUsageSerializer(many=True)
+    estimated_bill = serializers.DictField(allow_null=True, help_text="A pricing quote")
+
+    class Meta:
+        ref_name = "Usage"
+
+
 class UsageApi(APIView):
-    @extend_schema(summary="Usage of the current billing period, exact to the last request")
+    @extend_schema(
+        summary="Usage of the current billing period, exact to the last request",
+        responses=UsageOutputSerializer,
+    )
     def get(self, request):
         customer = Customer.objects.select_related("plan").get(pk=request.user.customer_id)
         return Response(usage_summary(customer))

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.db.utils import DatabaseError
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
 from metering.catalogue import DEFAULT_WEIGHT, route_template
@@ -32,3 +33,17 @@ class MeteredAutoSchema(AutoSchema):
             if rule and rule.feature:
                 operation["x-feature"] = rule.feature
         return operation
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "metering.authentication.ApiKeyAuthentication"
+    name = ["ApiKeyHeader", "BearerKey"]
+
+    def get_security_requirement(self, auto_schema):
+        return [{"ApiKeyHeader": []}, {"BearerKey": []}]  # either one, not both
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            {"type": "http", "scheme": "bearer", "description": "The same key as a bearer token."},
+        ]

@@ -306,12 +306,8 @@ def _apply_last_used(last_used: dict[int, int]) -> None:
         ApiKey.objects.filter(stale, pk=key_id).update(last_used_at=moment)
 
 
-def usage_flush(*, chunk_size: int = 500) -> FlushResult:
-    """Move Redis counters into the ledger. Idempotent and crash-safe: every batch is applied in
-    a transaction that also inserts its applied-marker, and is deleted from Redis only after;
-    any batch left behind by a crashed flush is picked up by the next one."""
+def _take_dirty(flush_id: str, chunk_size: int) -> list[str]:
     r = store.client()
-    flush_id = f"{int(time.time())}-{uuid.uuid4().hex[:12]}"
     taken: list[str] = []
     cursor = 0
     while True:
@@ -319,10 +315,14 @@ def usage_flush(*, chunk_size: int = 500) -> FlushResult:
         if members:
             taken += _take_pending(flush_id, sorted({int(m) for m in members}))
         if cursor == 0:
-            break
+            return taken
 
-    # Ours plus anything a crashed or concurrent flush left; markers make overlap harmless.
-    registered = list(r.smembers(store.BATCH_REGISTRY))
+
+def _collect_batches(taken: list[str]) -> tuple[dict[str, dict[str, str]], list[str]]:
+    """Every registered batch with its counters: ours plus anything a crashed or concurrent
+    flush left behind (markers make overlap harmless). Also names safe to forget."""
+    r = store.client()
+    registered = sorted(r.smembers(store.BATCH_REGISTRY))
     pipe = r.pipeline(transaction=False)
     for name in registered:
         pipe.hgetall(name)
@@ -332,37 +332,57 @@ def usage_flush(*, chunk_size: int = 500) -> FlushResult:
         for n, c in contents.items()
         if not c and n not in taken and _batch_age_seconds(n) > ORPHAN_BATCH_AGE_SECONDS
     ]
-    batches = {n: c for n, c in contents.items() if c}
+    return {n: c for n, c in contents.items() if c}, gone
 
-    applied: set[str] = set()
+
+def _apply_batches(batches: dict[str, dict[str, str]]) -> tuple[set[str], int]:
+    """Apply the batches not applied before, in one transaction with their markers."""
+    if not batches:
+        return set(), 0
     rows: dict[tuple[int, str, int], dict[str, int]] = defaultdict(
         lambda: {"calls": 0, "units": 0, "errors": 0, "refused": 0}
     )
-    if batches:
-        with transaction.atomic():
-            applied = _claim_batches(sorted(batches))
-            last_used: dict[int, int] = {}
-            for name in applied:
-                customer_id = store.customer_of_batch(name)
-                for field, value in batches[name].items():
-                    if field.startswith("lastused|"):
-                        key_id = int(field.split("|", 1)[1])
-                        last_used[key_id] = max(last_used.get(key_id, 0), int(value))
-                        continue
-                    endpoint, hour, counter = field.rsplit("|", 2)
-                    rows[(customer_id, endpoint, int(hour))][counter] += int(value)
-            _upsert_usage(rows)
-            _apply_last_used(last_used)
-    # Only now may Redis forget the batches: applied by us or (markers say) before us.
-    done = list(batches) + gone
-    if done:
-        pipe = r.pipeline(transaction=False)
-        for name in batches:
-            pipe.delete(name)
-            pipe.srem(store.batches_key(store.customer_of_batch(name)), name)
-        pipe.srem(store.BATCH_REGISTRY, *done)
-        pipe.execute()
-    return FlushResult(flush_id, len(taken), len(applied), len(rows))
+    last_used: dict[int, int] = {}
+    with transaction.atomic():
+        applied = _claim_batches(sorted(batches))
+        for name in applied:
+            customer_id = store.customer_of_batch(name)
+            for field, value in batches[name].items():
+                if field.startswith("lastused|"):
+                    key_id = int(field.split("|", 1)[1])
+                    last_used[key_id] = max(last_used.get(key_id, 0), int(value))
+                    continue
+                endpoint, hour, counter = field.rsplit("|", 2)
+                rows[(customer_id, endpoint, int(hour))][counter] += int(value)
+        _upsert_usage(rows)
+        _apply_last_used(last_used)
+    return applied, len(rows)
+
+
+def _forget_batches(batches: dict[str, dict[str, str]], gone: list[str]) -> None:
+    """Only after the commit may Redis forget the batches (applied now or, as the markers
+    say, before)."""
+    done = [*batches, *gone]
+    if not done:
+        return
+    pipe = store.client().pipeline(transaction=False)
+    for name in batches:
+        pipe.delete(name)
+        pipe.srem(store.batches_key(store.customer_of_batch(name)), name)
+    pipe.srem(store.BATCH_REGISTRY, *done)
+    pipe.execute()
+
+
+def usage_flush(*, chunk_size: int = 500) -> FlushResult:
+    """Move Redis counters into the ledger. Idempotent and crash-safe: every batch is applied in
+    a transaction that also inserts its applied-marker, and is deleted from Redis only after;
+    any batch left behind by a crashed flush is picked up by the next one."""
+    flush_id = f"{int(time.time())}-{uuid.uuid4().hex[:12]}"
+    taken = _take_dirty(flush_id, chunk_size)
+    batches, gone = _collect_batches(taken)
+    applied, rows = _apply_batches(batches)
+    _forget_batches(batches, gone)
+    return FlushResult(flush_id, len(taken), len(applied), rows)
 
 
 def flushed_batches_prune(*, older_than: timedelta = timedelta(days=7)) -> int:

@@ -20,6 +20,8 @@ import threading
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 DIRTY_SET = "metering:dirty"
 BATCH_REGISTRY = "metering:batches"
@@ -29,19 +31,26 @@ _client: redis.Redis | None = None
 _client_lock = threading.Lock()
 
 
+def new_client(url: str) -> redis.Redis:
+    # Short timeouts and a single immediate retry (for a stale pooled connection): with Redis
+    # down, a request must fail in milliseconds, not after a backoff.
+    return redis.Redis.from_url(
+        url,
+        socket_connect_timeout=0.5,
+        socket_timeout=1.0,
+        health_check_interval=30,
+        retry=Retry(NoBackoff(), 1),
+        decode_responses=True,
+    )
+
+
 def client() -> redis.Redis:
     """One connection pool per process (fork-safe: redis-py reconnects after a fork)."""
     global _client
     if _client is None:
         with _client_lock:
             if _client is None:
-                _client = redis.Redis.from_url(
-                    settings.REDIS_URL,
-                    socket_connect_timeout=1.0,
-                    socket_timeout=1.0,
-                    health_check_interval=30,
-                    decode_responses=True,
-                )
+                _client = new_client(settings.REDIS_URL)
     return _client
 
 

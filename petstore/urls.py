@@ -5,11 +5,12 @@ from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.urls import api_urlpatterns as accounts_api
+from billing.urls import api_urlpatterns as billing_api
 from metering.urls import api_urlpatterns as metering_api
 from petstore import views
 from petstore.urls_api import api_urlpatterns as petstore_api
 
-api_v1 = [*accounts_api, *petstore_api, *metering_api]
+api_v1 = [*accounts_api, *petstore_api, *metering_api, *billing_api]
 
 urlpatterns = [
     path("", views.landing, name="landing"),

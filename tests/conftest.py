@@ -19,6 +19,9 @@ from metering.defaults import seed_endpoints
 from metering.grants import grants
 from metering.models import Endpoint
 
+# The SQLite test database is a file (see settings) so that gunicorn/Celery processes share it.
+(settings.BASE_DIR / ".run").mkdir(exist_ok=True)
+
 
 def _redis_db_is_disposable() -> bool:
     if os.environ.get("PETSTORE_EMBEDDED_REDIS") == "1":

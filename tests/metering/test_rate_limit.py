@@ -1,0 +1,95 @@
+import time
+
+import pytest
+
+from metering import services, store
+
+PETS = "/api/v1/pets"
+
+
+@pytest.mark.django_db
+def test_free_plan_allows_10_per_minute_then_429(owner):
+    for i in range(10):
+        response = owner.get(PETS)
+        assert response.status_code == 200
+        assert response["X-RateLimit-Remaining"] == str(9 - i)
+    refused = owner.get(PETS)
+    assert refused.status_code == 429
+    body = refused.json()
+    assert body["error"] == "rate_limit_exceeded"
+    assert body["limit"] == 10 and body["window"] == "60s"
+    assert body["upgrade_url"].endswith("/pricing/")
+    assert 55 <= int(refused["Retry-After"]) <= 60
+    assert refused["X-RateLimit-Remaining"] == "0"
+    assert refused["X-RateLimit-Limit"] == "10"
+    # Refused requests are counted for analytics, never billed.
+    assert (
+        store.client().hget(
+            store.period_key(owner.customer.pk, services.current_period().id), "units"
+        )
+        == "10"
+    )
+
+
+@pytest.mark.django_db
+def test_limit_holds_in_every_sliding_window_no_boundary_burst(owner, monkeypatch):
+    """With a 2 s window and 10 requests allowed, hammer for 5 s: in *every* 2 s span at most
+    10 requests get through, so a window boundary never admits 2× the limit."""
+    monkeypatch.setattr(services, "WINDOW_MS", 2000)
+    admitted: list[float] = []
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        if owner.get(PETS).status_code == 200:
+            admitted.append(time.monotonic())
+        time.sleep(0.01)
+    assert len(admitted) >= 20  # it did refill: not just one burst
+    for i, start in enumerate(admitted):
+        in_window = [t for t in admitted[i:] if t < start + 2.0 - 0.05]
+        assert len(in_window) <= 10
+
+
+@pytest.mark.django_db
+def test_retry_after_is_honest(owner, monkeypatch):
+    monkeypatch.setattr(services, "WINDOW_MS", 3000)
+    for _ in range(10):
+        assert owner.get(PETS).status_code == 200
+    refused = owner.get(PETS)
+    assert refused.status_code == 429
+    wait = int(refused["Retry-After"])
+    assert 1 <= wait <= 3
+    time.sleep(max(wait - 1, 0) + 0.5)
+    if wait > 1:  # still inside the window: still refused
+        assert owner.get(PETS).status_code == 429
+    time.sleep(wait - max(wait - 1, 0) + 0.1)
+    assert owner.get(PETS).status_code == 200
+
+
+@pytest.mark.django_db
+def test_reset_and_retry_after_count_down_to_the_oldest_request_leaving(owner, redis_client):
+    # Nine requests admitted 50 s ago: one slot left, and the window frees up in ~10 s.
+    now_ms = int(redis_client.time()[0]) * 1000
+    key = store.rate_key(owner.customer.pk)
+    redis_client.zadd(key, {f"old{i}": now_ms - 50_000 for i in range(9)})
+    admitted = owner.get(PETS)
+    assert admitted.status_code == 200
+    assert admitted["X-RateLimit-Remaining"] == "0"
+    assert admitted["X-RateLimit-Reset"] == "10"
+    refused = owner.get(PETS)
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "10"
+    assert refused.json()["retry_after"] == 10
+
+
+@pytest.mark.django_db
+def test_limits_are_per_customer(owner, stranger):
+    for _ in range(10):
+        owner.get(PETS)
+    assert owner.get(PETS).status_code == 429
+    assert stranger.get(PETS).status_code == 200
+
+
+@pytest.mark.django_db
+def test_paid_plans_have_higher_limits(pro_client):
+    response = pro_client.get(PETS)
+    assert response["X-RateLimit-Limit"] == "100"
+    assert response["X-RateLimit-Remaining"] == "99"
