@@ -1,6 +1,92 @@
+"""Billing reads: prices for usage, through the rating engine (billing.pricing)."""
+
 from __future__ import annotations
 
+import logging
+from collections import Counter
+from typing import Any
 
-def usage_estimate(customer, breakdown) -> dict | None:
-    """Estimated bill for the usage so far (priced by billing.pricing)."""
-    return None
+from accounts.models import Customer, Plan
+from billing.pricing import (
+    BILLABLE_CLASSES,
+    PricingError,
+    Quote,
+    Usage,
+    cheapest_plan,
+    plan_terms,
+    quote_for_plan,
+)
+from metering.models import Endpoint
+from metering.selectors import UsageBreakdown
+
+logger = logging.getLogger(__name__)
+
+
+def calls_by_class(breakdown: UsageBreakdown) -> dict[str, int]:
+    """Billable calls of a usage breakdown by billable class, through the Endpoint table.
+    An endpoint missing from the table counts as "default"; a free one (weight 0: keys, usage,
+    billing) is not billed per call either."""
+    endpoints = {
+        f"{method} {path}": (weight, billable_class)
+        for method, path, weight, billable_class in Endpoint.objects.values_list(
+            "method", "path", "weight", "billable_class"
+        )
+    }
+    calls: dict[str, int] = {}
+    for label, counts in breakdown.by_endpoint.items():
+        weight, billable_class = endpoints.get(label, (1, "default"))
+        if counts.calls and weight:
+            calls[billable_class] = calls.get(billable_class, 0) + counts.calls
+    return calls
+
+
+def class_unit_weights() -> dict[str, int]:
+    """Usage units of one call of each class, for pricing class counts on a unit-priced plan:
+    the most common non-zero weight of the class in the Endpoint table (reads 1, writes 2,
+    images 10 by default), the lower on a tie; 1 for "default" or a class with no endpoint."""
+    weights: dict[str, Counter[int]] = {name: Counter() for name in BILLABLE_CLASSES}
+    for billable_class, weight in Endpoint.objects.filter(weight__gt=0).values_list(
+        "billable_class", "weight"
+    ):
+        weights.setdefault(billable_class, Counter())[weight] += 1
+    result = {"default": 1}
+    for name, counter in weights.items():
+        if name != "default":
+            result[name] = min(counter, key=lambda w: (-counter[w], w)) if counter else 1
+    return result
+
+
+def calculator_usage(*, calls: int | None, by_class: dict[str, int]) -> Usage:
+    """The usage the pricing calculator asks about. `calls` are plain calls (one unit each);
+    class counts add their weight in units, for unit-priced plans, and are priced per class on
+    class-priced plans (where plain calls are "default" calls)."""
+    if not by_class:
+        return Usage(units=calls or 0)
+    weights = class_unit_weights()
+    units = (calls or 0) + sum(count * weights[name] for name, count in by_class.items())
+    return Usage(units=units, calls={"default": calls or 0, **by_class})
+
+
+def suggested_plan(usage: Usage) -> Quote | None:
+    """The cheapest active self-serve plan for this usage (plans with a bad pricing definition
+    are skipped and logged, so one misconfigured row does not break the calculator)."""
+    terms = []
+    for plan in Plan.objects.filter(is_active=True, self_serve=True):
+        try:
+            terms.append(plan_terms(plan))
+        except PricingError:
+            logger.exception("billing: plan %s has an invalid pricing definition", plan.slug)
+    return cheapest_plan(terms, usage)
+
+
+def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, Any] | None:
+    """The estimated bill of the period so far: the customer's plan quoted for its usage (the
+    quote endpoint's shape). None when the plan's pricing is invalid: the usage page still
+    answers, and the error is logged."""
+    usage = Usage(units=breakdown.total.units, calls=calls_by_class(breakdown))
+    try:
+        quote = quote_for_plan(customer.plan, usage)
+    except PricingError:
+        logger.exception("billing: plan %s has an invalid pricing definition", customer.plan.slug)
+        return None
+    return {**quote.to_dict(), "suggestion": None}
