@@ -1,0 +1,87 @@
+"""This server's own endpoints for tests (not Stripe's API), under ``/_control/``:
+
+* ``POST /_control/advance`` ``{"subscription": "sub_..."}`` (optional): move the clock to the
+  end of the subscription's (or every live subscription's) current period and renew it:
+  close the period, invoice the licensed items of the next period plus the metered usage of
+  the closed one, attempt payment, emit events, start the next period (or end the
+  subscription if it was set to cancel at period end; expire it if it is still incomplete).
+* ``GET /_control/clock`` / ``POST /_control/clock`` ``{"now": epoch, "frozen": true}``.
+* ``POST /_control/webhooks/wait`` ``{"timeout": 10}``: wait for pending deliveries (408 if
+  they are still pending at the timeout).
+* ``GET /_control/webhooks/deliveries``: every delivery attempt (url, event id, type, status).
+* ``POST /_control/subscriptions/{id}/retries_exhausted`` ``{"outcome": "canceled"|"unpaid"}``:
+  what Stripe does when dunning gives up on a past_due subscription.
+* ``POST /_control/reset``: forget everything (state, clock, deliveries, idempotency keys).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .app import App, Response, json_response
+from .context import Ctx
+from .errors import StripeError, unrecognized_url
+from .params import Params
+from .resources import subscriptions
+from .webhooks import WebhookDispatcher
+
+
+class Control:
+    def __init__(self, app: App, dispatcher: WebhookDispatcher) -> None:
+        self.app = app
+        self.dispatcher = dispatcher
+        app.control = self.handle
+
+    def handle(self, method: str, path: str, body: dict[str, Any]) -> Response:
+        route = path[len("/_control") :].rstrip("/")
+        if method == "POST" and route == "/advance":
+            return self._advance(body.get("subscription") or None)
+        if route == "/clock":
+            return self._clock(method, body)
+        if method == "POST" and route == "/webhooks/wait":
+            done = self.dispatcher.wait_idle(float(body.get("timeout") or 10))
+            return json_response(200 if done else 408, {"done": done})
+        if method == "GET" and route == "/webhooks/deliveries":
+            return json_response(200, {"object": "list", "data": list(self.dispatcher.attempts)})
+        match = re.fullmatch(r"/subscriptions/([^/]+)/retries_exhausted", route)
+        if method == "POST" and match:
+            return self._retries_exhausted(match.group(1), body.get("outcome") or "canceled")
+        if method == "POST" and route == "/reset":
+            self.dispatcher.reset()
+            self.app.reset_idempotency()
+            self.app.server.store.reset()
+            return json_response(200, {"reset": True})
+        raise unrecognized_url(method, path)
+
+    def _ctx(self) -> Ctx:
+        return Ctx(server=self.app.server, params=Params({}), method="POST", path="/_control")
+
+    def _advance(self, sub_id: str | None) -> Response:
+        store = self.app.server.store
+        with store.lock, store.transaction():
+            result = subscriptions.control_advance(self._ctx(), sub_id)
+        return json_response(200, result)
+
+    def _clock(self, method: str, body: dict[str, Any]) -> Response:
+        clock = self.app.server.store.clock
+        if method == "POST":
+            if "now" not in body:
+                raise StripeError(400, "Missing required param: now.", param="now")
+            frozen = str(body.get("frozen", "true")).lower() not in ("false", "0")
+            with self.app.server.store.lock:
+                clock.set(int(body["now"]), frozen=frozen)
+                self.app.server.store.save()
+        return json_response(200, {"now": clock.now(), "frozen": clock.frozen})
+
+    def _retries_exhausted(self, sub_id: str, outcome: str) -> Response:
+        if outcome not in ("canceled", "unpaid"):
+            raise StripeError(400, "outcome must be canceled or unpaid", param="outcome")
+        from .billing import Billing
+
+        store = self.app.server.store
+        ctx = self._ctx()
+        with store.lock, store.transaction():
+            sub = Billing(ctx).retries_exhausted(sub_id, outcome)
+            payload = ctx.render("subscription", sub)
+        return json_response(200, payload)

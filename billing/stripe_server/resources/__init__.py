@@ -1,0 +1,1 @@
+"""Handlers for Stripe's API resources, one module per resource family."""
