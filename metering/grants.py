@@ -151,11 +151,12 @@ def _load_grant(raw: str, digest: str) -> Grant | None:
 def grant_for_key(raw: str, *, refresh: bool = False) -> Grant:
     """The grant of a presented key, or InvalidApiKey. A revoked key still returns its grant
     (marked revoked) so its refusal can be counted for the customer; callers check `revoked`."""
-    if not keys.is_well_formed(raw):
-        raise InvalidApiKey("The API key is malformed. Check that it was copied whole.")
     digest = keys.hash_key(raw)
     grant = None if refresh else grants.get(digest)
     if grant is None:
+        # Only keys not seen before pay for the format check (a cached digest was well formed).
+        if not keys.is_well_formed(raw):
+            raise InvalidApiKey("The API key is malformed. Check that it was copied whole.")
         if grants.is_unknown(digest):
             raise InvalidApiKey()
         grant = _load_grant(raw, digest)

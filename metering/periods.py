@@ -42,8 +42,17 @@ def period_containing(moment: datetime) -> Period:
     return month_period(moment.year, moment.month)
 
 
+_current: Period | None = None
+
+
 def current_period() -> Period:
-    return period_containing(datetime.now(UTC))
+    """The period containing now (memoised: it is asked for on every metered request)."""
+    global _current
+    now = datetime.now(UTC)
+    period = _current
+    if period is None or not period.start <= now < period.end:
+        period = _current = period_containing(now)
+    return period
 
 
 def parse_month(text: str) -> Period:

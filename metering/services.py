@@ -3,6 +3,7 @@ ledger (PostgreSQL). See metering/store.py for the Redis layout."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -28,6 +29,23 @@ logger = logging.getLogger(__name__)
 WINDOW_MS = 60_000
 PERIOD_KEY_GRACE = timedelta(days=40)  # period counters outlive their month for late refunds
 ORPHAN_BATCH_AGE_SECONDS = 300
+
+
+_process_token = uuid.uuid4().hex[:12]
+_sequence = itertools.count()
+
+
+def _new_process_token() -> None:
+    global _process_token, _sequence
+    _process_token, _sequence = uuid.uuid4().hex[:12], itertools.count()
+
+
+os.register_at_fork(after_in_child=_new_process_token)  # forked workers must not share it
+
+
+def _request_member() -> str:
+    """A unique member for the rate-limit window: a per-process random token + a counter."""
+    return f"{_process_token}:{next(_sequence)}"
 
 
 @dataclass
@@ -104,14 +122,14 @@ def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
                 extra={"feature": rule.feature, "plan": plan.slug, "upgrade_url": upgrade_url()},
             )
         period = current_period()
-        result = store.meter_script()(
-            keys=[
+        result = store.meter(
+            [
                 store.cfg_key(grant.customer_id),
                 store.rate_key(grant.customer_id),
                 store.period_key(grant.customer_id, period.id),
                 store.pending_key(grant.customer_id),
             ],
-            args=[
+            [
                 grant.token,
                 plan.rate_limit,
                 WINDOW_MS,
@@ -120,7 +138,7 @@ def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
                 "1" if plan.block_over_quota else "0",
                 rule.label,
                 grant.key_id,
-                f"{time.time_ns()}-{os.getpid()}-{uuid.uuid4().hex[:8]}",
+                _request_member(),
             ],
         )
         status = int(result[0])
