@@ -90,3 +90,32 @@ def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, A
         logger.exception("billing: plan %s has an invalid pricing definition", customer.plan.slug)
         return None
     return {**quote.to_dict(), "suggestion": None}
+
+
+# --- Subscriptions and invoices (read from Stripe) ---------------------------------------------
+
+
+def customer_subscription(customer: Customer):
+    """The customer's current paid subscription as a `billing.services.SubscriptionState`, or
+    None when the customer is on a free plan."""
+    raise NotImplementedError
+
+
+def customer_invoices(customer: Customer, *, limit: int = 24) -> list[dict[str, Any]]:
+    """The customer's invoices, newest first: id, number, status, total/amount_due/amount_paid
+    (decimal strings in dollars), currency, period_start, period_end, created (datetimes),
+    hosted_invoice_url."""
+    raise NotImplementedError
+
+
+def customer_open_payment_failure(customer: Customer):
+    """The open `billing.models.PaymentFailure` (unpaid invoice under dunning), or None."""
+    from billing.models import PaymentFailure
+
+    return (
+        PaymentFailure.objects.filter(
+            customer=customer, resolved_at__isnull=True, downgraded_at__isnull=True
+        )
+        .order_by("-first_failed_at")
+        .first()
+    )

@@ -267,3 +267,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Portal (developer dashboard, pricing page, docs) ------------------------------------------
+
+# --- Operator console (admin, business metrics, usage alerts) ----------------------------------

@@ -4,8 +4,12 @@ from django.urls import include, path
 from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts.page_urls import urlpatterns as accounts_pages
 from accounts.urls import api_urlpatterns as accounts_api
+from billing import admin_views
+from billing.page_urls import urlpatterns as billing_pages
 from billing.urls import api_urlpatterns as billing_api
+from metering.page_urls import urlpatterns as metering_pages
 from metering.urls import api_urlpatterns as metering_api
 from petstore import views
 from petstore.urls_api import api_urlpatterns as petstore_api
@@ -17,9 +21,14 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("admin/metrics/", admin_views.metrics_page, name="admin-metrics"),
+    path("admin/metrics.json", admin_views.metrics_json, name="admin-metrics-json"),
     path("admin/", admin.site.urls),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
+    *accounts_pages,
+    *metering_pages,
+    *billing_pages,
 ]
 
 if settings.METERING_BENCH_UNMETERED:
