@@ -11,8 +11,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Plan
+from accounts.models import Customer, Plan
 from billing import selectors
+from billing import services as billing_services
 from billing.pricing import Quote, quote_for_plan
 from petstore.errors import ApplicationError
 
@@ -134,3 +135,109 @@ class PricingQuoteApi(APIView):
             "suggestion": _suggestion(quote, selectors.suggested_plan(usage)),
         }
         return Response(body)
+
+
+# --- Subscriptions (authenticated by API key; weight 0) ----------------------------------------
+
+
+def _caller_customer(request) -> Customer:
+    return Customer.objects.select_related("plan").get(pk=request.user.customer_id)
+
+
+class PaymentMethodOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    brand = serializers.CharField()
+    last4 = serializers.CharField()
+    exp_month = serializers.IntegerField()
+    exp_year = serializers.IntegerField()
+
+    class Meta:
+        ref_name = "PaymentMethod"
+
+
+class SubscriptionOutputSerializer(serializers.Serializer):
+    plan = serializers.CharField(source="plan_slug")
+    plan_name = serializers.CharField()
+    status = serializers.CharField()
+    current_period_end = serializers.DateTimeField(allow_null=True)
+    cancel_at_period_end = serializers.BooleanField()
+    payment_method = PaymentMethodOutputSerializer(allow_null=True)
+    subscription_id = serializers.CharField(source="stripe_subscription_id")
+
+    class Meta:
+        ref_name = "Subscription"
+
+
+class SubscribeApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        plan = serializers.SlugField()
+        payment_method = serializers.CharField(
+            required=False,
+            max_length=120,
+            help_text="A Stripe payment method id (test mode: pm_card_visa). Needed for the "
+            "first paid subscription unless one is already on file.",
+        )
+
+        class Meta:
+            ref_name = "SubscribeInput"
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=SubscriptionOutputSerializer,
+        summary="Subscribe to a plan, or upgrade/downgrade (prorated)",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        plan = Plan.objects.filter(slug=data.validated_data["plan"], is_active=True).first()
+        if plan is None:
+            raise PlanNotFound(
+                f"There is no plan {data.validated_data['plan']!r}.", extra={"param": "plan"}
+            )
+        customer = _caller_customer(request)
+        state = billing_services.subscription_change(
+            customer=customer,
+            plan=plan,
+            payment_method=data.validated_data.get("payment_method"),
+        )
+        customer.refresh_from_db()
+        body = {
+            "plan": customer.plan.slug,
+            "subscription": SubscriptionOutputSerializer(state).data if state else None,
+        }
+        return Response(body)
+
+
+class CancelApi(APIView):
+    @extend_schema(
+        request=None,
+        responses=SubscriptionOutputSerializer,
+        summary="Cancel the subscription at the end of the period",
+    )
+    def post(self, request):
+        state = billing_services.subscription_cancel(customer=_caller_customer(request))
+        return Response({"subscription": SubscriptionOutputSerializer(state).data})
+
+
+class InvoiceOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    number = serializers.CharField()
+    status = serializers.CharField()
+    total = serializers.CharField()
+    amount_due = serializers.CharField()
+    amount_paid = serializers.CharField()
+    currency = serializers.CharField()
+    period_start = serializers.DateTimeField(allow_null=True)
+    period_end = serializers.DateTimeField(allow_null=True)
+    created = serializers.DateTimeField(allow_null=True)
+    hosted_invoice_url = serializers.CharField()
+
+    class Meta:
+        ref_name = "Invoice"
+
+
+class InvoicesApi(APIView):
+    @extend_schema(responses=InvoiceOutputSerializer(many=True), summary="Your invoices")
+    def get(self, request):
+        invoices = selectors.customer_invoices(_caller_customer(request))
+        return Response({"results": InvoiceOutputSerializer(invoices, many=True).data})

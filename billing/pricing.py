@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Context, Decimal, Inexact, InvalidOperation
 from typing import Any
 
 CURRENCY = "usd"
@@ -49,8 +49,9 @@ def round_money(amount: Decimal) -> Decimal:
     1.5¢ → 2¢; https://stripe.com/docs/billing/subscriptions/decimal-amounts). Ties go up: its
     rounding-rules page (support.stripe.com/questions/rounding-rules-for-stripe-fees) gives
     0.025 → 0.03, and its tax-rate docs use "commercial rounding", 0.5 → 1 (as quoted in
-    adrienverge/localstripe#245). Half-even would give 0.02, so it is half up. A graduated price
-    is one invoice line per tier, so each tier is rounded on its own.
+    adrienverge/localstripe#245). Half-even would give 0.02, so it is half up. A tiered price is
+    one invoice line item (one subscription item), so its tiers are summed exactly and rounded
+    once; the quote shows a line per tier and gives the rounding difference to the last one.
     """
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
@@ -345,6 +346,19 @@ def _priced(
 ) -> Line:
     """A line reading like the pricing page: "Additional calls 78,000 × $0.001 = $78.00"."""
     amount = round_money(_EXACT.multiply(Decimal(quantity), unit_price))
+    return _priced_line(description, quantity, unit_price, amount, kind, noun=noun, note=note)
+
+
+def _priced_line(
+    description: str,
+    quantity: int,
+    unit_price: Decimal,
+    amount: Decimal,
+    kind: str,
+    *,
+    noun: str = "",
+    note: str = "",
+) -> Line:
     price = format_unit_price(unit_price)
     text = f"{description} {quantity:,}{noun} × ${price} = {_money(amount)}{note}"
     return Line(text, quantity, unit_price, amount, kind)
@@ -364,15 +378,35 @@ def _range_text(start: int, end: int | None) -> str:
 
 
 def _graduated_lines(tiers: tuple[Tier, ...], quantity: int, label: str) -> Iterator[Line]:
+    # One Stripe line item: the tiers' exact sum is rounded once (see round_money). Each tier
+    # line gets its amount in whole cents by the largest-remainder method, so the lines add up
+    # to that total and none goes below zero.
+    parts: list[tuple[str, int, Decimal, Decimal, str]] = []  # description, qty, price, exact
     for i, tier in enumerate(tiers):
         start, end = _tier_range(tiers, i)
         in_tier = max(0, min(quantity, end if end is not None else quantity) - start + 1)
         if in_tier == 0 and i > 0:
-            return
+            break
         # Rate shown even at zero usage; a flat fee only once a unit reaches its tier.
-        yield _priced(f"{label} {_range_text(start, end)}:", in_tier, tier.unit_price, "tier")
+        exact = _EXACT.multiply(Decimal(in_tier), tier.unit_price)
+        parts.append(
+            (f"{label} {_range_text(start, end)}:", in_tier, tier.unit_price, exact, "tier")
+        )
         if in_tier and tier.flat_fee:
-            yield _flat_fee(f"{label} {_range_text(start, end)}", tier.flat_fee)
+            parts.append(
+                (f"{label} {_range_text(start, end)}", 1, tier.flat_fee, tier.flat_fee, "flat_fee")
+            )
+    floors = [exact.quantize(CENT, rounding=ROUND_FLOOR) for *_, exact, _ in parts]
+    target = round_money(sum((exact for *_, exact, _ in parts), ZERO))
+    spare = int((target - sum(floors, ZERO)) / CENT)
+    by_remainder = sorted(range(len(parts)), key=lambda i: floors[i] - parts[i][3])
+    for i in by_remainder[:spare]:
+        floors[i] += CENT
+    for (description, in_tier, price, _, kind), amount in zip(parts, floors, strict=True):
+        if kind == "flat_fee":
+            yield Line(f"{description} flat fee {_money(amount)}", 1, price, amount, kind)
+        else:
+            yield _priced_line(description, in_tier, price, amount, kind)
 
 
 def _volume_index(bounds: Iterable[int | None], quantity: int) -> int:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
+
+import stripe
 
 from accounts.models import Customer, Plan
 from billing.pricing import (
@@ -16,6 +20,7 @@ from billing.pricing import (
     plan_terms,
     quote_for_plan,
 )
+from billing.stripe_api import stripe_call
 from metering.models import Endpoint
 from metering.selectors import UsageBreakdown
 
@@ -98,14 +103,43 @@ def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, A
 def customer_subscription(customer: Customer):
     """The customer's current paid subscription as a `billing.services.SubscriptionState`, or
     None when the customer is on a free plan."""
-    raise NotImplementedError
+    from billing.services import live_subscription, subscription_state
+
+    subscription = live_subscription(customer)
+    return subscription_state(subscription, customer=customer) if subscription else None
+
+
+def _dollars(cents: int | None) -> str:
+    return f"{Decimal(cents or 0) / 100:.2f}"
+
+
+def _when(epoch: int | None) -> datetime | None:
+    return datetime.fromtimestamp(epoch, UTC) if epoch else None
 
 
 def customer_invoices(customer: Customer, *, limit: int = 24) -> list[dict[str, Any]]:
     """The customer's invoices, newest first: id, number, status, total/amount_due/amount_paid
     (decimal strings in dollars), currency, period_start, period_end, created (datetimes),
     hosted_invoice_url."""
-    raise NotImplementedError
+    if not customer.stripe_customer_id:
+        return []
+    invoices = stripe_call(stripe.Invoice.list, customer=customer.stripe_customer_id, limit=limit)
+    return [
+        {
+            "id": invoice["id"],
+            "number": invoice.get("number") or "",
+            "status": invoice["status"],
+            "total": _dollars(invoice.get("total")),
+            "amount_due": _dollars(invoice.get("amount_due")),
+            "amount_paid": _dollars(invoice.get("amount_paid")),
+            "currency": invoice.get("currency", "usd"),
+            "period_start": _when(invoice.get("period_start")),
+            "period_end": _when(invoice.get("period_end")),
+            "created": _when(invoice.get("created")),
+            "hosted_invoice_url": invoice.get("hosted_invoice_url") or "",
+        }
+        for invoice in invoices.data
+    ]
 
 
 def customer_open_payment_failure(customer: Customer):

@@ -4,10 +4,31 @@ as it was."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
+
+import stripe
+from django.db import transaction
+from djstripe import models as djstripe_models
 
 from accounts.models import Customer, Plan
+from accounts.selectors import default_plan
+from accounts.services import customer_change_plan
+from billing.catalog import plan_for_price_ids, subscription_items
+from billing.errors import (
+    InvalidPaymentMethod,
+    NoSubscription,
+    PaymentMethodRequired,
+    PlanNotSelfServe,
+)
+from billing.stripe_api import djstripe_sync, stripe_call
+
+# Subscriptions that keep the plan: `past_due` keeps it through the dunning grace period.
+LIVE_STATUSES = ("active", "trialing", "past_due")
+PAYMENT_METHOD_RE = re.compile(r"^pm_[A-Za-z0-9_]{3,100}$")
 
 
 @dataclass(frozen=True)
@@ -30,10 +51,118 @@ class SubscriptionState:
     stripe_subscription_id: str
 
 
+# --- Stripe customer and payment methods -------------------------------------------------------
+
+
+def stripe_customer_ensure(*, customer: Customer) -> str:
+    """The customer's Stripe id, creating the Stripe customer on first need."""
+    if customer.stripe_customer_id:
+        return customer.stripe_customer_id
+    created = stripe_call(
+        stripe.Customer.create,
+        email=customer.email,
+        name=customer.name or None,
+        metadata={
+            "petstore_customer_id": str(customer.pk),
+            "djstripe_subscriber": str(customer.pk),
+        },
+        idempotency_key=f"petstore-customer-{customer.pk}",
+    )
+    Customer.objects.filter(pk=customer.pk, stripe_customer_id="").update(
+        stripe_customer_id=created.id
+    )
+    customer.refresh_from_db(fields=["stripe_customer_id"])
+    djstripe_sync(djstripe_models.Customer, created)
+    return customer.stripe_customer_id
+
+
+def _payment_method_info(pm: Any) -> PaymentMethodInfo | None:
+    if not pm or isinstance(pm, str) or not pm.get("card"):
+        return None
+    card = pm["card"]
+    return PaymentMethodInfo(
+        pm["id"], card["brand"], card["last4"], card["exp_month"], card["exp_year"]
+    )
+
+
 def payment_method_set(*, customer: Customer, payment_method: str) -> PaymentMethodInfo:
     """Attach a payment method (e.g. a Stripe test id like pm_card_visa) and make it the
     default. CardDeclined (402) / InvalidPaymentMethod (400) on refusal."""
-    raise NotImplementedError
+    if not PAYMENT_METHOD_RE.match(payment_method or ""):
+        raise InvalidPaymentMethod("Give a payment method id such as pm_card_visa.")
+    stripe_id = stripe_customer_ensure(customer=customer)
+    attached = stripe_call(stripe.PaymentMethod.attach, payment_method, customer=stripe_id)
+    stripe_call(
+        stripe.Customer.modify, stripe_id, invoice_settings={"default_payment_method": attached.id}
+    )
+    djstripe_sync(djstripe_models.PaymentMethod, attached)
+    return _payment_method_info(attached)
+
+
+def default_payment_method(customer: Customer) -> PaymentMethodInfo | None:
+    if not customer.stripe_customer_id:
+        return None
+    stripe_customer = stripe_call(
+        stripe.Customer.retrieve,
+        customer.stripe_customer_id,
+        expand=["invoice_settings.default_payment_method"],
+    )
+    return _payment_method_info(stripe_customer["invoice_settings"]["default_payment_method"])
+
+
+# --- Subscriptions -----------------------------------------------------------------------------
+
+
+def live_subscription(customer: Customer) -> Any | None:
+    """The customer's newest subscription that keeps a paid plan, straight from Stripe."""
+    if not customer.stripe_customer_id:
+        return None
+    subscriptions = stripe_call(
+        stripe.Subscription.list,
+        customer=customer.stripe_customer_id,
+        status="all",
+        limit=20,
+        expand=["data.default_payment_method"],
+    )
+    live = [s for s in subscriptions.data if s.status in LIVE_STATUSES]
+    return max(live, key=lambda s: s.created) if live else None
+
+
+def _subscription_plan(subscription: Any) -> Plan | None:
+    price_ids = {item["price"]["id"] for item in subscription["items"]["data"]}
+    plan = plan_for_price_ids(price_ids)
+    if plan is None:
+        slug = (subscription.get("metadata") or {}).get("petstore_plan")
+        plan = Plan.objects.filter(slug=slug).first() if slug else None
+    return plan
+
+
+def subscription_state(subscription: Any, *, customer: Customer | None = None) -> SubscriptionState:
+    """A subscription as the portal and API show it; the payment method is the subscription's
+    own, else the customer's default (one more Stripe call, only then)."""
+    plan = _subscription_plan(subscription)
+    items = subscription["items"]["data"]
+    period_end = items[0].get("current_period_end") if items else None
+    pm = subscription.get("default_payment_method")
+    if isinstance(pm, str) or (pm is None and customer is not None):
+        pm = default_payment_method(customer) if customer is not None else None
+    else:
+        pm = _payment_method_info(pm)
+    return SubscriptionState(
+        plan_slug=plan.slug if plan else "",
+        plan_name=plan.name if plan else "",
+        status=subscription["status"],
+        current_period_end=datetime.fromtimestamp(period_end, UTC) if period_end else None,
+        cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+        payment_method=pm,
+        stripe_subscription_id=subscription["id"],
+    )
+
+
+def _reason(old: Plan, new: Plan) -> str:
+    if not old.monthly_price and new.monthly_price:
+        return "subscribe"
+    return "upgrade" if (new.monthly_price or 0) > (old.monthly_price or 0) else "downgrade"
 
 
 def subscription_change(
@@ -41,9 +170,107 @@ def subscription_change(
 ) -> SubscriptionState | None:
     """Subscribe, upgrade or downgrade (with proration). Choosing Free cancels the paid
     subscription at period end. Returns the subscription state (None when on Free)."""
-    raise NotImplementedError
+    customer = Customer.objects.select_related("plan").get(pk=customer.pk)
+    if not plan.is_active or not plan.self_serve:
+        raise PlanNotSelfServe()
+    items = subscription_items(plan)
+    if plan.is_paid and not items:
+        raise PlanNotSelfServe("This plan is not on sale yet (its prices are not in Stripe).")
+    current = live_subscription(customer)
+    if not items:  # a free plan
+        if current is None:
+            customer_change_plan(customer=customer, plan=plan, reason="downgrade")
+            return None
+        return subscription_cancel(customer=customer)
+
+    if payment_method:
+        payment_method_set(customer=customer, payment_method=payment_method)
+    elif current is None and default_payment_method(customer) is None:
+        raise PaymentMethodRequired()
+
+    stripe_id = stripe_customer_ensure(customer=customer)
+    metadata = {"petstore_customer_id": str(customer.pk), "petstore_plan": plan.slug}
+    if current is None:
+        subscription = stripe_call(
+            stripe.Subscription.create,
+            customer=stripe_id,
+            items=items,
+            # No half-made subscription: if the first invoice cannot be paid, nothing is created.
+            payment_behavior="error_if_incomplete",
+            proration_behavior="create_prorations",
+            # Periods are calendar months (UTC), like quotas and the usage API.
+            billing_cycle_anchor_config={"day_of_month": 1, "hour": 0, "minute": 0, "second": 0},
+            metadata=metadata,
+            expand=["latest_invoice", "default_payment_method"],
+            idempotency_key=f"petstore-subscribe-{customer.pk}-{uuid.uuid4().hex}",
+        )
+    else:
+        if _subscription_plan(current) == plan:
+            if current.cancel_at_period_end:  # choosing the same plan again resumes it
+                current = stripe_call(
+                    stripe.Subscription.modify, current.id, cancel_at_period_end=False
+                )
+            return subscription_state(current, customer=customer)
+        upgrade = (plan.monthly_price or 0) > (customer.plan.monthly_price or 0)
+        subscription = stripe_call(
+            stripe.Subscription.modify,
+            current.id,
+            items=[{"id": item["id"], "deleted": True} for item in current["items"]["data"]]
+            + items,
+            # An upgrade is invoiced (prorated) at once and must be paid for the change to
+            # happen; a downgrade credits the unused time on the next invoice.
+            proration_behavior="always_invoice" if upgrade else "create_prorations",
+            payment_behavior="error_if_incomplete" if upgrade else "allow_incomplete",
+            cancel_at_period_end=False,
+            metadata=metadata,
+            expand=["latest_invoice", "default_payment_method"],
+        )
+    djstripe_sync(djstripe_models.Subscription, subscription)
+    if subscription.status in LIVE_STATUSES:
+        customer_change_plan(customer=customer, plan=plan, reason=_reason(customer.plan, plan))
+    return subscription_state(subscription, customer=customer)
 
 
 def subscription_cancel(*, customer: Customer) -> SubscriptionState:
     """Cancel the paid subscription at the end of the period (the plan stays until then)."""
-    raise NotImplementedError
+    current = live_subscription(customer)
+    if current is None:
+        raise NoSubscription()
+    subscription = stripe_call(
+        stripe.Subscription.modify,
+        current.id,
+        cancel_at_period_end=True,
+        expand=["default_payment_method"],
+    )
+    djstripe_sync(djstripe_models.Subscription, subscription)
+    return subscription_state(subscription, customer=customer)
+
+
+def customer_plan_sync(*, customer: Customer, reason: str = "stripe") -> Plan:
+    """Make the customer's plan what Stripe says now (webhooks call this). The customer row is
+    locked before Stripe is read, so concurrent webhooks apply one after the other and the
+    latest Stripe state wins, whatever order the events arrive in."""
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
+        subscription = live_subscription(locked)
+        plan = _subscription_plan(subscription) if subscription else None
+        if plan is None:
+            plan = default_plan() if not _keeps_unbilled_plan(locked) else locked.plan
+        customer_change_plan(customer=locked, plan=plan, reason=reason)
+    return plan
+
+
+def _keeps_unbilled_plan(customer: Customer) -> bool:
+    """A plan Stripe does not bill (Free, or a custom Enterprise deal set by staff) is not
+    taken away because Stripe has no subscription."""
+    return not customer.plan.is_paid or customer.plan.is_custom_priced
+
+
+def payment_method_ids_for_test_cards() -> list[tuple[str, str]]:
+    """Stripe's test payment methods offered in test mode (the portal's card picker)."""
+    return [
+        ("pm_card_visa", "Visa •••• 4242 (succeeds)"),
+        ("pm_card_mastercard", "Mastercard •••• 4444 (succeeds)"),
+        ("pm_card_chargeCustomerFail", "Visa •••• 0341 (attaches, later charges fail)"),
+        ("pm_card_chargeDeclined", "Visa •••• 0002 (declined)"),
+    ]

@@ -4,6 +4,7 @@ The defaults make a bare machine work: SQLite, an embedded Redis server (redisli
 and test Stripe keys. CI and production set `DATABASE_URL`, `REDIS_URL` and the Stripe values.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -83,7 +84,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
     # A file, not memory: some tests run gunicorn and Celery processes against the test database.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".run" / "test-db.sqlite3")}
+    # One per test run (pid), so that concurrent runs in one checkout do not share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".run" / f"test-db-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: counters, rate limits, cache, Celery broker --------------------------------------
@@ -265,9 +267,20 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
 }
 
 # --- Portal (developer dashboard, pricing page, docs) ------------------------------------------
+# Hand-written CSS/JS and images of the portal, served by whitenoise (never from a CDN).
+STATICFILES_DIRS = [BASE_DIR / "static"]
+# Failed log-ins allowed per client IP and email within the window (counted in the cache, Redis):
+# enough for typos, far too few for guessing a password.
+PORTAL_LOGIN_MAX_FAILURES = env.int("PORTAL_LOGIN_MAX_FAILURES", default=10)
+PORTAL_LOGIN_FAILURE_WINDOW = env.int("PORTAL_LOGIN_FAILURE_WINDOW", default=15 * 60)  # seconds
+# How often the dashboard asks whether the first API call has arrived (milliseconds).
+PORTAL_FIRST_CALL_POLL_MS = env.int("PORTAL_FIRST_CALL_POLL_MS", default=3000)
+# Rendered usage charts are cached by their data, so a reload without new usage skips pygal.
+PORTAL_CHART_CACHE_SECONDS = env.int("PORTAL_CHART_CACHE_SECONDS", default=300)
+
 
 # --- Operator console (admin, business metrics, usage alerts) ----------------------------------

@@ -7,12 +7,15 @@ import os
 from urllib.parse import urlparse
 
 import pytest
+import stripe
 from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
 from accounts.catalogue import seed_plans
 from accounts.models import Plan
+from billing.catalog import stripe_catalog_sync
+from billing.stripe_server.testing import running_stripe_server
 from metering import store
 from metering.catalogue import catalogue
 from metering.defaults import seed_endpoints
@@ -119,3 +122,21 @@ def stranger(make_customer):
 def pro_client(make_customer):
     customer, raw = make_customer("pro", "pro@example.com")
     return KeyClient(raw, customer)
+
+
+@pytest.fixture(scope="session")
+def _stripe_server():
+    with running_stripe_server() as server:
+        yield server
+
+
+@pytest.fixture
+def stripe_server(_stripe_server, db):
+    """A fresh local Stripe server (real clock) that the `stripe` library and dj-stripe talk
+    to, with our plan catalogue synced into it."""
+    _stripe_server.reset()
+    saved = stripe.api_base
+    stripe.api_base = _stripe_server.url
+    stripe_catalog_sync()
+    yield _stripe_server
+    stripe.api_base = saved

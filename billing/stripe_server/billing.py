@@ -991,7 +991,7 @@ class Billing:
         if (
             proration == "none"
             or sub["status"] not in ("active", "past_due", "trialing")
-            or not start < at < end
+            or not start <= at < end
         ):
             return []
         fraction = proration_fraction(at, end, start, end)

@@ -112,12 +112,15 @@ def test_stripes_decimal_amount_example_rounds_the_line():
     assert total(plan, 30) == D("0.02")
 
 
-def test_each_tier_line_is_rounded_then_summed():
-    # Two tiers of 1 unit at half a cent: each line rounds to 1¢ (2¢ in all), not 0.01 rounded.
-    tiers = [{"up_to": 1, "unit_price": "0.005"}, {"up_to": None, "unit_price": "0.005"}]
-    quote = quote_for_usage(terms({"model": "graduated", "tiers": tiers}), Usage(2))
-    assert [line.amount for line in quote.lines] == [D("0.01"), D("0.01")]
+def test_a_tiered_price_is_rounded_once_like_one_stripe_line_item():
+    # Tiers of 3 and 1 units at half a cent: 4 × 0.005 = 0.02 exactly. Rounding each tier
+    # (0.015 → 0.02, 0.005 → 0.01) would bill 0.03; the last tier line absorbs the difference.
+    tiers = [{"up_to": 3, "unit_price": "0.005"}, {"up_to": None, "unit_price": "0.005"}]
+    quote = quote_for_usage(terms({"model": "graduated", "tiers": tiers}), Usage(4))
+    assert [line.amount for line in quote.lines] == [D("0.02"), D("0.00")]
     assert quote.total == D("0.02")
+    two = quote_for_usage(terms({"model": "graduated", "tiers": tiers}), Usage(1))
+    assert two.total == D("0.01")  # 0.005 rounds half up
 
 
 def test_each_class_line_is_rounded_then_summed():

@@ -1,0 +1,39 @@
+"""Billing's Celery tasks: thin, each calls one service (schedule: petstore/settings.py)."""
+
+from celery import shared_task
+
+from billing.dunning import dunning_run
+from billing.reporting import usage_report_to_stripe
+
+
+@shared_task(name="billing.tasks.report_usage_to_stripe", ignore_result=True)
+def report_usage_to_stripe() -> dict:
+    result = usage_report_to_stripe()
+    return {"created": result.created, "sent": result.sent, "failed": result.failed}
+
+
+@shared_task(name="billing.tasks.dunning", ignore_result=True)
+def dunning() -> dict:
+    result = dunning_run()
+    return {
+        "retried": result.retried,
+        "recovered": result.recovered,
+        "downgraded": result.downgraded,
+    }
+
+
+# --- Usage alerts (operator console) ----------------------------------------------------------
+
+
+@shared_task(name="billing.tasks.send_usage_alerts", ignore_result=True)
+def send_usage_alerts() -> dict:
+    """Record and email usage-threshold crossings (beat: every minute; any number of workers)."""
+    from billing.alerts import usage_alerts_send
+
+    run = usage_alerts_send()
+    return {
+        "period": run.period,
+        "candidates": run.candidates,
+        "recorded": run.recorded,
+        "emailed": run.emailed,
+    }
