@@ -50,7 +50,13 @@ def _manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([PY, "manage.py", *args], cwd=BASE_DIR, env=env, check=True)  # noqa: S603
 
 
+def _stop_on_sigterm(signum, frame) -> None:
+    # `kill` (or a supervisor) stops it like Ctrl-C does: everything it started goes down.
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     RUN_DIR.mkdir(exist_ok=True)
     env = dict(os.environ)
     env["PATH"] = f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}"
@@ -119,9 +125,13 @@ def main() -> int:
         try:
             return honcho.wait()
         except KeyboardInterrupt:
-            # Ctrl-C reached the whole process group; honcho stops its processes itself.
+            # Ctrl-C reaches the whole process group; a SIGTERM reached only us: either way
+            # honcho is told to stop its processes and given time to.
             honcho.send_signal(signal.SIGINT)
-            honcho.wait(timeout=20)
+            try:
+                honcho.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                honcho.kill()
             return 0
     except KeyboardInterrupt:
         return 0
