@@ -85,7 +85,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # A file, not memory: some tests run gunicorn and Celery processes against the test database.
     # One per test run (pid), so that concurrent runs in one checkout do not share it.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".run" / f"test-db-{os.getpid()}.sqlite3")}
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(BASE_DIR / ".run" / f"test-db-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: counters, rate limits, cache, Celery broker --------------------------------------
@@ -181,6 +183,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "metering.schema.MeteredAutoSchema",
     "EXCEPTION_HANDLER": "petstore.exception_handler.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"registration": REGISTRATION_RATE},
+    # Client IPs for throttling come from REMOTE_ADDR; behind N trusted proxies set NUM_PROXIES=N
+    # (trusting X-Forwarded-For without it would let anyone pick their own IP).
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Keep {pk} in the OpenAPI paths: the endpoint table and `x-cost` use the route names.
     "SCHEMA_COERCE_PATH_PK": False,
@@ -284,3 +289,5 @@ PORTAL_CHART_CACHE_SECONDS = env.int("PORTAL_CHART_CACHE_SECONDS", default=300)
 
 
 # --- Operator console (admin, business metrics, usage alerts) ----------------------------------
+# Closed months' business metrics are cached this long (seconds); the live month never is.
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=600)

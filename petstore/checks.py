@@ -1,0 +1,56 @@
+"""System checks that name a missing or bad setting (run by `manage.py check` and at start)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+DEV_SECRET_KEY = "dev-insecure-petstore-monetization-key"
+
+
+@register(Tags.security, deploy=True)
+def secret_key_is_set(app_configs=None, **kwargs):
+    if settings.SECRET_KEY == DEV_SECRET_KEY:
+        return [
+            Warning(
+                "SECRET_KEY is the development default.",
+                hint="Set SECRET_KEY in the environment for any shared deployment.",
+                id="petstore.W001",
+            )
+        ]
+    return []
+
+
+@register()
+def stripe_settings_are_consistent(app_configs=None, **kwargs):
+    errors = []
+    key = settings.STRIPE_TEST_SECRET_KEY
+    if settings.STRIPE_API_BASE and key.startswith(("sk_live_", "rk_live_")):
+        errors.append(
+            Error(
+                "STRIPE_API_BASE points away from Stripe while the key is a live key.",
+                hint="Use a sk_test_ key with the local Stripe server.",
+                id="petstore.E001",
+            )
+        )
+    if not settings.SITE_URL.startswith(("http://", "https://")):
+        errors.append(
+            Error(
+                f"SITE_URL must be an absolute http(s) URL, not {settings.SITE_URL!r}.",
+                id="petstore.E002",
+            )
+        )
+    return errors
+
+
+@register()
+def metering_settings_are_sane(app_configs=None, **kwargs):
+    if settings.USAGE_FLUSH_SECONDS < 1 or settings.USAGE_FLUSH_SECONDS > 3600:
+        return [
+            Error(
+                "USAGE_FLUSH_SECONDS must be between 1 and 3600.",
+                hint="It bounds how much usage a Redis crash could lose.",
+                id="petstore.E003",
+            )
+        ]
+    return []

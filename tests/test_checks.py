@@ -1,0 +1,34 @@
+from django.core import checks
+from django.test import override_settings
+
+from petstore.checks import (
+    metering_settings_are_sane,
+    secret_key_is_set,
+    stripe_settings_are_consistent,
+)
+
+
+def test_default_settings_pass_the_checks():
+    assert stripe_settings_are_consistent() == []
+    assert metering_settings_are_sane() == []
+
+
+@override_settings(SECRET_KEY="dev-insecure-petstore-monetization-key")
+def test_dev_secret_key_is_flagged_for_deploys():
+    (warning,) = secret_key_is_set()
+    assert warning.id == "petstore.W001" and warning.level == checks.WARNING
+
+
+@override_settings(
+    STRIPE_API_BASE="http://127.0.0.1:12111",
+    SITE_URL="example.com",
+    STRIPE_TEST_SECRET_KEY="sk_live_abcdefghijklmnopqrstuvwxyz",
+)
+def test_bad_stripe_and_site_settings_are_named():
+    ids = {error.id for error in stripe_settings_are_consistent()}
+    assert ids == {"petstore.E001", "petstore.E002"}
+
+
+@override_settings(USAGE_FLUSH_SECONDS=0)
+def test_bad_flush_period_is_named():
+    assert [e.id for e in metering_settings_are_sane()] == ["petstore.E003"]
