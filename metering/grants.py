@@ -104,39 +104,29 @@ def bump_customer_token(customer_id: int) -> None:
     store.client().set(store.cfg_key(customer_id), uuid.uuid4().hex)
 
 
+_GRANT_FIELDS = (
+    "id",
+    "key_hash",
+    "revoked_at",
+    "expires_at",
+    "customer__id",
+    "customer__plan_id",
+    "customer__first_call_at",
+)
+
+
+def _key_rows():
+    return ApiKey.objects.select_related("customer").only(*_GRANT_FIELDS)
+
+
 def _load_grant(raw: str, digest: str) -> Grant | None:
-    api_key = (
-        ApiKey.objects.filter(prefix=keys.lookup_prefix(raw))
-        .select_related("customer")
-        .only(
-            "id",
-            "key_hash",
-            "revoked_at",
-            "expires_at",
-            "customer__id",
-            "customer__plan_id",
-            "customer__first_call_at",
-        )
-        .first()
-    )
+    api_key = _key_rows().filter(prefix=keys.lookup_prefix(raw)).first()
     if api_key is None or not api_key.matches(raw):
         return None
     token = customer_token(api_key.customer_id)
     # Re-read after the token so a change committed meanwhile is either seen here or leaves
     # this grant stale (its token bump happens after the commit).
-    api_key = (
-        ApiKey.objects.select_related("customer")
-        .only(
-            "id",
-            "key_hash",
-            "revoked_at",
-            "expires_at",
-            "customer__id",
-            "customer__plan_id",
-            "customer__first_call_at",
-        )
-        .get(pk=api_key.pk)
-    )
+    api_key = _key_rows().get(pk=api_key.pk)
     return Grant(
         key_id=api_key.id,
         customer_id=api_key.customer_id,
