@@ -119,7 +119,7 @@ def _key_rows():
     return ApiKey.objects.select_related("customer").only(*_GRANT_FIELDS)
 
 
-def _load_grant(raw: str, digest: str) -> Grant | None:
+def _load_grant(raw: str) -> Grant | None:
     api_key = _key_rows().filter(prefix=keys.lookup_prefix(raw)).first()
     if api_key is None or not api_key.matches(raw):
         return None
@@ -149,7 +149,7 @@ def grant_for_key(raw: str, *, refresh: bool = False) -> Grant:
             raise InvalidApiKey("The API key is malformed. Check that it was copied whole.")
         if grants.is_unknown(digest):
             raise InvalidApiKey()
-        grant = _load_grant(raw, digest)
+        grant = _load_grant(raw)
         if grant is None:
             grants.mark_unknown(digest)
             raise InvalidApiKey()
