@@ -1,5 +1,50 @@
 """HTML pages of this app (the portal); wired in petstore/urls.py."""
 
-from django.urls import path  # noqa: F401
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.views import LogoutView
+from django.urls import path, reverse_lazy
 
-urlpatterns: list = []
+from accounts import views
+from accounts.forms import PasswordSetOrResetForm
+
+urlpatterns: list = [
+    path("signup/", views.signup, name="signup"),
+    path("login/", views.login_view, name="login"),
+    # POST only (Django's LogoutView): a link or an <img> cannot log anyone out.
+    path("logout/", LogoutView.as_view(), name="logout"),
+    # Forgotten password, or a first password for accounts made through the API.
+    path(
+        "login/reset/",
+        auth_views.PasswordResetView.as_view(
+            form_class=PasswordSetOrResetForm,
+            template_name="accounts/password_reset.html",
+            email_template_name="emails/password_reset.txt",
+            subject_template_name="emails/password_reset_subject.txt",
+            success_url=reverse_lazy("password_reset_done"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "login/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_sent.html"),
+        name="password_reset_done",
+    ),
+    path(
+        "login/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="accounts/password_reset_confirm.html",
+            success_url=reverse_lazy("password_reset_complete"),
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "login/reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="accounts/password_reset_done.html"
+        ),
+        name="password_reset_complete",
+    ),
+    path("dashboard/keys/", views.keys_page, name="dashboard-keys"),
+    path("dashboard/keys/<int:pk>/revoke/", views.key_revoke, name="dashboard-key-revoke"),
+    path("dashboard/keys/<int:pk>/rotate/", views.key_rotate, name="dashboard-key-rotate"),
+]

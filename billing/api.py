@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import Customer, Plan
 from billing import selectors
 from billing import services as billing_services
-from billing.pricing import Quote, quote_for_plan
+from billing.pricing import quote_for_plan
 from petstore.errors import ApplicationError
 
 MAX_COUNT = 10_000_000_000
@@ -42,16 +42,6 @@ def _count(params, name: str) -> int | None:
             f"{name} must be a whole number from 0 to {MAX_COUNT:,}.", extra={"param": name}
         )
     return int(raw)
-
-
-def _suggestion(quote: Quote, best: Quote | None) -> dict | None:
-    """The cheapest self-serve plan, when it is another one and the quoted plan is dearer,
-    refuses part of the usage, or has no public price."""
-    if best is None or best.total is None or best.plan == quote.plan:
-        return None
-    if quote.total is not None and not quote.capped and best.total >= quote.total:
-        return None
-    return {"plan": best.plan, "plan_name": best.plan_name, "total": f"{best.total:.2f}"}
 
 
 class QuoteLineSerializer(serializers.Serializer):
@@ -132,7 +122,7 @@ class PricingQuoteApi(APIView):
         quote = quote_for_plan(plan, usage)
         body = {
             **quote.to_dict(),
-            "suggestion": _suggestion(quote, selectors.suggested_plan(usage)),
+            "suggestion": selectors.quote_suggestion(quote, usage),
         }
         return Response(body)
 

@@ -1,5 +1,19 @@
 """HTML pages of this app (the portal); wired in petstore/urls.py."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from billing import views
+
+urlpatterns: list = [
+    path("dashboard/", views.overview, name="dashboard"),
+    path("dashboard/billing/", views.billing_page, name="dashboard-billing"),
+    path(
+        "dashboard/billing/payment-method/",
+        views.payment_method,
+        name="dashboard-payment-method",
+    ),
+    path("dashboard/billing/plan/<slug:slug>/", views.plan_change, name="dashboard-plan-change"),
+    path("dashboard/billing/cancel/", views.subscription_cancel, name="dashboard-cancel"),
+    path("dashboard/alerts/", views.alerts_page, name="dashboard-alerts"),
+    path("pricing/", views.pricing_page, name="pricing"),
+]

@@ -84,6 +84,17 @@ def suggested_plan(usage: Usage) -> Quote | None:
     return cheapest_plan(terms, usage)
 
 
+def quote_suggestion(quote: Quote, usage: Usage) -> dict[str, str] | None:
+    """The cheapest self-serve plan for `usage`, when it is another one and the quoted plan is
+    dearer, refuses part of the usage, or has no public price (the calculator's hint)."""
+    best = suggested_plan(usage)
+    if best is None or best.total is None or best.plan == quote.plan:
+        return None
+    if quote.total is not None and not quote.capped and best.total >= quote.total:
+        return None
+    return {"plan": best.plan, "plan_name": best.plan_name, "total": f"{best.total:.2f}"}
+
+
 def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, Any] | None:
     """The estimated bill of the period so far: the customer's plan quoted for its usage (the
     quote endpoint's shape). None when the plan's pricing is invalid: the usage page still

@@ -18,6 +18,7 @@ api_v1 = [*accounts_api, *petstore_api, *metering_api, *billing_api]
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("docs/quickstart/", views.quickstart, name="docs-quickstart"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -1,5 +1,10 @@
-from django.http import JsonResponse
+"""Site pages outside the apps: the landing page, the quick start, and the error handlers."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.selectors import DEFAULT_PLAN_SLUG, customer_for_user, plan_catalogue
 
 
 def not_found(request, exception=None):
@@ -22,5 +27,31 @@ def server_error(request):
     return render(request, "500.html", status=500)
 
 
-def landing(request):
-    return render(request, "landing.html")
+def _api_base(request: HttpRequest) -> str:
+    # The host the visitor reached us on (ALLOWED_HOSTS-checked): commands work as pasted.
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+@require_GET
+def landing(request: HttpRequest) -> HttpResponse:
+    plans = list(plan_catalogue())
+    free = next((plan for plan in plans if plan.slug == DEFAULT_PLAN_SLUG), None)
+    paid = [plan for plan in plans if plan.monthly_price]
+    context = {
+        "free_plan": free,
+        "cheapest_paid": min(paid, key=lambda plan: plan.monthly_price) if paid else None,
+        "api_base": _api_base(request),
+        "customer": customer_for_user(request.user),
+    }
+    return render(request, "landing.html", context)
+
+
+@require_GET
+def quickstart(request: HttpRequest) -> HttpResponse:
+    plans = list(plan_catalogue())
+    context = {
+        "api_base": _api_base(request),
+        "free_plan": next((plan for plan in plans if plan.slug == DEFAULT_PLAN_SLUG), None),
+        "customer": customer_for_user(request.user),
+    }
+    return render(request, "docs/quickstart.html", context)

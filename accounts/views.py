@@ -1,0 +1,304 @@
+"""Account pages of the portal: sign-up, log-in, log-out and API keys.
+
+Also the two helpers every dashboard page uses: `customer_required` (log-in plus a Customer
+behind the user) and the one-time display of a new raw key (`new_key_stash`/`new_key_pop`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import timedelta
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate, login
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+from rest_framework.throttling import BaseThrottle
+
+from accounts import services
+from accounts.api import RegistrationThrottle
+from accounts.errors import EmailTaken, KeyLimitReached
+from accounts.forms import KeyCreateForm, KeyRotateForm, LoginForm, SignupForm
+from accounts.models import ApiKey, Customer
+from accounts.selectors import active_keys, customer_for_user, customer_keys
+from petstore.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+NEW_KEY_SESSION = "portal_new_key"
+
+
+# --- helpers shared by every dashboard page ---------------------------------------------------
+
+
+def customer_required(view):
+    """Log-in required, and a Customer behind the user: the view is called as
+    `view(request, customer, ...)`. A user without one (staff) gets a friendly page. Never
+    cached: dashboard pages may show a raw key once."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        customer = customer_for_user(request.user)
+        if customer is None:
+            return render(request, "portal/no_customer.html", status=403)
+        return view(request, customer, *args, **kwargs)
+
+    return never_cache(login_required(wrapper))
+
+
+def new_key_stash(request: HttpRequest, *, api_key: ApiKey, raw: str, first: bool = False) -> None:
+    """Keep a new raw key in the session until the next page shows it (then it is dropped)."""
+    request.session[NEW_KEY_SESSION] = {
+        "raw": raw,
+        "name": api_key.name,
+        "id": api_key.pk,
+        "first": first,
+    }
+
+
+def new_key_pop(request: HttpRequest) -> dict | None:
+    return request.session.pop(NEW_KEY_SESSION, None)
+
+
+def api_base_url(request: HttpRequest) -> str:
+    """The host the visitor reached us on (ALLOWED_HOSTS-checked), for copy-paste commands."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
+
+
+# --- log-in throttle: failed attempts per client IP and email, in the cache (Redis) -----------
+
+
+def _login_failures_key(request: HttpRequest, email: str) -> str:
+    # DRF's client address rule: REMOTE_ADDR unless NUM_PROXIES trusted proxies are in front
+    # (a client could put anything in X-Forwarded-For).
+    ident = f"{BaseThrottle().get_ident(request)}|{email}"
+    return "portal:login-failures:" + hashlib.sha256(ident.encode()).hexdigest()[:32]
+
+
+def login_blocked_for(request: HttpRequest, email: str) -> int | None:
+    """Seconds until log-in may be tried again, or None when it may be tried now."""
+    key = _login_failures_key(request, email)
+    if (cache.get(key) or 0) < settings.PORTAL_LOGIN_MAX_FAILURES:
+        return None
+    ttl = cache.ttl(key) if hasattr(cache, "ttl") else None
+    return int(ttl) if ttl else settings.PORTAL_LOGIN_FAILURE_WINDOW
+
+
+def login_failure_record(request: HttpRequest, email: str) -> None:
+    key = _login_failures_key(request, email)
+    # The window starts at the first failure (add sets the expiry; incr keeps it).
+    if not cache.add(key, 1, timeout=settings.PORTAL_LOGIN_FAILURE_WINDOW):
+        try:
+            cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=settings.PORTAL_LOGIN_FAILURE_WINDOW)
+
+
+def login_failures_clear(request: HttpRequest, email: str) -> None:
+    cache.delete(_login_failures_key(request, email))
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
+def _hours_text(hours: int) -> str:
+    if hours % 24 == 0 and hours >= 48:
+        return f"{hours // 24} days"
+    return f"{hours} hour{'s' if hours != 1 else ''}"
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if customer_for_user(request.user) is not None:
+        return redirect("dashboard")
+    form = SignupForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            throttle = RegistrationThrottle()
+            if not throttle.allow_request(request, None):
+                wait = int(throttle.wait() or 0) + 1
+                form.add_error(
+                    None,
+                    f"Too many sign-ups from this address. Try again in {_minutes(wait)}.",
+                )
+                status = 429
+            else:
+                try:
+                    customer, raw = services.customer_register(
+                        email=form.cleaned_data["email"], password=form.cleaned_data["password"]
+                    )
+                except EmailTaken as exc:
+                    form.add_error("email", exc.message)
+                    status = exc.status_code
+                else:
+                    login(
+                        request, customer.user, backend="django.contrib.auth.backends.ModelBackend"
+                    )
+                    first_key = customer.api_keys.order_by("created_at", "id").first()
+                    new_key_stash(request, api_key=first_key, raw=raw, first=True)
+                    return redirect("dashboard")
+    return render(request, "accounts/signup.html", {"form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET" and customer_for_user(request.user) is not None:
+        return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
+    form = LoginForm(request.POST if request.method == "POST" else None)
+    next_url = _safe_next(request)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            email = form.cleaned_data["email"]
+            blocked = login_blocked_for(request, email)
+            if blocked:
+                form.add_error(
+                    None,
+                    "Too many failed log-in attempts for this email from your network. "
+                    f"Try again in {_minutes(blocked)}.",
+                )
+                status = 429
+            else:
+                user = authenticate(request, username=email, password=form.cleaned_data["password"])
+                if user is None:
+                    login_failure_record(request, email)
+                    form.add_error(None, "That email and password do not match an account.")
+                else:
+                    login_failures_clear(request, email)
+                    login(request, user)
+                    return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+    context = {"form": form, "next": next_url or ""}
+    return render(request, "accounts/login.html", context, status=status)
+
+
+def _key_rows(customer: Customer) -> list[dict]:
+    now = timezone.now()
+    rows = []
+    for key in customer_keys(customer):
+        if key.revoked_at:
+            status, tone = "Revoked", "neutral"
+        elif key.expires_at and key.expires_at <= now:
+            status, tone = "Expired", "neutral"
+        elif key.expires_at:
+            status, tone = "Expiring", "warning"
+        else:
+            status, tone = "Active", "success"
+        rows.append({"key": key, "status": status, "tone": tone, "active": key.is_active(now)})
+    return rows
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def keys_page(request: HttpRequest, customer: Customer) -> HttpResponse:
+    form = KeyCreateForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            try:
+                api_key, raw = services.api_key_create(
+                    customer=customer, name=form.cleaned_data["name"] or "default"
+                )
+            except KeyLimitReached as exc:
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            else:
+                new_key_stash(request, api_key=api_key, raw=raw)
+                messages.success(request, f"Key “{api_key.name}” created.")
+                return redirect("dashboard-keys")
+    rows = _key_rows(customer)
+    active = sum(row["active"] for row in rows)
+    context = {
+        "customer": customer,
+        "plan": customer.plan,
+        "form": form,
+        "rows": rows,
+        "active_count": active,
+        "at_limit": active >= customer.plan.max_keys,
+        "new_key": new_key_pop(request),
+        "api_base": api_base_url(request),
+    }
+    return render(request, "accounts/keys.html", context, status=status)
+
+
+def _own_key(customer: Customer, pk: int) -> ApiKey:
+    """The customer's key, or 404: another customer's key id looks exactly like a missing one."""
+    return get_object_or_404(ApiKey, pk=pk, customer=customer)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def key_revoke(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    api_key = _own_key(customer, pk)
+    if not api_key.is_active():
+        messages.info(request, f"Key {api_key.prefix}… is already revoked or expired.")
+        return redirect("dashboard-keys")
+    if request.method == "POST":
+        services.api_key_revoke(api_key=api_key)
+        messages.success(
+            request,
+            f"Key “{api_key.name}” ({api_key.prefix}…) revoked: calls with it are refused now.",
+        )
+        return redirect("dashboard-keys")
+    remaining = active_keys(customer).exclude(pk=api_key.pk).count()
+    context = {"customer": customer, "api_key": api_key, "remaining": remaining}
+    return render(request, "accounts/key_revoke.html", context)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def key_rotate(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    api_key = _own_key(customer, pk)
+    if not api_key.is_active():
+        messages.info(request, f"Key {api_key.prefix}… is already revoked or expired.")
+        return redirect("dashboard-keys")
+    form = KeyRotateForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            grace = timedelta(hours=form.cleaned_data["grace_hours"])
+            try:
+                new_key, raw = services.api_key_rotate(api_key=api_key, grace=grace)
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            else:
+                new_key_stash(request, api_key=new_key, raw=raw)
+                hours = form.cleaned_data["grace_hours"]
+                old = (
+                    "the old key is revoked"
+                    if not hours
+                    else f"the old key keeps working for {_hours_text(hours)}"
+                )
+                messages.success(request, f"Key “{api_key.name}” rotated: {old}.")
+                return redirect(reverse("dashboard-keys"))
+    context = {"customer": customer, "api_key": api_key, "form": form}
+    return render(request, "accounts/key_rotate.html", context, status=status)

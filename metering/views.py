@@ -1,0 +1,294 @@
+"""Usage pages of the portal: the usage page, the live usage panel of the dashboard and the
+first-call status the dashboard polls. Also the usage chart (pygal, server-side SVG) and the
+usage overview the billing app's dashboard page embeds (billing may import metering, not the
+other way round)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from datetime import date, timedelta
+
+import pygal
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from pygal.style import Style
+
+from accounts.models import Customer, Feature, OveragePolicy, Plan
+from accounts.views import customer_required
+from metering.models import Endpoint
+from metering.periods import Period, current_period, parse_month, period_containing
+from metering.selectors import UsageBreakdown, customer_usage
+
+logger = logging.getLogger(__name__)
+
+# The portal's chart look: the stylesheet's palette, readable on white (every colour ≥ 3:1).
+CHART_COLORS = ("#4f46e5", "#0d9488", "#d97706", "#db2777", "#0284c7", "#65a30d", "#64748b")
+CHART_STYLE = Style(
+    background="transparent",
+    plot_background="transparent",
+    foreground="#374151",
+    foreground_strong="#111827",
+    foreground_subtle="#e5e7eb",
+    guide_stroke_color="#e5e7eb",
+    major_guide_stroke_color="#d1d5db",
+    guide_stroke_dasharray="0",
+    major_guide_stroke_dasharray="0",
+    opacity=".92",
+    opacity_hover="1",
+    transition="120ms",
+    colors=CHART_COLORS,
+    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+    label_font_size=12,
+    major_label_font_size=12,
+    legend_font_size=13,
+    tooltip_font_size=13,
+    title_font_size=15,
+)
+# pygal's own tooltip script comes from a CDN: none here (portal.js turns the values into
+# native SVG tooltips instead).
+CHART_OPTIONS = {
+    "style": CHART_STYLE,
+    "js": [],
+    "disable_xml_declaration": True,
+    "explicit_size": False,
+    "legend_at_bottom": True,
+    "truncate_legend": -1,
+    "show_x_guides": False,
+    "margin": 12,
+}
+CHART_MAX_SERIES = 6  # the busiest endpoints; the rest is summed as "Other endpoints"
+LEGEND_COLUMNS = 3
+
+
+def legend_options(series_count: int) -> dict:
+    """Bottom legend in up to three columns. pygal reserves `count // columns` legend rows, one
+    short when the last row is partial, so that row gets its height as extra bottom margin."""
+    columns = max(1, min(LEGEND_COLUMNS, series_count))
+    missing_rows = math.ceil(series_count / columns) - series_count // columns
+    return {
+        "legend_at_bottom_columns": columns,
+        "margin_bottom": CHART_OPTIONS["margin"] + missing_rows * 24,
+    }
+
+
+MONTHS_LISTED = 12
+
+
+def chart_cached(kind: str, data: object, render_svg) -> str:
+    """A rendered chart, cached under a digest of its data: a reload without new usage does not
+    render again. The cache is an optimisation only, so its failures are logged and ignored."""
+    digest = hashlib.sha256(json.dumps([kind, data], default=str).encode()).hexdigest()[:40]
+    key = f"portal:chart:{kind}:{digest}"
+    try:
+        svg = cache.get(key)
+    except Exception:  # the cache (Redis) is down: render anyway
+        logger.warning("portal: chart cache unavailable", exc_info=True)
+        svg = None
+    if svg is None:
+        svg = render_svg()
+        try:
+            cache.set(key, svg, settings.PORTAL_CHART_CACHE_SECONDS)
+        except Exception:
+            logger.warning("portal: chart cache unavailable", exc_info=True)
+    return svg
+
+
+def period_days(period: Period) -> list[date]:
+    first = period.start.date()
+    return [first + timedelta(days=n) for n in range((period.end - period.start).days)]
+
+
+def usage_chart_svg(breakdown: UsageBreakdown, period: Period) -> str | None:
+    """Billable units per day of the period, stacked by endpoint (None when nothing was used)."""
+    totals = {ep: c.units for ep, c in breakdown.by_endpoint.items() if c.units}
+    if not totals:
+        return None
+    ranked = sorted(totals, key=lambda ep: (-totals[ep], ep))
+    shown, rest = ranked[:CHART_MAX_SERIES], set(ranked[CHART_MAX_SERIES:])
+    if len(rest) == 1:  # "Other" for a single endpoint hides its name for nothing
+        shown, rest = ranked, set()
+    days = period_days(period)
+    series: list[tuple[str, list[int | None]]] = []
+    for endpoint in shown:
+        per_day = [breakdown.by_day_endpoint.get((day, endpoint)) for day in days]
+        series.append((endpoint, [c.units if c and c.units else None for c in per_day]))
+    if rest:
+        other = [
+            sum(
+                c.units
+                for ep in rest
+                if (c := breakdown.by_day_endpoint.get((day, ep))) is not None
+            )
+            or None
+            for day in days
+        ]
+        series.append(("Other endpoints", other))
+    day_names = [f"{day:%b} {day.day}" for day in days]
+    labels = [str(day.day) for day in days]
+    title = period.start.strftime("%B %Y") + " (UTC)"
+
+    def render_svg() -> str:
+        chart = pygal.StackedBar(
+            **CHART_OPTIONS,
+            **legend_options(len(series)),
+            width=880,
+            height=320,
+            x_title=title,
+            y_title="Units",
+            value_formatter=lambda v: f"{v:,.0f}",
+            spacing=8,
+        )
+        chart.x_labels = labels
+        for name, values in series:
+            # The label is the tooltip's (portal.js turns it into the bar's SVG <title>).
+            chart.add(
+                name,
+                [
+                    None if v is None else {"value": v, "label": f"{name}, {day_names[i]}"}
+                    for i, v in enumerate(values)
+                ],
+            )
+        return chart.render(is_unicode=True)
+
+    return chart_cached("usage-by-day", [title, labels, series], render_svg)
+
+
+def endpoint_features() -> dict[str, str]:
+    return {
+        f"{method} {path}": feature
+        for method, path, feature in Endpoint.objects.exclude(feature="").values_list(
+            "method", "path", "feature"
+        )
+    }
+
+
+def refusal_reason(endpoint: str, plan: Plan, features: dict[str, str], quota_used: bool) -> str:
+    """The likely cause of refusals on an endpoint. The ledger counts refusals without their
+    code, so this is inferred from the plan: a missing feature is certain, the rest likely."""
+    feature = features.get(endpoint)
+    if feature and not plan.allows(feature):
+        label = Feature(feature).label if feature in Feature.values else feature
+        return f"403 feature_not_in_plan: “{label}” is not in the {plan.name} plan"
+    if quota_used:
+        return f"429 quota_exceeded: the {plan.included_units:,} included units were used up"
+    return (
+        f"429 rate_limit_exceeded (more than {plan.rate_limit_per_minute:,} requests a minute) "
+        "or 401 with a revoked key"
+    )
+
+
+def percent_text(percent: float | None) -> str:
+    """'0.07', '4.5', '81': as many decimals as a small share needs not to read as zero."""
+    if percent is None:
+        return ""
+    if percent == 0 or percent >= 10:
+        return f"{percent:.0f}"
+    text = f"{percent:.2f}" if percent < 1 else f"{percent:.1f}"
+    return text.rstrip("0").rstrip(".")
+
+
+def usage_overview(customer: Customer, period: Period, breakdown: UsageBreakdown) -> dict:
+    """What the dashboard and the usage page show of a period's usage."""
+    plan = customer.plan
+    used = breakdown.total.units
+    included = plan.included_units
+    percent = None if not included else used * 100 / included
+    hard_cap = plan.overage_policy == OveragePolicy.BLOCK
+    quota_used = bool(hard_cap and included is not None and used >= included)
+    features = endpoint_features() if breakdown.total.refused else {}
+    refusals = [
+        {
+            "day": day,
+            "endpoint": endpoint,
+            "refused": counts.refused,
+            "reason": refusal_reason(endpoint, plan, features, quota_used),
+        }
+        for (day, endpoint), counts in breakdown.by_day_endpoint.items()
+        if counts.refused
+    ]
+    refusals.sort(key=lambda row: (-row["day"].toordinal(), -row["refused"], row["endpoint"]))
+    endpoints = sorted(
+        breakdown.by_endpoint.items(), key=lambda item: (-item[1].units, -item[1].calls, item[0])
+    )
+    return {
+        "period": period,
+        "last_day": (period.end - timedelta(days=1)).date(),
+        "is_current": period == current_period(),
+        "total": breakdown.total,
+        "units_used": used,
+        "included_units": included,
+        "remaining_units": None if included is None else max(included - used, 0),
+        "overage_units": 0 if included is None else max(used - included, 0),
+        "percent": percent,
+        "percent_text": percent_text(percent),
+        "bar_percent": None if percent is None else min(percent, 100),
+        "hard_cap": hard_cap,
+        "usage_tone": (
+            "danger"
+            if percent is not None and percent >= 100
+            else "warning"
+            if percent is not None and percent >= 80
+            else "ok"
+        ),
+        "chart_svg": usage_chart_svg(breakdown, period),
+        "endpoint_rows": [{"endpoint": ep, "counts": counts} for ep, counts in endpoints],
+        "day_rows": [
+            {"day": day, "counts": breakdown.by_day[day]} for day in sorted(breakdown.by_day)
+        ],
+        "refusals": refusals,
+    }
+
+
+def period_usage(customer: Customer, period: Period) -> tuple[UsageBreakdown, dict]:
+    breakdown = customer_usage(customer_id=customer.pk, start=period.start, end=period.end)
+    return breakdown, usage_overview(customer, period, breakdown)
+
+
+def customer_months(customer: Customer) -> list[Period]:
+    """The periods a customer can look at, newest first (since sign-up, at most a year)."""
+    first = period_containing(customer.created_at)
+    months = [current_period()]
+    while months[-1].start > first.start and len(months) < MONTHS_LISTED:
+        months.append(months[-1].previous())
+    return months
+
+
+@customer_required
+@require_GET
+def usage_page(request: HttpRequest, customer: Customer) -> HttpResponse:
+    months = customer_months(customer)
+    period = months[0]
+    try:
+        asked = parse_month(request.GET.get("month", ""))
+    except ValueError:
+        asked = None
+    if asked in months:
+        period = asked
+    _, usage = period_usage(customer, period)
+    context = {"customer": customer, "plan": customer.plan, "usage": usage, "months": months}
+    return render(request, "metering/usage.html", context)
+
+
+@customer_required
+@require_GET
+def usage_panel(request: HttpRequest, customer: Customer) -> HttpResponse:
+    """The dashboard's usage panel alone, for refreshing it in place."""
+    _, usage = period_usage(customer, current_period())
+    context = {"customer": customer, "plan": customer.plan, "usage": usage}
+    return render(request, "metering/_usage_panel.html", context)
+
+
+@customer_required
+@require_GET
+def first_call_status(request: HttpRequest, customer: Customer) -> JsonResponse:
+    """Polled by the dashboard until the first successful API call has been recorded."""
+    first = customer.first_call_at
+    return JsonResponse(
+        {"received": first is not None, "first_call_at": first.isoformat() if first else None}
+    )
