@@ -19,16 +19,18 @@ class WebhookRelay:
     def __init__(self, server, client, endpoint):
         self.server, self.client, self.endpoint = server, client, endpoint
         self.seen: set[str] = set()
-        self.url = reverse("djstripe:djstripe_webhook_by_uuid",
-                           kwargs={"uuid": endpoint.djstripe_uuid})
+        self.url = reverse(
+            "djstripe:djstripe_webhook_by_uuid", kwargs={"uuid": endpoint.djstripe_uuid}
+        )
 
     def post(self, event: dict, *, secret: str | None = None):
         payload = json.dumps(event)
         header = stripe.WebhookSignature.generate_signature_header(
             payload, secret or self.endpoint.secret
         )
-        return self.client.post(self.url, payload, content_type="application/json",
-                                HTTP_STRIPE_SIGNATURE=header)
+        return self.client.post(
+            self.url, payload, content_type="application/json", HTTP_STRIPE_SIGNATURE=header
+        )
 
     def deliver(self, *types: str) -> list[dict]:
         """Deliver every event not delivered yet (oldest first), optionally only some types."""

@@ -19,11 +19,16 @@ def test_sync_creates_products_prices_and_meters(stripe_server):
     assert set(pro) == {"base", "usage"}
     base = stripe.Price.retrieve(pro["base"].stripe_price_id)
     assert (base.unit_amount, base.recurring.interval, base.recurring.usage_type) == (
-        4900, "month", "licensed")
+        4900,
+        "month",
+        "licensed",
+    )
     usage = stripe.Price.retrieve(pro["usage"].stripe_price_id, expand=["tiers"])
     assert usage.recurring.usage_type == "metered" and usage.tiers_mode == "graduated"
     assert [(t.up_to, str(t.unit_amount_decimal)) for t in usage.tiers] == [
-        (50_000, "0"), (None, "0.1")]
+        (50_000, "0"),
+        (None, "0.1"),
+    ]
     assert stripe.Product.retrieve("petstore_plan_pro").name == "Pet Store API Pro"
     # Free and Enterprise (custom) have nothing to sell through Stripe.
     assert not PlanPrice.objects.filter(plan__slug__in=["free", "enterprise"]).exists()
@@ -70,7 +75,10 @@ def test_presets_map_to_stripe_tiers(stripe_server):
     price = stripe.Price.retrieve(metered.stripe_price_id, expand=["tiers"])
     assert price.tiers_mode == "graduated"
     assert [(t.up_to, str(t.unit_amount_decimal)) for t in price.tiers] == [
-        (100_000, "1"), (1_000_000, "0.5"), (None, "0.3")]
+        (100_000, "1"),
+        (1_000_000, "0.5"),
+        (None, "0.3"),
+    ]
 
     call_command("load_pricing_preset", "pay-per-call")
     stripe_catalog_sync()
@@ -82,7 +90,10 @@ def test_presets_map_to_stripe_tiers(stripe_server):
     image = stripe.Price.retrieve(payg["image"].stripe_price_id, expand=["tiers"])
     assert image.tiers_mode == "volume" and image.recurring.meter
     assert [(t.up_to, str(t.unit_amount_decimal)) for t in image.tiers] == [
-        (100_000, "10"), (1_000_000, "8"), (None, "6")]
+        (100_000, "10"),
+        (1_000_000, "8"),
+        (None, "6"),
+    ]
 
     call_command("load_pricing_preset", "hybrid")
     stripe_catalog_sync()

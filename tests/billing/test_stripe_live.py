@@ -22,8 +22,10 @@ LIVE_KEY = os.environ.get("STRIPE_LIVE_SECRET_KEY", "")
 
 pytestmark = [
     pytest.mark.stripe_live,
-    pytest.mark.skipif(not LIVE_KEY.startswith("sk_test_"),
-                       reason="needs a real Stripe test-mode key in STRIPE_LIVE_SECRET_KEY"),
+    pytest.mark.skipif(
+        not LIVE_KEY.startswith("sk_test_"),
+        reason="needs a real Stripe test-mode key in STRIPE_LIVE_SECRET_KEY",
+    ),
 ]
 
 
@@ -39,13 +41,18 @@ def test_subscribe_report_preview_cancel_on_stripe_test_mode(real_stripe):
     stripe_catalog_sync()
     assert stripe_catalog_sync().prices_created == 0  # idempotent on the real API too
     customer, _ = customer_register(email=f"live-{timezone.now():%Y%m%d%H%M%S}@example.com")
-    state = subscription_change(customer=customer, plan=Plan.objects.get(slug="pro"),
-                                payment_method="pm_card_visa")
+    state = subscription_change(
+        customer=customer, plan=Plan.objects.get(slug="pro"), payment_method="pm_card_visa"
+    )
     assert state.status == "active"
     customer.refresh_from_db()
-    UsageRecord.objects.create(customer=customer, endpoint="GET /api/v1/pets",
-                               hour=timezone.now().replace(minute=0, second=0, microsecond=0),
-                               calls=51_000, units=51_000)
+    UsageRecord.objects.create(
+        customer=customer,
+        endpoint="GET /api/v1/pets",
+        hour=timezone.now().replace(minute=0, second=0, microsecond=0),
+        calls=51_000,
+        units=51_000,
+    )
     result = usage_report_to_stripe(now=timezone.now() + timedelta(hours=2))
     assert result.sent == 1 and result.failed == 0
     preview = stripe.Invoice.create_preview(customer=customer.stripe_customer_id)

@@ -20,8 +20,9 @@ def stripe_subscriptions(customer):
 
 @pytest.mark.django_db
 def test_subscribe_to_pro_with_a_card(owner, stripe_server):
-    response = owner.post(SUBSCRIBE, {"plan": "pro", "payment_method": "pm_card_visa"},
-                          format="json")
+    response = owner.post(
+        SUBSCRIBE, {"plan": "pro", "payment_method": "pm_card_visa"}, format="json"
+    )
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["plan"] == "pro"
@@ -65,10 +66,12 @@ def test_a_declined_card_is_402_and_changes_nothing(owner, stripe_server, card):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("payload", "status", "code"),
-    [({"plan": "enterprise", "payment_method": "pm_card_visa"}, 400, "plan_not_available"),
-     ({"plan": "gold", "payment_method": "pm_card_visa"}, 404, "plan_not_found"),
-     ({"plan": "pro", "payment_method": "card-1234"}, 400, "invalid_payment_method"),
-     ({}, 400, "validation_error")],
+    [
+        ({"plan": "enterprise", "payment_method": "pm_card_visa"}, 400, "plan_not_available"),
+        ({"plan": "gold", "payment_method": "pm_card_visa"}, 404, "plan_not_found"),
+        ({"plan": "pro", "payment_method": "card-1234"}, 400, "invalid_payment_method"),
+        ({}, 400, "validation_error"),
+    ],
 )
 def test_bad_subscribe_requests(owner, stripe_server, payload, status, code):
     response = owner.post(SUBSCRIBE, payload, format="json")
@@ -91,8 +94,11 @@ def test_upgrade_is_invoiced_prorated_and_downgrade_credits(owner, stripe_server
     assert invoices[0]["status"] == "paid"
     downgraded = owner.post(SUBSCRIBE, {"plan": "pro"}, format="json")
     assert downgraded.status_code == 200 and downgraded.json()["plan"] == "pro"
-    reasons = list(PlanChange.objects.filter(customer=owner.customer)
-                   .order_by("changed_at", "id").values_list("reason", flat=True))
+    reasons = list(
+        PlanChange.objects.filter(customer=owner.customer)
+        .order_by("changed_at", "id")
+        .values_list("reason", flat=True)
+    )
     assert reasons == ["signup", "subscribe", "upgrade", "downgrade"]
 
 
@@ -133,8 +139,9 @@ def test_invoices_are_per_customer(owner, stranger, stripe_server):
 def test_stripe_unreachable_is_503_and_changes_nothing(owner, stripe_server, monkeypatch):
     monkeypatch.setattr(stripe, "api_base", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setattr(stripe, "max_network_retries", 0)
-    response = owner.post(SUBSCRIBE, {"plan": "pro", "payment_method": "pm_card_visa"},
-                          format="json")
+    response = owner.post(
+        SUBSCRIBE, {"plan": "pro", "payment_method": "pm_card_visa"}, format="json"
+    )
     assert response.status_code == 503
     assert response.json()["error"] == "billing_unavailable"
     owner.customer.refresh_from_db()

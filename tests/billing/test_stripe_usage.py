@@ -21,11 +21,13 @@ LATER = timedelta(hours=2)  # reports are sent once an hour has settled
 
 
 def register_and_subscribe(client, plan="pro") -> KeyClient:
-    raw = client.post("/api/v1/auth/register", {"email": f"{plan}@shop.example"},
-                      content_type="application/json").json()["api_key"]
+    raw = client.post(
+        "/api/v1/auth/register", {"email": f"{plan}@shop.example"}, content_type="application/json"
+    ).json()["api_key"]
     api = KeyClient(raw)
-    subscribed = api.post("/api/v1/billing/subscribe",
-                          {"plan": plan, "payment_method": "pm_card_visa"}, format="json")
+    subscribed = api.post(
+        "/api/v1/billing/subscribe", {"plan": plan, "payment_method": "pm_card_visa"}, format="json"
+    )
     assert subscribed.status_code == 200, subscribed.content
     from accounts.models import Customer
 
@@ -34,11 +36,12 @@ def register_and_subscribe(client, plan="pro") -> KeyClient:
 
 
 def meter_total(customer, event_name=UNITS_METER) -> int:
-    meter = next(m for m in stripe.billing.Meter.list(limit=100).data
-                 if m.event_name == event_name)
+    meter = next(m for m in stripe.billing.Meter.list(limit=100).data if m.event_name == event_name)
     now = int(timezone.now().timestamp()) // 60 * 60
     summaries = stripe.billing.Meter.list_event_summaries(
-        meter.id, customer=customer.stripe_customer_id, start_time=now - 40 * 86400,
+        meter.id,
+        customer=customer.stripe_customer_id,
+        start_time=now - 40 * 86400,
         end_time=now + 7200,
     )
     return int(sum(s.aggregated_value for s in summaries.data))
@@ -47,10 +50,12 @@ def meter_total(customer, event_name=UNITS_METER) -> int:
 def add_ledger_usage(customer, units: int) -> None:
     """Usage as flushes would have written it (a real client would need hours to make it)."""
     hour = timezone.now().replace(minute=0, second=0, microsecond=0)
-    record, _ = UsageRecord.objects.get_or_create(customer=customer, endpoint="GET /api/v1/pets",
-                                                  hour=hour)
-    UsageRecord.objects.filter(pk=record.pk).update(calls=F("calls") + units,
-                                                    units=F("units") + units)
+    record, _ = UsageRecord.objects.get_or_create(
+        customer=customer, endpoint="GET /api/v1/pets", hour=hour
+    )
+    UsageRecord.objects.filter(pk=record.pk).update(
+        calls=F("calls") + units, units=F("units") + units
+    )
 
 
 @pytest.mark.django_db
@@ -93,15 +98,17 @@ def test_running_the_report_twice_reports_nothing_twice(client, stripe_server):
 
 
 @pytest.mark.django_db
-def test_a_report_run_that_died_is_resumed_without_double_billing(client, stripe_server,
-                                                                  monkeypatch):
+def test_a_report_run_that_died_is_resumed_without_double_billing(
+    client, stripe_server, monkeypatch
+):
     api = register_and_subscribe(client)
     add_ledger_usage(api.customer, 70_000)
     reports_prepare(now=timezone.now() + LATER)
     report = MeterReport.objects.get()
     # The event reached Stripe but the worker died before recording it.
     stripe.billing.MeterEvent.create(
-        event_name=report.event_name, identifier=report.identifier,
+        event_name=report.event_name,
+        identifier=report.identifier,
         payload={"stripe_customer_id": report.stripe_customer_id, "value": str(report.value)},
     )
     result = reports_send()

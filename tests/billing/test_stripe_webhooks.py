@@ -57,10 +57,13 @@ def test_a_plan_change_made_in_stripe_reaches_us(owner, webhooks):
     sub_id = subscribe(owner)
     webhooks.deliver()
     sub = stripe.Subscription.retrieve(sub_id)
-    business = [{"price": p.stripe_price_id} | ({"quantity": 1} if p.role == "base" else {})
-                for p in PlanPrice.objects.filter(plan__slug="business", active=True)]
+    business = [
+        {"price": p.stripe_price_id} | ({"quantity": 1} if p.role == "base" else {})
+        for p in PlanPrice.objects.filter(plan__slug="business", active=True)
+    ]
     stripe.Subscription.modify(
-        sub_id, proration_behavior="none",
+        sub_id,
+        proration_behavior="none",
         items=[{"id": item.id, "deleted": True} for item in sub["items"].data] + business,
     )
     webhooks.deliver()
@@ -82,10 +85,12 @@ def test_bad_signatures_are_refused(owner, webhooks):
 def test_payment_failure_emails_and_dunning_downgrades_after_grace(owner, webhooks):
     sub_id = subscribe(owner, card="pm_card_visa")
     # The card starts failing; the next renewal cannot be paid.
-    failing = stripe.PaymentMethod.attach("pm_card_chargeCustomerFail",
-                                          customer=owner.customer.stripe_customer_id)
-    stripe.Customer.modify(owner.customer.stripe_customer_id,
-                           invoice_settings={"default_payment_method": failing.id})
+    failing = stripe.PaymentMethod.attach(
+        "pm_card_chargeCustomerFail", customer=owner.customer.stripe_customer_id
+    )
+    stripe.Customer.modify(
+        owner.customer.stripe_customer_id, invoice_settings={"default_payment_method": failing.id}
+    )
     stripe.Subscription.modify(sub_id, default_payment_method=failing.id)
     webhooks.skip_all()
     mail.outbox.clear()
@@ -119,8 +124,9 @@ def test_payment_failure_emails_and_dunning_downgrades_after_grace(owner, webhoo
 @pytest.mark.django_db(transaction=True)
 def test_payment_succeeded_clears_dunning(owner, webhooks):
     sub_id = subscribe(owner)
-    failing = stripe.PaymentMethod.attach("pm_card_chargeCustomerFail",
-                                          customer=owner.customer.stripe_customer_id)
+    failing = stripe.PaymentMethod.attach(
+        "pm_card_chargeCustomerFail", customer=owner.customer.stripe_customer_id
+    )
     stripe.Subscription.modify(sub_id, default_payment_method=failing.id)
     webhooks.skip_all()
     webhooks.server.advance_period(sub_id)

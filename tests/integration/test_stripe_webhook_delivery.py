@@ -17,12 +17,14 @@ def test_webhooks_are_delivered_signed_and_drive_the_plan(live_server, stripe_se
     assert webhook_endpoint_ensure(base_url=live_server.url).id == endpoint.id  # idempotent
 
     customer, _ = customer_register(email="hooks@example.com")
-    subscription_change(customer=customer, plan=Plan.objects.get(slug="pro"),
-                        payment_method="pm_card_visa")
+    subscription_change(
+        customer=customer, plan=Plan.objects.get(slug="pro"), payment_method="pm_card_visa"
+    )
     stripe_server.wait_for_webhooks(timeout=20)
     customer.refresh_from_db()
-    stripe.Subscription.cancel(stripe.Subscription.list(
-        customer=customer.stripe_customer_id).data[0].id)
+    stripe.Subscription.cancel(
+        stripe.Subscription.list(customer=customer.stripe_customer_id).data[0].id
+    )
     stripe_server.wait_for_webhooks(timeout=20)
 
     assert Customer.objects.get(pk=customer.pk).plan.slug == "free"
