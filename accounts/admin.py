@@ -1,8 +1,24 @@
+from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.contrib.admin import helpers
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.template.response import TemplateResponse
 
 from accounts import services
 from accounts.models import ApiKey, Customer, Plan, PlanChange
+from accounts.selectors import plan_mrr
+
+# The change-plan action calls the service once per customer: a bulk move of thousands of
+# customers is a data migration, not an admin action.
+MAX_PLAN_CHANGES = 500
+
+
+class ChangePlanForm(forms.Form):
+    plan = forms.ModelChoiceField(queryset=Plan.objects.all(), empty_label=None)
+    reason = forms.CharField(
+        max_length=40, initial="admin", help_text="Recorded in the plan-change history."
+    )
 
 
 @admin.register(Plan)
@@ -42,10 +58,36 @@ class ApiKeyInline(admin.TabularInline):
         return False
 
 
+class PlanChangeInline(admin.TabularInline):
+    model = PlanChange
+    fk_name = "customer"
+    extra = 0
+    can_delete = False
+    fields = ["changed_at", "from_plan", "to_plan", "from_mrr", "to_mrr", "reason"]
+    readonly_fields = fields
+    ordering = ["-changed_at", "-id"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Customer)
 class CustomerAdmin(admin.ModelAdmin):
-    list_display = ["email", "name", "plan", "created_at", "first_call_at", "active_keys"]
-    list_filter = ["plan", ("first_call_at", admin.EmptyFieldListFilter)]
+    """Plans change only through the change-plan action (the service records the history)."""
+
+    list_display = [
+        "email",
+        "name",
+        "plan",
+        "mrr",
+        "created_at",
+        "first_call_at",
+        "active_keys",
+    ]
+    list_filter = ["plan", ("first_call_at", admin.EmptyFieldListFilter), "created_at"]
     list_select_related = ["plan"]
     search_fields = ["email", "name", "stripe_customer_id"]
     date_hierarchy = "created_at"
@@ -57,18 +99,68 @@ class CustomerAdmin(admin.ModelAdmin):
         "stripe_customer_id",
         "plan",
     ]
-    inlines = [ApiKeyInline]
+    inlines = [ApiKeyInline, PlanChangeInline]
+    actions = ["change_plan"]
 
     def get_queryset(self, request):
+        # A correlated subquery, evaluated only for the page's rows (a COUNT over a join would
+        # group every customer first).
+        active = (
+            ApiKey.objects.filter(customer=OuterRef("pk"), revoked_at__isnull=True)
+            .order_by()
+            .values("customer")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
         return (
             super()
             .get_queryset(request)
-            .annotate(_active_keys=Count("api_keys", filter=Q(api_keys__revoked_at__isnull=True)))
+            .annotate(_active_keys=Coalesce(Subquery(active, output_field=IntegerField()), 0))
         )
 
-    @admin.display(description="active keys", ordering="_active_keys")
+    @admin.display(description="active keys")
     def active_keys(self, obj):
         return obj._active_keys
+
+    @admin.display(description="MRR", ordering="plan__monthly_price")
+    def mrr(self, obj):
+        return f"${plan_mrr(obj.plan):,.2f}"
+
+    @admin.action(description="Change plan of selected customers…")
+    def change_plan(self, request, queryset):
+        count = queryset.count()
+        if count > MAX_PLAN_CHANGES:
+            self.message_user(
+                request,
+                f"Select at most {MAX_PLAN_CHANGES} customers to change their plan.",
+                messages.ERROR,
+            )
+            return None
+        form = ChangePlanForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            plan, reason = form.cleaned_data["plan"], form.cleaned_data["reason"]
+            changed = 0
+            for customer in queryset.select_related("plan"):
+                if customer.plan_id != plan.pk:
+                    services.customer_change_plan(customer=customer, plan=plan, reason=reason)
+                    changed += 1
+            self.message_user(
+                request, f"Moved {changed} customer(s) to {plan.name}.", messages.SUCCESS
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Change plan",
+            "opts": self.model._meta,
+            "form": form,
+            "customers": queryset.select_related("plan")[:50],
+            "count": count,
+            "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+            "select_across": request.POST.get("select_across", "0"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/accounts/customer/change_plan.html", context)
 
 
 @admin.register(ApiKey)
@@ -111,14 +203,29 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(PlanChange)
 class PlanChangeAdmin(admin.ModelAdmin):
-    list_display = ["customer", "from_plan", "to_plan", "mrr_delta", "reason", "changed_at"]
+    """The history metrics are computed from: written only by the plan-change service."""
+
+    list_display = [
+        "changed_at",
+        "customer",
+        "from_plan",
+        "to_plan",
+        "from_mrr",
+        "to_mrr",
+        "mrr_delta",
+        "reason",
+    ]
     list_filter = ["reason", "to_plan", "from_plan"]
     list_select_related = ["customer", "from_plan", "to_plan"]
     search_fields = ["customer__email"]
     date_hierarchy = "changed_at"
+    raw_id_fields = ["customer"]
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from accounts.models import Customer
+from django.conf import settings as django_settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import connection, transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import Customer, OveragePolicy, PlanChange
 from billing.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, UsageAlert
-from metering.periods import current_period
+from metering import store
+from metering.models import UsageRecord
+from metering.periods import Period, current_period, parse_month, period_containing
+from metering.selectors import customer_period_units
 from petstore.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
 
 MAX_THRESHOLDS = 5
 
@@ -46,3 +59,219 @@ def current_alerts(customer: Customer) -> list[UsageAlert]:
             "-threshold"
         )
     )
+
+
+# --- Sending: each threshold once per period, by Celery (billing.tasks.send_usage_alerts) --------
+#
+# Exactly once comes from the database, not from the scheduler:
+# 1. a crossing is recorded by inserting its UsageAlert row under the (customer, period,
+#    threshold) unique constraint (INSERT … ON CONFLICT DO NOTHING RETURNING id): of any number
+#    of racing workers, one inserts it;
+# 2. a row is emailed inside a transaction that first claims it with a conditional
+#    `UPDATE … SET emailed_at = now WHERE emailed_at IS NULL`: a concurrent claimer waits on the
+#    row lock, then updates nothing and skips it. If sending fails or the worker dies before the
+#    commit, the claim rolls back and the next run sends it (rows with emailed_at NULL are
+#    retried for EMAIL_RETRY_WINDOW).
+
+LAST_RUN_KEY = "billing:usage-alerts:last-run"
+# Ledger rows are written by hour and flushed every few seconds: looking back an hour before the
+# last completed run covers the flush lag and clock skew between workers.
+CANDIDATE_LOOKBACK = timedelta(hours=1)
+# An alert that could not be emailed (worker crash, mail server down) is retried this long.
+EMAIL_RETRY_WINDOW = timedelta(hours=24)
+CHUNK = 2000
+
+
+@dataclass
+class AlertRun:
+    period: str
+    candidates: int = 0
+    recorded: int = 0
+    emailed: int = 0
+
+
+def _last_run() -> datetime | None:
+    value = store.client().get(LAST_RUN_KEY)
+    return datetime.fromtimestamp(float(value), UTC) if value else None
+
+
+def _last_run_set(started: datetime) -> None:
+    r = store.client()
+    previous = r.get(LAST_RUN_KEY)
+    if previous is None or float(previous) < started.timestamp():
+        r.set(LAST_RUN_KEY, started.timestamp())
+
+
+def usage_alert_candidates(*, period: Period, since: datetime | None) -> set[int]:
+    """Customers whose usage (or alert settings, or plan) may have changed since `since`: those
+    with counters in Redis not yet in the ledger, read first (a flush moves them to the ledger),
+    then those with ledger rows in the hours since. Without `since`: all with usage this
+    period."""
+    r = store.client()
+    pipe = r.pipeline(transaction=False)
+    pipe.smembers(store.DIRTY_SET)
+    pipe.smembers(store.BATCH_REGISTRY)
+    dirty, batches = pipe.execute()
+    ids = {int(member) for member in dirty}
+    ids |= {store.customer_of_batch(name) for name in batches}
+    start = period.start
+    if since is not None:
+        start = max(start, since.replace(minute=0, second=0, microsecond=0) - CANDIDATE_LOOKBACK)
+        changed = since - CANDIDATE_LOOKBACK
+        ids |= set(
+            AlertSettings.objects.filter(updated_at__gte=changed).values_list(
+                "customer_id", flat=True
+            )
+        )
+        ids |= set(
+            PlanChange.objects.filter(changed_at__gte=changed).values_list("customer_id", flat=True)
+        )
+    ids |= set(
+        UsageRecord.objects.filter(hour__gte=start, hour__lt=period.end)
+        .values_list("customer_id", flat=True)
+        .distinct()
+    )
+    return ids
+
+
+def _period_units(customers: list[Customer], period: Period) -> dict[int, int]:
+    """Units of the period: the quota counter (as `period_units_fast` reads it, pipelined),
+    else the exact ledger + Redis breakdown when the counter is not seeded."""
+    pipe = store.client().pipeline(transaction=False)
+    for customer in customers:
+        pipe.hget(store.period_key(customer.pk, period.id), "units")
+    units: dict[int, int] = {}
+    for customer, value in zip(customers, pipe.execute(), strict=True):
+        if value is None:
+            value = customer_period_units(customer_id=customer.pk, period=period)
+        units[customer.pk] = int(value)
+    return units
+
+
+def _record(rows: list[tuple]) -> list[int]:
+    """Insert alert rows, skipping those that exist; returns the ids this call inserted."""
+    if not rows:
+        return []
+    table = connection.ops.quote_name(UsageAlert._meta.db_table)
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    params = [v for row in rows for v in row]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (customer_id, period, threshold, units_used, included_units, "  # noqa: S608
+            f"created_at) VALUES {values} ON CONFLICT (customer_id, period, threshold) "
+            "DO NOTHING RETURNING id",
+            params,
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def usage_alert_email(alert: UsageAlert) -> None:
+    """Send one alert's email (templates/emails/usage_alert.txt and .html)."""
+    customer, plan = alert.customer, alert.customer.plan
+    period = parse_month(f"{alert.period[:4]}-{alert.period[4:]}")
+    context = {
+        "customer": customer,
+        "plan": plan,
+        "threshold": alert.threshold,
+        "units_used": alert.units_used,
+        "included_units": alert.included_units,
+        "period": period,
+        "resets_on": period.end,
+        "hard_cap": plan.overage_policy == OveragePolicy.BLOCK,
+        "reached": alert.threshold >= 100,
+        "upgrade_url": f"{django_settings.SITE_URL}/pricing/",
+        "dashboard_url": f"{django_settings.SITE_URL}/dashboard/",
+    }
+    if context["reached"]:
+        subject = f"You have used {alert.threshold}% of your {plan.name} plan's monthly usage"
+    else:
+        subject = f"Usage alert: {alert.threshold}% of your {plan.name} plan's monthly usage"
+    message = EmailMultiAlternatives(
+        subject=f"[Pet Store API] {subject}",
+        body=render_to_string("emails/usage_alert.txt", context),
+        to=[customer.email],
+    )
+    message.attach_alternative(render_to_string("emails/usage_alert.html", context), "text/html")
+    message.send()
+
+
+def usage_alert_email_claim(*, alert_id: int) -> bool:
+    """Email an alert unless another worker did or is doing it. True if this call sent it."""
+    with transaction.atomic():
+        claimed = UsageAlert.objects.filter(pk=alert_id, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        if not claimed:
+            return False
+        alert = UsageAlert.objects.select_related("customer__plan").get(pk=alert_id)
+        # Inside the transaction: a failure rolls the claim back and the next run retries.
+        usage_alert_email(alert)
+    return True
+
+
+def _email_allowed(customer_ids: set[int]) -> set[int]:
+    disabled = set(
+        AlertSettings.objects.filter(customer_id__in=customer_ids, email_enabled=False).values_list(
+            "customer_id", flat=True
+        )
+    )
+    return customer_ids - disabled
+
+
+def usage_alerts_send(*, now: datetime | None = None) -> AlertRun:
+    """Record every threshold crossed this period and email each alert once. Safe to run in
+    any number of workers at once, and to re-run after a crash."""
+    now = now or timezone.now()
+    period = period_containing(now)
+    run = AlertRun(period=period.id)
+    candidates = sorted(usage_alert_candidates(period=period, since=_last_run()))
+    run.candidates = len(candidates)
+    inserted: list[int] = []
+    for i in range(0, len(candidates), CHUNK):
+        customers = list(
+            Customer.objects.filter(
+                pk__in=candidates[i : i + CHUNK], plan__included_units__gt=0
+            ).select_related("plan")
+        )
+        if not customers:
+            continue
+        ids = [c.pk for c in customers]
+        thresholds = {
+            s.customer_id: s.thresholds for s in AlertSettings.objects.filter(customer_id__in=ids)
+        }
+        existing = set(
+            UsageAlert.objects.filter(customer_id__in=ids, period=period.id).values_list(
+                "customer_id", "threshold"
+            )
+        )
+        units = _period_units(customers, period)
+        rows = []
+        created_at = connection.ops.adapt_datetimefield_value(now)
+        for customer in customers:
+            included = customer.plan.included_units
+            for threshold in sorted(set(thresholds.get(customer.pk, DEFAULT_ALERT_THRESHOLDS))):
+                crossed = units[customer.pk] * 100 >= included * int(threshold)
+                if crossed and (customer.pk, threshold) not in existing:
+                    used = units[customer.pk]
+                    rows.append((customer.pk, period.id, threshold, used, included, created_at))
+        inserted += _record(rows)
+    run.recorded = len(inserted)
+    # Ours first, then any left unsent by a worker that died (or whose email failed).
+    pending = list(
+        UsageAlert.objects.filter(
+            period=period.id, emailed_at__isnull=True, created_at__gte=now - EMAIL_RETRY_WINDOW
+        )
+        .exclude(pk__in=inserted)
+        .values_list("pk", "customer_id")
+    )
+    new = list(UsageAlert.objects.filter(pk__in=inserted).values_list("pk", "customer_id"))
+    allowed = _email_allowed({customer_id for _, customer_id in new + pending})
+    for alert_id, customer_id in sorted(new) + sorted(pending):
+        if customer_id not in allowed:
+            continue
+        try:
+            run.emailed += usage_alert_email_claim(alert_id=alert_id)
+        except Exception:
+            logger.exception("usage alert %s: email failed; retried on the next run", alert_id)
+    _last_run_set(now)
+    return run

@@ -1,0 +1,334 @@
+"""The operator console: billing's models, and the customer and plan pages extended with what
+billing knows (MRR, usage this period, Stripe status, prices, alerts).
+
+`accounts` may not import billing or metering, so its Customer and Plan admins are registered
+again here as subclasses. Stripe is the source of truth for prices, meter reports and invoice
+state: those are read-only. dj-stripe's own models stay as dj-stripe registers them.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import BigIntegerField, Exists, OuterRef, Subquery, Sum
+from django.db.models.fields.json import KT
+from django.utils import timezone
+from djstripe.models import Subscription
+
+from accounts import admin as accounts_admin
+from accounts.models import Customer, Plan
+from accounts.selectors import plan_mrr
+from billing.alerts import MAX_THRESHOLDS
+from billing.models import AlertSettings, MeterReport, PaymentFailure, PlanPrice, UsageAlert
+from billing.pricing import PricingError, parse_pricing
+from metering.admin import CappedPaginator, PeriodFilter
+from metering.models import UsageRecord
+from metering.periods import current_period
+
+admin.site.site_header = "Pet Store API — operator console"
+admin.site.site_title = "Pet Store API console"
+admin.site.index_title = "Operator console"
+
+GRACE_EXTENSION_DAYS = 7
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable, never written here (Stripe or a background job owns the rows)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+# --- inlines on the customer page ---------------------------------------------------------------
+
+
+class UsageAlertInline(admin.TabularInline):
+    model = UsageAlert
+    extra = 0
+    fields = ["period", "threshold", "units_used", "included_units", "created_at", "emailed_at"]
+    readonly_fields = fields
+    can_delete = False
+    ordering = ["-period", "-threshold"]
+    max_num = 0
+
+
+class PaymentFailureInline(admin.TabularInline):
+    model = PaymentFailure
+    extra = 0
+    fields = ["stripe_invoice_id", "amount_due", "attempt_count", "grace_ends_at", "resolved_at"]
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0
+
+
+class AlertSettingsInline(admin.StackedInline):
+    model = AlertSettings
+    extra = 0
+    max_num = 1
+    fields = ["thresholds", "email_enabled"]
+
+
+# --- customers and plans ------------------------------------------------------------------------
+
+
+admin.site.unregister(Customer)
+admin.site.unregister(Plan)
+
+
+@admin.register(Customer)
+class ConsoleCustomerAdmin(accounts_admin.CustomerAdmin):
+    list_display = [
+        "email",
+        "plan",
+        "mrr",
+        "usage_this_period",
+        "stripe_status",
+        "created_at",
+        "first_call_at",
+        "active_keys",
+    ]
+    list_filter = [
+        "plan",
+        ("first_call_at", admin.EmptyFieldListFilter),
+        ("stripe_customer_id", admin.EmptyFieldListFilter),
+        "created_at",
+    ]
+    readonly_fields = [
+        *accounts_admin.CustomerAdmin.readonly_fields,
+        "mrr",
+        "usage_this_period",
+        "stripe_status",
+    ]
+    inlines = [
+        *accounts_admin.CustomerAdmin.inlines,
+        AlertSettingsInline,
+        UsageAlertInline,
+        PaymentFailureInline,
+    ]
+
+    def get_queryset(self, request):
+        # One aggregate subquery per shown row, over the indexed (customer, hour) ledger.
+        period = current_period()
+        units = (
+            UsageRecord.objects.filter(
+                customer=OuterRef("pk"), hour__gte=period.start, hour__lt=period.end
+            )
+            .order_by()
+            .values("customer")
+            .annotate(total=Sum("units"))
+            .values("total")
+        )
+        subscription = (
+            Subscription.objects.filter(customer__subscriber=OuterRef("pk"))
+            .order_by("-created")
+            .annotate(status=KT("stripe_data__status"))
+            .values("status")[:1]
+        )
+        open_failure = PaymentFailure.objects.filter(
+            customer=OuterRef("pk"), resolved_at__isnull=True, downgraded_at__isnull=True
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _units=Subquery(units, output_field=BigIntegerField()),
+                _subscription=Subquery(subscription),
+                _payment_failed=Exists(open_failure),
+            )
+        )
+
+    @admin.display(description="usage this period")
+    def usage_this_period(self, obj):
+        units = getattr(obj, "_units", None) or 0
+        included = obj.plan.included_units
+        if included:
+            return f"{units:,} / {included:,} ({units * 100 // included}%)"
+        return f"{units:,}"
+
+    @admin.display(description="Stripe")
+    def stripe_status(self, obj):
+        if getattr(obj, "_payment_failed", False):
+            return "payment failed"
+        if getattr(obj, "_subscription", None):
+            return obj._subscription
+        return "customer, no subscription" if obj.stripe_customer_id else "–"
+
+
+class PlanPriceInline(admin.TabularInline):
+    model = PlanPrice
+    extra = 0
+    fields = ["role", "usage_class", "meter_event_name", "stripe_price_id", "lookup_key", "active"]
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0
+
+
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = "__all__"  # noqa: DJ007 (the whole catalogue row is the operator's to edit)
+
+    def clean_pricing(self):
+        pricing = self.cleaned_data.get("pricing") or {}
+        try:
+            parse_pricing(pricing)
+        except PricingError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        return pricing
+
+
+@admin.register(Plan)
+class ConsolePlanAdmin(accounts_admin.PlanAdmin):
+    """Plans and their pricing. Prices on Stripe follow with `manage.py sync_stripe_catalog`."""
+
+    form = PlanForm
+    list_display = [*accounts_admin.PlanAdmin.list_display, "mrr_each"]
+    inlines = [PlanPriceInline]
+
+    @admin.display(description="MRR per customer")
+    def mrr_each(self, obj):
+        return "custom" if obj.is_custom_priced else f"${plan_mrr(obj):,.2f}"
+
+
+# --- billing's own models -----------------------------------------------------------------------
+
+
+@admin.register(PlanPrice)
+class PlanPriceAdmin(ReadOnlyAdmin):
+    list_display = ["plan", "role", "usage_class", "meter_event_name", "stripe_price_id", "active"]
+    list_filter = ["role", "active", "plan"]
+    list_select_related = ["plan"]
+    search_fields = ["stripe_price_id", "stripe_product_id", "lookup_key", "plan__slug"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(MeterReport)
+class MeterReportAdmin(ReadOnlyAdmin):
+    list_display = ["hour", "customer", "event_name", "value", "reported_at", "attempts"]
+    # Grows like the ledger (a row per customer and hour): no date hierarchy, capped count.
+    list_filter = [PeriodFilter, "event_name", ("reported_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email", "=identifier", "=stripe_customer_id"]
+    raw_id_fields = ["customer"]
+    show_full_result_count = False
+    paginator = CappedPaginator
+
+
+@admin.register(PaymentFailure)
+class PaymentFailureAdmin(admin.ModelAdmin):
+    """Invoice state comes from Stripe's webhooks: read-only. Staff may give more time."""
+
+    list_display = [
+        "customer",
+        "stripe_invoice_id",
+        "amount",
+        "attempt_count",
+        "first_failed_at",
+        "grace_ends_at",
+        "status",
+    ]
+    list_filter = [
+        ("resolved_at", admin.EmptyFieldListFilter),
+        ("downgraded_at", admin.EmptyFieldListFilter),
+        "currency",
+    ]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email", "stripe_invoice_id"]
+    date_hierarchy = "first_failed_at"
+    readonly_fields = [
+        "customer",
+        "stripe_invoice_id",
+        "amount_due",
+        "currency",
+        "first_failed_at",
+        "last_failed_at",
+        "attempt_count",
+        "grace_ends_at",
+        "notices_sent",
+        "last_notice_at",
+        "resolved_at",
+        "downgraded_at",
+    ]
+    actions = ["extend_grace"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="amount due")
+    def amount(self, obj):
+        return f"{obj.amount_due / 100:,.2f} {obj.currency.upper()}"
+
+    @admin.display(description="status")
+    def status(self, obj):
+        if obj.resolved_at:
+            return "paid"
+        if obj.downgraded_at:
+            return "downgraded"
+        return "grace over" if obj.grace_ends_at <= timezone.now() else "in grace"
+
+    @admin.action(description=f"Extend grace period by {GRACE_EXTENSION_DAYS} days")
+    def extend_grace(self, request, queryset):
+        from billing.dunning import payment_failure_extend_grace
+
+        open_failures = list(queryset.filter(resolved_at__isnull=True, downgraded_at__isnull=True))
+        for failure in open_failures:
+            payment_failure_extend_grace(failure=failure, days=GRACE_EXTENSION_DAYS)
+        skipped = queryset.count() - len(open_failures)
+        text = f"Extended the grace period of {len(open_failures)} payment failure(s)."
+        if skipped:
+            text += f" {skipped} already paid or downgraded: unchanged."
+        self.message_user(request, text, messages.SUCCESS)
+
+
+class AlertSettingsForm(forms.ModelForm):
+    class Meta:
+        model = AlertSettings
+        fields = ["customer", "thresholds", "email_enabled"]
+
+    def clean_thresholds(self):
+        thresholds = self.cleaned_data.get("thresholds")
+        if not isinstance(thresholds, list) or not 1 <= len(set(thresholds)) <= MAX_THRESHOLDS:
+            raise forms.ValidationError(f"Give between 1 and {MAX_THRESHOLDS} thresholds.")
+        if any(
+            isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= 500 for t in thresholds
+        ):
+            raise forms.ValidationError("Thresholds are whole percentages between 1 and 500.")
+        return sorted(set(thresholds))
+
+
+@admin.register(AlertSettings)
+class AlertSettingsAdmin(admin.ModelAdmin):
+    form = AlertSettingsForm
+    list_display = ["customer", "thresholds", "email_enabled", "updated_at"]
+    list_filter = ["email_enabled"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(UsageAlert)
+class UsageAlertAdmin(ReadOnlyAdmin):
+    """Recorded and emailed by the send_usage_alerts task, once per threshold per period."""
+
+    list_display = [
+        "created_at",
+        "customer",
+        "period",
+        "threshold",
+        "units_used",
+        "included_units",
+        "emailed_at",
+    ]
+    list_filter = ["period", "threshold", ("emailed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email"]
+    date_hierarchy = "created_at"

@@ -1,0 +1,511 @@
+"""Business metrics of a month, computed in SQL from the history tables (selectors: reads only).
+
+Every figure is defined in docs/metrics.md and on the /admin/metrics/ page. In short:
+
+- a customer's plan at an instant is the `to_plan` (and MRR the `to_mrr`) of its last
+  `accounts.PlanChange` strictly before that instant (sign-ups write one too); a customer with
+  no history row at all counts on its current plan from `created_at`;
+- a *paid* plan has a base fee, usage pricing, or a custom (negotiated) price;
+- the month's figures are as of its end, or as of now for the live month.
+
+Aggregates run in the database (a handful of queries per month, none per customer); only the
+month's usage of customers on usage-priced plans is priced in Python, by the rating engine.
+Closed months are cached for a few minutes; the live month never is (a sign-up or a first call
+shows at once).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
+
+from accounts.models import Customer, Plan, PlanChange
+from billing.pricing import (
+    PricingError,
+    Usage,
+    parse_pricing,
+    plan_terms,
+    quote_for_usage,
+    round_money,
+)
+from metering.models import Endpoint, UsageRecord
+from metering.periods import Period, period_containing
+
+logger = logging.getLogger(__name__)
+
+CACHE_VERSION = "v1"
+ZERO = Decimal("0.00")
+
+# What a healthy API business aims for: (figure, comparison, target). Shown on the page.
+TARGETS: dict[str, tuple[str, Decimal]] = {
+    "activation_rate": (">", Decimal("0.40")),
+    "ttfc_median_seconds": ("<", Decimal("300")),
+    "conversion_rate": (">=", Decimal("0.02")),
+    "logo_churn_rate": ("<", Decimal("0.05")),
+    "revenue_churn_rate": ("<", Decimal("0.05")),
+    "nrr": (">", Decimal("1.00")),
+    "nrr_12m": (">", Decimal("1.00")),
+}
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+
+def plan_is_paid(plan: Plan) -> bool:
+    """Paid: a base fee, usage pricing, or a custom price (Enterprise: a contract)."""
+    return plan.is_custom_priced or plan.is_paid
+
+
+def _usage_priced(plan: Plan) -> bool:
+    if plan.is_custom_priced:
+        return False
+    try:
+        return parse_pricing(plan.pricing).model != "none"
+    except PricingError:
+        logger.exception("metrics: plan %s has an invalid pricing definition", plan.slug)
+        return False
+
+
+def _in(column: str, ids: list[int]) -> str:
+    """`column IN (…)` of trusted integer ids; false (not NULL) when there are none."""
+    return f"{column} IN ({', '.join(str(int(i)) for i in ids)})" if ids else "1 = 0"
+
+
+def _cents(expression: str) -> str:
+    # Money is summed in integer cents: SQLite stores decimals as floating point.
+    return f"CAST(ROUND(({expression}) * 100) AS BIGINT)"
+
+
+def _money(cents: int | None) -> Decimal:
+    return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))
+
+
+def _adapt(moment: datetime):
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+# --- plan state at an instant -------------------------------------------------------------------
+
+
+def _without_history() -> list[int]:
+    """Customers with no plan-change row at all (from before the history existed)."""
+    return list(
+        Customer.objects.filter(
+            ~Exists(PlanChange.objects.filter(customer=OuterRef("pk")))
+        ).values_list("pk", flat=True)
+    )
+
+
+def _state_sql(legacy: list[int]) -> str:
+    """Each customer's (plan, MRR) just before an instant: one row per customer that existed.
+    `legacy`: the customers without history (they count on their current plan from sign-up).
+    Takes the instant twice as parameters."""
+    changes = PlanChange._meta.db_table
+    customers = Customer._meta.db_table
+    plans = Plan._meta.db_table
+    if connection.vendor == "postgresql":
+        # An index scan of (customer_id, changed_at DESC, id DESC) when it exists: no sort.
+        last = (
+            f"(SELECT DISTINCT ON (customer_id) customer_id, to_plan_id AS plan_id, "  # noqa: S608
+            f"to_mrr AS mrr FROM {changes} WHERE changed_at < %s "
+            f"ORDER BY customer_id, changed_at DESC, id DESC)"
+        )
+    else:
+        last = (
+            f"SELECT customer_id, plan_id, mrr FROM (SELECT customer_id, to_plan_id AS plan_id, "  # noqa: S608
+            f"to_mrr AS mrr, ROW_NUMBER() OVER (PARTITION BY customer_id "
+            f"ORDER BY changed_at DESC, id DESC) AS rn FROM {changes} WHERE changed_at < %s) r "
+            f"WHERE rn = 1"
+        )
+    without_history = (
+        f"SELECT c.id, c.plan_id, COALESCE(p.monthly_price, 0) FROM {customers} c "  # noqa: S608
+        f"JOIN {plans} p ON p.id = c.plan_id WHERE c.created_at < %s AND {_in('c.id', legacy)}"
+    )
+    return f"{last} UNION ALL {without_history}"
+
+
+def _cohort_columns(st: str, en: str, paid: list[int]) -> list[str]:
+    """Aggregates comparing each customer's state in `st` (start) with `en` (end)."""
+    st_paid, en_paid = _in(f"{st}.plan_id", paid), _in(f"{en}.plan_id", paid)
+    churned = f"{st_paid} AND NOT ({en_paid})"
+    kept = f"{st_paid} AND {en_paid}"
+    return [
+        f"SUM(CASE WHEN {st}.customer_id IS NOT NULL THEN {_cents(f'{st}.mrr')} ELSE 0 END)",
+        f"SUM(CASE WHEN {st_paid} THEN 1 ELSE 0 END)",
+        f"SUM(CASE WHEN {churned} THEN 1 ELSE 0 END)",
+        f"SUM(CASE WHEN {churned} THEN {_cents(f'{st}.mrr')} ELSE 0 END)",
+        f"SUM(CASE WHEN {kept} AND {en}.mrr > {st}.mrr "
+        f"THEN {_cents(f'{en}.mrr - {st}.mrr')} ELSE 0 END)",
+        f"SUM(CASE WHEN {kept} AND {en}.mrr < {st}.mrr "
+        f"THEN {_cents(f'{st}.mrr - {en}.mrr')} ELSE 0 END)",
+    ]
+
+
+COHORT = ["mrr_start", "paid_start", "churned", "churned_mrr", "expansion", "contraction"]
+
+
+def _transitions(
+    year_start: datetime, start: datetime, end: datetime, paid: list[int], legacy: list[int]
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Every customer's state at `start` and at `year_start` compared with its state at `end`,
+    in one pass: MRR and paying customers at the end; the cohorts paying at `start` (the
+    month) and at `year_start` (twelve months): kept, expanded, contracted, churned; and the
+    conversion of the non-paying at `start` plus the sign-ups since."""
+    st_paid, en_paid = _in("st.plan_id", paid), _in("en.plan_id", paid)
+    not_paying = f"(st.customer_id IS NULL OR NOT ({st_paid}))"
+    columns = [
+        f"SUM({_cents('en.mrr')})",
+        f"SUM(CASE WHEN {en_paid} THEN 1 ELSE 0 END)",
+        f"SUM(CASE WHEN {not_paying} THEN 1 ELSE 0 END)",
+        f"SUM(CASE WHEN {not_paying} AND {en_paid} THEN 1 ELSE 0 END)",
+        *_cohort_columns("st", "en", paid),
+        *_cohort_columns("sy", "en", paid),
+    ]
+    state = _state_sql(legacy)
+    sql = f"""
+        WITH sy AS ({state}), st AS ({state}), en AS ({state})
+        SELECT {", ".join(f"COALESCE({c}, 0)" for c in columns)}
+        FROM en LEFT JOIN st ON st.customer_id = en.customer_id
+        LEFT JOIN sy ON sy.customer_id = en.customer_id
+    """  # noqa: S608 (table names and integer ids only; values are parameters)
+    params = [_adapt(moment) for moment in (year_start, year_start, start, start, end, end)]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = [int(v or 0) for v in cursor.fetchone()]
+    head = ["mrr_end", "paid_end", "conversion_base", "converted"]
+    month = dict(zip(head + COHORT, row[: 4 + len(COHORT)], strict=True))
+    year = dict(zip(COHORT, row[4 + len(COHORT) :], strict=True))
+    return month, year
+
+
+def _movement(start: datetime, end: datetime, paid: list[int]) -> dict[str, int]:
+    """MRR movement of the plan changes in [start, end), one change at a time."""
+    fp = f"(from_plan_id IS NOT NULL AND {_in('from_plan_id', paid)})"
+    tp = _in("to_plan_id", paid)
+    sql = f"""
+        SELECT
+          COALESCE(SUM(CASE WHEN NOT {fp} AND {tp} THEN {_cents("to_mrr")} ELSE 0 END), 0),
+          COALESCE(SUM(CASE WHEN {fp} AND {tp} AND to_mrr > from_mrr
+                       THEN {_cents("to_mrr - from_mrr")} ELSE 0 END), 0),
+          COALESCE(SUM(CASE WHEN {fp} AND {tp} AND to_mrr < from_mrr
+                       THEN {_cents("from_mrr - to_mrr")} ELSE 0 END), 0),
+          COALESCE(SUM(CASE WHEN {fp} AND NOT ({tp}) THEN {_cents("from_mrr")} ELSE 0 END), 0),
+          COALESCE(SUM(CASE WHEN NOT {fp} AND {tp} THEN 1 ELSE 0 END), 0),
+          COALESCE(SUM(CASE WHEN {fp} AND NOT ({tp}) THEN 1 ELSE 0 END), 0)
+        FROM {PlanChange._meta.db_table} WHERE changed_at >= %s AND changed_at < %s
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_adapt(start), _adapt(end)])
+        row = [int(v or 0) for v in cursor.fetchone()]
+    names = ["new", "expansion", "contraction", "churned", "new_customers", "churned_customers"]
+    return dict(zip(names, row, strict=True))
+
+
+# --- sign-ups, activation, time to first call ---------------------------------------------------
+
+
+def _activation(start: datetime, end: datetime, as_of: datetime) -> dict[str, Any]:
+    """Sign-ups of [start, as_of) and those whose first successful call fell before `end`
+    (the month's end: the same month; by now for the live month), with the time it took."""
+    signups = Customer.objects.filter(created_at__gte=start, created_at__lt=as_of)
+    activated = signups.filter(first_call_at__isnull=False, first_call_at__lt=end)
+    counts = {"signups": signups.count(), "activated": activated.count()}
+    table = Customer._meta.db_table
+    where = (
+        f"FROM {table} WHERE created_at >= %s AND created_at < %s "
+        f"AND first_call_at IS NOT NULL AND first_call_at < %s"
+    )
+    params = [_adapt(start), _adapt(as_of), _adapt(end)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s), "  # noqa: S608
+                "percentile_cont(0.9) WITHIN GROUP (ORDER BY s) FROM (SELECT "
+                f"EXTRACT(EPOCH FROM (first_call_at - created_at)) AS s {where}) d",
+                params,
+            )
+            median, p90 = cursor.fetchone()
+        else:
+            # percentile_cont by hand: the value at rank p·(n−1), interpolated between the two
+            # nearest ranks (as PostgreSQL does).
+            picks = []
+            for p in ("0.5", "0.9"):
+                rank = f"CAST((n - 1) * {p} AS INTEGER)"
+                picks += [
+                    f"MAX(CASE WHEN i = {rank} THEN s END)",
+                    f"MAX(CASE WHEN i = {rank} + 1 THEN s END)",
+                    f"MAX((n - 1) * {p} - {rank})",
+                ]
+            cursor.execute(
+                f"WITH d AS (SELECT (julianday(first_call_at) - julianday(created_at)) * 86400.0 "  # noqa: S608
+                f"AS s {where}), r AS (SELECT s, ROW_NUMBER() OVER (ORDER BY s) - 1 AS i, "
+                f"COUNT(*) OVER () AS n FROM d) SELECT {', '.join(picks)} FROM r",
+                params,
+            )
+            row = cursor.fetchone()
+            median, p90 = (
+                None if lo is None else lo + ((hi - lo) * frac if hi is not None else 0)
+                for lo, hi, frac in (row[0:3], row[3:6])
+            )
+    counts["ttfc_median_seconds"] = None if median is None else round(float(median), 1)
+    counts["ttfc_p90_seconds"] = None if p90 is None else round(float(p90), 1)
+    return counts
+
+
+# --- usage revenue ------------------------------------------------------------------------------
+
+
+def _ledger_usage(ids: list[int], start: datetime, end: datetime, by_endpoint: bool):
+    """(customer, endpoint or "", calls, units) of the customers' ledger rows in [start, end),
+    through the (customer, hour) index."""
+    table = UsageRecord._meta.db_table
+    endpoint = "endpoint" if by_endpoint else "''"
+    group = "customer_id, endpoint" if by_endpoint else "customer_id"
+    with connection.cursor() as cursor:
+        for i in range(0, len(ids), 5000):
+            chunk = ids[i : i + 5000]
+            if connection.vendor == "postgresql":
+                match, params = "customer_id = ANY(%s)", [chunk]
+            else:
+                match, params = f"customer_id IN ({', '.join(['%s'] * len(chunk))})", chunk
+            cursor.execute(
+                f"SELECT customer_id, {endpoint}, SUM(calls), SUM(units) FROM {table} "  # noqa: S608
+                f"WHERE {match} AND hour >= %s AND hour < %s GROUP BY {group}",
+                [*params, _adapt(start), _adapt(end)],
+            )
+            yield from cursor.fetchall()
+
+
+def _usage_revenue(start: datetime, end: datetime, as_of: datetime, legacy: list[int]) -> Decimal:
+    """The month's ledger usage of customers on a usage-priced plan at `as_of`, priced by the
+    rating engine on that plan, less the base fee (which is MRR): overage and per-call charges.
+    Units are summed per customer in SQL (per endpoint only on class-priced plans)."""
+    plans = {plan.pk: plan for plan in Plan.objects.all() if _usage_priced(plan)}
+    if not plans:
+        return ZERO
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT customer_id, plan_id FROM ({_state_sql(legacy)}) en "  # noqa: S608
+            f"WHERE {_in('plan_id', list(plans))}",
+            [_adapt(as_of)] * 2,
+        )
+        plan_of = dict(cursor.fetchall())
+    per_class = {pk for pk, plan in plans.items() if plan.pricing.get("model") == "per_class"}
+    usage: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
+    for by_endpoint in (False, True):
+        ids = sorted(c for c, p in plan_of.items() if (p in per_class) == by_endpoint)
+        for customer_id, endpoint, calls, units in _ledger_usage(ids, start, end, by_endpoint):
+            usage[customer_id][endpoint] = (int(calls or 0), int(units or 0))
+    endpoints = {
+        f"{method} {path}": (weight, billable_class)
+        for method, path, weight, billable_class in Endpoint.objects.values_list(
+            "method", "path", "weight", "billable_class"
+        )
+    }
+    terms = {pk: plan_terms(plan) for pk, plan in plans.items()}
+    total = ZERO
+    for customer_id, by_endpoint in usage.items():
+        plan_id = plan_of[customer_id]
+        units = max(sum(u for _, u in by_endpoint.values()), 0)
+        classes: dict[str, int] | None = None
+        if plan_id in per_class:
+            classes = {}
+            for label, (calls, _) in by_endpoint.items():
+                weight, billable_class = endpoints.get(label, (1, "default"))
+                if calls and weight:
+                    classes[billable_class] = classes.get(billable_class, 0) + calls
+        elif units <= terms[plan_id].included:
+            continue  # within the included units: no usage charge on a unit-priced plan
+        try:
+            quote = quote_for_usage(terms[plan_id], Usage(units=units, calls=classes))
+        except (PricingError, ValueError):
+            logger.exception("metrics: could not price usage on plan %s", plans[plan_id].slug)
+            continue
+        total += sum((line.amount or ZERO for line in quote.lines if line.kind != "base"), ZERO)
+    return round_money(total)
+
+
+@contextmanager
+def _tuned():
+    """On PostgreSQL, one transaction for the month's queries, with no JIT (these aggregates
+    are estimated expensive enough to trigger it, and compiling costs more than running them)
+    and enough memory to sort without spilling to disk. On SQLite nothing: a transaction there
+    takes the write lock (IMMEDIATE mode)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute("SET LOCAL work_mem = '32MB'")
+        yield
+
+
+# --- the month ----------------------------------------------------------------------------------
+
+
+def _rate(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | None:
+    if not denominator:
+        return None
+    return (Decimal(numerator) / Decimal(denominator)).quantize(
+        Decimal("0.0001"), rounding=ROUND_HALF_UP
+    )
+
+
+def _months_before(period: Period, count: int) -> Period:
+    for _ in range(count):
+        period = period.previous()
+    return period
+
+
+def _json_rate(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _json_money(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value.quantize(Decimal('0.01'), ROUND_HALF_UP)}"
+
+
+def meets_target(name: str, value: Any) -> bool | None:
+    """True/False against the benchmark of `name`; None when there is no value or target."""
+    if name not in TARGETS or value is None:
+        return None
+    op, target = TARGETS[name]
+    value = Decimal(str(value))
+    return {">": value > target, "<": value < target, ">=": value >= target}[op]
+
+
+def compute_month_metrics(period: Period, *, now: datetime | None = None) -> dict[str, Any]:
+    """Every figure of `period`, JSON-ready (rates as decimals, money as decimal strings)."""
+    now = now or datetime.now(UTC)
+    start, end = period.start, period.end
+    live = start <= now < end
+    as_of = min(end, now)
+    paid = [plan.pk for plan in Plan.objects.all() if plan_is_paid(plan)]
+
+    with _tuned():
+        activation = _activation(start, end, as_of)
+        legacy = _without_history()
+        year_start = _months_before(period, 11).start
+        month, year = _transitions(year_start, start, as_of, paid, legacy)
+        movement = _movement(start, as_of, paid)
+        usage_revenue = _usage_revenue(start, end, as_of, legacy)
+
+    mrr, mrr_start = _money(month["mrr_end"]), _money(month["mrr_start"])
+    cohort_churned = _money(month["churned_mrr"])
+    kept = month["mrr_start"] + month["expansion"] - month["contraction"] - month["churned_mrr"]
+    kept_12m = year["mrr_start"] + year["expansion"] - year["contraction"] - year["churned_mrr"]
+    revenue_churn = _rate(month["churned_mrr"], month["mrr_start"])
+    arpa = mrr / month["paid_end"] if month["paid_end"] else None
+    # LTV = ARPA / revenue churn, from the unrounded ratio (churned MRR / start MRR).
+    ltv = (
+        arpa * month["mrr_start"] / month["churned_mrr"]
+        if arpa is not None and month["churned_mrr"]
+        else None
+    )
+
+    figures: dict[str, Any] = {
+        "month": period.label,
+        "live": live,
+        "as_of": as_of.isoformat(),
+        "signups": activation["signups"],
+        "activated": activation["activated"],
+        "activation_rate": _json_rate(_rate(activation["activated"], activation["signups"])),
+        "ttfc_median_seconds": activation["ttfc_median_seconds"],
+        "ttfc_p90_seconds": activation["ttfc_p90_seconds"],
+        "conversion_base": month["conversion_base"],
+        "converted": month["converted"],
+        "conversion_rate": _json_rate(_rate(month["converted"], month["conversion_base"])),
+        "mrr": _json_money(mrr),
+        "mrr_start": _json_money(mrr_start),
+        "usage_revenue": _json_money(usage_revenue),
+        "paid_customers": month["paid_end"],
+        "paid_customers_start": month["paid_start"],
+        "arpa": _json_money(arpa),
+        "mrr_new": _json_money(_money(movement["new"])),
+        "mrr_expansion": _json_money(_money(movement["expansion"])),
+        "mrr_contraction": _json_money(_money(movement["contraction"])),
+        "mrr_churned": _json_money(_money(movement["churned"])),
+        "new_paid_customers": movement["new_customers"],
+        "churned_paid_customers": movement["churned_customers"],
+        "cohort": {
+            "customers": month["paid_start"],
+            "mrr_start": _json_money(mrr_start),
+            "expansion": _json_money(_money(month["expansion"])),
+            "contraction": _json_money(_money(month["contraction"])),
+            "churned_customers": month["churned"],
+            "churned_mrr": _json_money(cohort_churned),
+        },
+        "logo_churn_rate": _json_rate(_rate(month["churned"], month["paid_start"])),
+        "revenue_churn_rate": _json_rate(revenue_churn),
+        "ltv": _json_money(ltv),
+        "nrr": _json_rate(_rate(kept, month["mrr_start"])),
+        "nrr_12m": _json_rate(_rate(kept_12m, year["mrr_start"])),
+    }
+    figures["health"] = {name: meets_target(name, figures[name]) for name in TARGETS}
+    return figures
+
+
+def _cache_key(period: Period) -> str:
+    return f"billing:metrics:{CACHE_VERSION}:{period.label}"
+
+
+def month_metrics(
+    period: Period, *, now: datetime | None = None, use_cache: bool = True
+) -> dict[str, Any]:
+    """The figures of a month: cached for a few minutes once the month is over, never while it
+    is live. A cache outage only costs the recomputation."""
+    now = now or datetime.now(UTC)
+    closed = period.end <= now
+    if use_cache and closed:
+        try:
+            cached = cache.get(_cache_key(period))
+        except Exception:  # the cache is an optimisation: never fail the page for it
+            logger.warning("metrics: cache unavailable", exc_info=True)
+            cached = None
+        if cached is not None:
+            return cached
+    figures = compute_month_metrics(period, now=now)
+    if use_cache and closed:
+        try:
+            cache.set(_cache_key(period), figures, settings.METRICS_CACHE_SECONDS)
+        except Exception:
+            logger.warning("metrics: cache unavailable", exc_info=True)
+    return figures
+
+
+def metrics_cache_clear(periods: list[Period]) -> None:
+    """Forget cached figures (after a history was rewritten, e.g. by seed_demo)."""
+    try:
+        cache.delete_many([_cache_key(period) for period in periods])
+    except Exception:
+        logger.warning("metrics: cache unavailable", exc_info=True)
+
+
+def trend(period: Period, *, months: int = 12, now: datetime | None = None) -> list[dict]:
+    """Figures of the `months` months ending with `period`, oldest first."""
+    periods = [_months_before(period, n) for n in range(months - 1, -1, -1)]
+    return [month_metrics(p, now=now) for p in periods]
+
+
+def recent_plan_changes(period: Period, *, limit: int = 20, now: datetime | None = None):
+    """The latest plan changes (sign-ups excluded) up to the end of `period`."""
+    end = min(period.end, now or datetime.now(UTC))
+    return (
+        PlanChange.objects.filter(changed_at__lt=end, from_plan__isnull=False)
+        .select_related("customer", "from_plan", "to_plan")
+        .order_by("-changed_at", "-id")[:limit]
+    )
+
+
+def current_month(now: datetime | None = None) -> Period:
+    return period_containing(now or datetime.now(UTC))
