@@ -52,6 +52,10 @@ class CountsSerializer(serializers.Serializer):
     units = serializers.IntegerField(help_text="Billable usage units (calls × weight)")
     errors = serializers.IntegerField(help_text="4xx/5xx answers: not billed")
     refused = serializers.IntegerField(help_text="401/403/429 refusals: not billed")
+    refused_rate_limit = serializers.IntegerField(help_text="429 rate_limit_exceeded")
+    refused_quota = serializers.IntegerField(help_text="429 quota_exceeded")
+    refused_feature = serializers.IntegerField(help_text="403 feature_not_in_plan")
+    refused_key = serializers.IntegerField(help_text="401 with a revoked key")
 
 
 class EndpointUsageSerializer(CountsSerializer):

@@ -38,6 +38,16 @@ class Endpoint(models.Model):
         return f"{self.method} {self.path}"
 
 
+# Why a request was refused (401/403/429): the ledger column of each reason and the error code
+# the client saw. `refused` is their sum.
+REFUSAL_REASONS = {
+    "refused_rate_limit": "rate_limit_exceeded",
+    "refused_quota": "quota_exceeded",
+    "refused_feature": "feature_not_in_plan",
+    "refused_key": "invalid_api_key",
+}
+
+
 class UsageRecord(models.Model):
     """The durable usage ledger: one row per customer, endpoint and hour, filled by flush_usage.
     `calls`/`units` are billable (2xx/3xx); `errors` are 4xx/5xx answers; `refused` are
@@ -52,6 +62,11 @@ class UsageRecord(models.Model):
     units = models.BigIntegerField(default=0)
     errors = models.BigIntegerField(default=0)
     refused = models.BigIntegerField(default=0)
+    # db_default: bulk loaders (seed_demo, COPY) may leave the reason columns out.
+    refused_rate_limit = models.BigIntegerField(default=0, db_default=0)
+    refused_quota = models.BigIntegerField(default=0, db_default=0)
+    refused_feature = models.BigIntegerField(default=0, db_default=0)
+    refused_key = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-hour", "endpoint"]

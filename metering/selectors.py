@@ -14,10 +14,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from metering import store
 from metering.catalogue import route_template
-from metering.models import FlushedBatch, UsageRecord
+from metering.models import REFUSAL_REASONS, FlushedBatch, UsageRecord
 from metering.periods import Period
 
-COUNTERS = ("calls", "units", "errors", "refused")
+COUNTERS = ("calls", "units", "errors", "refused", *REFUSAL_REASONS)
 
 
 @dataclass
@@ -26,6 +26,10 @@ class Counts:
     units: int = 0
     errors: int = 0
     refused: int = 0
+    refused_rate_limit: int = 0
+    refused_quota: int = 0
+    refused_feature: int = 0
+    refused_key: int = 0
 
     def add(self, counter: str, value: int) -> None:
         setattr(self, counter, getattr(self, counter) + value)
@@ -90,9 +94,7 @@ def customer_usage(*, customer_id: int, start: datetime, end: datetime) -> Usage
             UsageRecord.objects.filter(customer_id=customer_id, hour__gte=start, hour__lt=end)
             .annotate(day=TruncDate("hour", tzinfo=UTC))
             .values("endpoint", "day")
-            .annotate(
-                calls=Sum("calls"), units=Sum("units"), errors=Sum("errors"), refused=Sum("refused")
-            )
+            .annotate(**{counter: Sum(counter) for counter in COUNTERS})
         )
         # A batch applied between the two marker reads would be counted twice or not at all.
         if _applied(names) == applied:
@@ -111,6 +113,8 @@ def customer_usage(*, customer_id: int, start: datetime, end: datetime) -> Usage
             if start_ts <= hour_ts < end_ts:
                 day = datetime.fromtimestamp(hour_ts, UTC).date()
                 breakdown.add(endpoint, day, counter, int(value))
+                if counter in REFUSAL_REASONS:  # Redis counts by reason; `refused` is the sum
+                    breakdown.add(endpoint, day, "refused", int(value))
     return breakdown
 
 

@@ -21,7 +21,7 @@ from metering import selectors, store
 from metering.catalogue import UNLIMITED, EndpointRule, PlanRules, catalogue
 from metering.errors import FeatureNotInPlan, InvalidApiKey, QuotaExceeded, RateLimited, upgrade_url
 from metering.grants import Grant, grant_for_key, record_first_call
-from metering.models import Endpoint, FlushedBatch, UsageRecord
+from metering.models import REFUSAL_REASONS, Endpoint, FlushedBatch, UsageRecord
 from metering.periods import Period, current_period
 
 logger = logging.getLogger(__name__)
@@ -64,8 +64,8 @@ def _mark_dirty(customer_id: int) -> None:
     store.client().sadd(store.DIRTY_SET, customer_id)
 
 
-def _count_refusal(customer_id: int, label: str) -> None:
-    fresh = store.refuse_script()(keys=[store.pending_key(customer_id)], args=[label])
+def _count_refusal(customer_id: int, label: str, reason: str) -> None:
+    fresh = store.refuse_script()(keys=[store.pending_key(customer_id)], args=[label, reason])
     if fresh:
         _mark_dirty(customer_id)
 
@@ -113,7 +113,9 @@ def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
             if not _token_is_current(grant):
                 grant = grant_for_key(raw_key, refresh=True)
                 continue
-            _count_refusal(grant.customer_id, rule.label)
+            _count_refusal(
+                grant.customer_id, rule.label, "refused_key" if grant.revoked else "refused_feature"
+            )
             if grant.revoked:
                 raise InvalidApiKey("This API key has been revoked.")
             raise FeatureNotInPlan(
@@ -286,32 +288,33 @@ def _claim_batches(names: list[str]) -> set[str]:
     return claimed
 
 
+LEDGER_COUNTERS = ("calls", "units", "errors", "refused", *REFUSAL_REASONS)
+
+
 def _upsert_usage(rows: dict[tuple[int, str, int], dict[str, int]]) -> None:
-    table = connection.ops.quote_name(UsageRecord._meta.db_table)
+    """Add the counters to the ledger rows (INSERT … ON CONFLICT DO UPDATE SET c = c + new)."""
+    qn = connection.ops.quote_name
+    table = qn(UsageRecord._meta.db_table)
+    columns = ", ".join(qn(c) for c in LEDGER_COUNTERS)
+    additions = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in LEDGER_COUNTERS)
+    placeholders = "(" + ", ".join(["%s"] * (3 + len(LEDGER_COUNTERS))) + ")"
     items = list(rows.items())
     with connection.cursor() as cursor:
         for i in range(0, len(items), 500):
             chunk = items[i : i + 500]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
             params: list = []
-            for (customer_id, endpoint, hour), c in chunk:
+            for (customer_id, endpoint, hour), counters in chunk:
                 moment = connection.ops.adapt_datetimefield_value(datetime.fromtimestamp(hour, UTC))
                 params += [
                     customer_id,
                     endpoint,
                     moment,
-                    c["calls"],
-                    c["units"],
-                    c["errors"],
-                    c["refused"],
+                    *(counters.get(c, 0) for c in LEDGER_COUNTERS),
                 ]
             cursor.execute(
-                f"INSERT INTO {table} (customer_id, endpoint, hour, calls, units, errors, "  # noqa: S608
-                f"refused) VALUES {values} ON CONFLICT (customer_id, endpoint, hour) DO UPDATE "
-                f"SET calls = {table}.calls + excluded.calls, "
-                f"units = {table}.units + excluded.units, "
-                f"errors = {table}.errors + excluded.errors, "
-                f"refused = {table}.refused + excluded.refused",
+                f"INSERT INTO {table} (customer_id, endpoint, hour, {columns}) "  # noqa: S608
+                f"VALUES {', '.join([placeholders] * len(chunk))} "
+                f"ON CONFLICT (customer_id, endpoint, hour) DO UPDATE SET {additions}",
                 params,
             )
 
@@ -357,9 +360,7 @@ def _apply_batches(batches: dict[str, dict[str, str]]) -> tuple[set[str], int]:
     """Apply the batches not applied before, in one transaction with their markers."""
     if not batches:
         return set(), 0
-    rows: dict[tuple[int, str, int], dict[str, int]] = defaultdict(
-        lambda: {"calls": 0, "units": 0, "errors": 0, "refused": 0}
-    )
+    rows: dict[tuple[int, str, int], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     last_used: dict[int, int] = {}
     with transaction.atomic():
         applied = _claim_batches(sorted(batches))
@@ -371,7 +372,10 @@ def _apply_batches(batches: dict[str, dict[str, str]]) -> tuple[set[str], int]:
                     last_used[key_id] = max(last_used.get(key_id, 0), int(value))
                     continue
                 endpoint, hour, counter = field.rsplit("|", 2)
-                rows[(customer_id, endpoint, int(hour))][counter] += int(value)
+                counters = rows[(customer_id, endpoint, int(hour))]
+                counters[counter] += int(value)
+                if counter in REFUSAL_REASONS:
+                    counters["refused"] += int(value)
         _upsert_usage(rows)
         _apply_last_used(last_used)
     return applied, len(rows)

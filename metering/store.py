@@ -7,6 +7,7 @@ slot and the layout shards on Redis Cluster:
     {cus_42}:rl             sliding-window log of admitted requests (sorted set, score = ms)
     {cus_42}:q:202611       billable units of the period (hash field `units`), for quotas
     {cus_42}:pending        counters not yet in the ledger: `<endpoint>|<hour>|<counter>`
+                            (calls, units, errors, refused_<reason>)
     {cus_42}:batch:<flush>  pending counters moved out by a flush, until applied
     {cus_42}:batches        names of this customer's unapplied batches
 
@@ -115,11 +116,11 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[2])
 if count >= limit then
   local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  redis.call('HINCRBY', KEYS[4], field .. 'refused', 1)
+  redis.call('HINCRBY', KEYS[4], field .. 'refused_rate_limit', 1)
   return {1, 0, tonumber(oldest[2]) + window - now, period_units, hour, fresh}
 end
 if included >= 0 and ARGV[6] == '1' and period_units + weight > included then
-  redis.call('HINCRBY', KEYS[4], field .. 'refused', 1)
+  redis.call('HINCRBY', KEYS[4], field .. 'refused_quota', 1)
   return {2, limit - count, 0, period_units, hour, fresh}
 end
 redis.call('ZADD', KEYS[2], now, ARGV[9])
@@ -147,12 +148,13 @@ redis.call('HINCRBY', KEYS[2], ARGV[2] .. 'errors', 1)
 return fresh
 """
 
-# Count a refusal decided before admission (revoked key, feature not in plan).
+# Count a refusal decided before admission (revoked key, feature not in plan); ARGV[2] is the
+# reason's counter (refused_key, refused_feature).
 REFUSE_LUA = """
 local fresh = 0
 if redis.call('EXISTS', KEYS[1]) == 0 then fresh = 1 end
 local sec = tonumber(redis.call('TIME')[1])
-redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|' .. (sec - (sec % 3600)) .. '|refused', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|' .. (sec - (sec % 3600)) .. '|' .. ARGV[2], 1)
 return fresh
 """
 

@@ -21,7 +21,7 @@ from pygal.style import Style
 
 from accounts.models import Customer, Feature, OveragePolicy, Plan
 from accounts.views import customer_required
-from metering.models import Endpoint
+from metering.models import REFUSAL_REASONS, Endpoint
 from metering.periods import Period, current_period, parse_month, period_containing
 from metering.selectors import UsageBreakdown, customer_usage
 
@@ -168,19 +168,19 @@ def endpoint_features() -> dict[str, str]:
     }
 
 
-def refusal_reason(endpoint: str, plan: Plan, features: dict[str, str], quota_used: bool) -> str:
-    """The likely cause of refusals on an endpoint. The ledger counts refusals without their
-    code, so this is inferred from the plan: a missing feature is certain, the rest likely."""
-    feature = features.get(endpoint)
-    if feature and not plan.allows(feature):
-        label = Feature(feature).label if feature in Feature.values else feature
-        return f"403 feature_not_in_plan: “{label}” is not in the {plan.name} plan"
-    if quota_used:
-        return f"429 quota_exceeded: the {plan.included_units:,} included units were used up"
-    return (
-        f"429 rate_limit_exceeded (more than {plan.rate_limit_per_minute:,} requests a minute) "
-        "or 401 with a revoked key"
-    )
+def refusal_reason(reason: str, endpoint: str, plan: Plan, features: dict[str, str]) -> str:
+    """What the client was told, for a ledger refusal counter (refused_rate_limit, …)."""
+    code = REFUSAL_REASONS[reason]
+    if reason == "refused_feature":
+        feature = features.get(endpoint, "")
+        label = Feature(feature).label if feature in Feature.values else feature or "a feature"
+        return f"403 {code}: “{label}” is not in the {plan.name} plan"
+    if reason == "refused_quota":
+        included = f"{plan.included_units:,}" if plan.included_units else "included"
+        return f"429 {code}: the {included} units of the period were used up"
+    if reason == "refused_rate_limit":
+        return f"429 {code}: more than {plan.rate_limit_per_minute:,} requests in a minute"
+    return f"401 {code}: a revoked or expired key was used"
 
 
 def percent_text(percent: float | None) -> str:
@@ -200,17 +200,17 @@ def usage_overview(customer: Customer, period: Period, breakdown: UsageBreakdown
     included = plan.included_units
     percent = None if not included else used * 100 / included
     hard_cap = plan.overage_policy == OveragePolicy.BLOCK
-    quota_used = bool(hard_cap and included is not None and used >= included)
-    features = endpoint_features() if breakdown.total.refused else {}
+    features = endpoint_features() if breakdown.total.refused_feature else {}
     refusals = [
         {
             "day": day,
             "endpoint": endpoint,
-            "refused": counts.refused,
-            "reason": refusal_reason(endpoint, plan, features, quota_used),
+            "refused": getattr(counts, reason),
+            "reason": refusal_reason(reason, endpoint, plan, features),
         }
         for (day, endpoint), counts in breakdown.by_day_endpoint.items()
-        if counts.refused
+        for reason in REFUSAL_REASONS
+        if getattr(counts, reason)
     ]
     refusals.sort(key=lambda row: (-row["day"].toordinal(), -row["refused"], row["endpoint"]))
     endpoints = sorted(

@@ -1,5 +1,5 @@
 """The dashboard overview, the usage page, the live usage panel and the first-call status:
-usage by day and endpoint (pygal SVG), refusals with their likely cause, alert and payment
+usage by day and endpoint (pygal SVG), refusals with their reasons, alert and payment
 banners. A customer never sees another customer's usage."""
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ import pytest
 from django.utils import timezone
 
 from billing.models import PaymentFailure, UsageAlert
+from metering.grants import grants
 from metering.models import UsageRecord
 from metering.periods import current_period
+from tests.conftest import KeyClient
 
 pytestmark = pytest.mark.django_db
 
@@ -97,12 +99,30 @@ def test_refusals_are_listed_with_their_cause(owner, owner_web):
     assert "403 feature_not_in_plan" in usage_html
 
 
+def test_each_refusal_shows_the_reason_the_client_got(owner, owner_web, plans):
+    """Reasons are counted as they happen, not guessed: a revoked key, a missing feature and
+    the rate limit each get their own row."""
+    second = owner.post("/api/v1/keys", {"name": "second"}, format="json").json()
+    owner.delete(f"/api/v1/keys/{second['id']}")
+    grants.clear()  # on_commit (which replaces the token) does not run inside a db test
+    assert KeyClient(second["api_key"]).get("/api/v1/pets").status_code == 401
+    assert owner.get("/api/v1/analytics").status_code == 403
+    html = body(owner_web.get("/dashboard/usage/"))
+    assert "401 invalid_api_key: a revoked or expired key was used" in html
+    assert "403 feature_not_in_plan" in html
+    usage = owner.get("/api/v1/usage").json()
+    pets = {row["endpoint"]: row for row in usage["by_endpoint"]}
+    assert pets["GET /api/v1/pets"]["refused_key"] == 1
+    assert pets["GET /api/v1/analytics"]["refused_feature"] == 1
+    assert usage["refused"] == 2
+
+
 def test_rate_limit_refusals_are_explained(owner, owner_web, plans):
     limit = plans["free"].rate_limit_per_minute
     statuses = [owner.get("/api/v1/pets").status_code for _ in range(limit + 2)]
     assert statuses.count(429) == 2
     html = body(owner_web.get("/dashboard/"))
-    assert f"429 rate_limit_exceeded (more than {limit} requests a minute)" in html
+    assert f"429 rate_limit_exceeded: more than {limit} requests in a minute" in html
 
 
 def test_usage_page_tables_by_endpoint_and_day(owner, owner_web):
