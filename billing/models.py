@@ -110,6 +110,9 @@ class AlertSettings(models.Model):
     email_enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    class Meta:
+        verbose_name_plural = "alert settings"
+
     def __str__(self) -> str:
         return f"{self.customer}: {self.thresholds}"
 
