@@ -13,7 +13,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from metering import services
-from metering.errors import MeteringUnavailable
+from metering.errors import InvalidApiKey, MeteringUnavailable
 from metering.grants import ApiCaller, extract_key, grant_for_key
 from petstore.errors import ApplicationError, error_response
 
@@ -82,6 +82,6 @@ class MeteringMiddleware:
             # A cold grant needs Redis for its token; without it the key cannot be confirmed.
             return error_response(MeteringUnavailable())
         if grant.revoked:
-            return error_response(services.InvalidApiKey("This API key has been revoked."))
+            return error_response(InvalidApiKey("This API key has been revoked."))
         request.api_caller = ApiCaller(grant)
         return None

@@ -7,6 +7,7 @@ from django.db.models import Sum
 
 from metering import services, store
 from metering.models import FlushedBatch, UsageRecord
+from metering.services import flush
 
 PETS = "/api/v1/pets"
 
@@ -64,7 +65,7 @@ def test_crash_after_taking_counters_before_commit_is_finished_next_time(
     def crash(rows):
         raise RuntimeError("worker killed mid-flush")
 
-    monkeypatch.setattr(services, "_upsert_usage", crash)
+    monkeypatch.setattr(flush, "_upsert_usage", crash)
     with pytest.raises(RuntimeError):
         services.usage_flush()
     # The counters left the pending hash but nothing reached the ledger, and the batch waits.
@@ -91,9 +92,9 @@ def test_crash_after_taking_counters_before_commit_is_finished_next_time(
 def test_crash_after_commit_before_cleanup_does_not_double_count(pro_client, redis_client):
     traffic(pro_client)
     flush_id = "1700000000-crashedflush"
-    taken = services._take_dirty(flush_id, 500)
-    batches, _ = services._collect_batches(taken)
-    services._apply_batches(batches)
+    taken = flush._take_dirty(flush_id, 500)
+    batches, _ = flush._collect_batches(taken)
+    flush._apply_batches(batches)
     # ...killed here: the ledger has the batch, Redis still holds it.
     assert ledger_totals(pro_client.customer)["units"] == 15
     assert redis_client.exists(taken[0])

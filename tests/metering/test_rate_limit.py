@@ -2,7 +2,9 @@ import time
 
 import pytest
 
-from metering import services, store
+from metering import store
+from metering.periods import current_period
+from metering.services import admission
 
 PETS = "/api/v1/pets"
 
@@ -24,9 +26,7 @@ def test_free_plan_allows_10_per_minute_then_429(owner):
     assert refused["X-RateLimit-Limit"] == "10"
     # Refused requests are counted for analytics, never billed.
     assert (
-        store.client().hget(
-            store.period_key(owner.customer.pk, services.current_period().id), "units"
-        )
+        store.client().hget(store.period_key(owner.customer.pk, current_period().id), "units")
         == "10"
     )
 
@@ -39,7 +39,7 @@ def test_limit_holds_in_every_sliding_window_no_boundary_burst(owner, monkeypatc
     Redis admits request i at some instant inside [sent_i, answered_i]. The limiter promises
     that admissions i and i+10 are at least one window apart, hence answered_{i+10} - sent_i
     >= 2 s, whatever the latency of this (possibly loaded) machine."""
-    monkeypatch.setattr(services, "WINDOW_MS", 2000)
+    monkeypatch.setattr(admission, "WINDOW_MS", 2000)
     admitted: list[tuple[float, float]] = []
     deadline = time.monotonic() + 5.0
     while time.monotonic() < deadline:
@@ -56,7 +56,7 @@ def test_limit_holds_in_every_sliding_window_no_boundary_burst(owner, monkeypatc
 def test_retry_after_is_honest(owner, monkeypatch):
     """Retry-After is the wait rounded up to whole seconds: the slot frees after more than
     Retry-After - 1 seconds and at most Retry-After seconds."""
-    monkeypatch.setattr(services, "WINDOW_MS", 3000)
+    monkeypatch.setattr(admission, "WINDOW_MS", 3000)
     for _ in range(10):
         assert owner.get(PETS).status_code == 200
     refused = owner.get(PETS)
