@@ -40,7 +40,6 @@ from metering.periods import Period, period_containing
 logger = logging.getLogger(__name__)
 
 CACHE_VERSION = "v1"
-ZERO = Decimal("0.00")
 
 # What a healthy API business aims for: (figure, comparison, target). Shown on the page.
 TARGETS: dict[str, tuple[str, Decimal]] = {
