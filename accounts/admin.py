@@ -201,8 +201,21 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable, never written here (a service, a background job or Stripe owns the rows)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PlanChange)
-class PlanChangeAdmin(admin.ModelAdmin):
+class PlanChangeAdmin(ReadOnlyAdmin):
     """The history metrics are computed from: written only by the plan-change service."""
 
     list_display = [
@@ -220,12 +233,3 @@ class PlanChangeAdmin(admin.ModelAdmin):
     search_fields = ["customer__email"]
     date_hierarchy = "changed_at"
     raw_id_fields = ["customer"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -32,19 +32,6 @@ admin.site.index_title = "Operator console"
 GRACE_EXTENSION_DAYS = 7
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable, never written here (Stripe or a background job owns the rows)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 # --- inlines on the customer page ---------------------------------------------------------------
 
 
@@ -200,7 +187,7 @@ class ConsolePlanAdmin(accounts_admin.PlanAdmin):
 
 
 @admin.register(PlanPrice)
-class PlanPriceAdmin(ReadOnlyAdmin):
+class PlanPriceAdmin(accounts_admin.ReadOnlyAdmin):
     list_display = ["plan", "role", "usage_class", "meter_event_name", "stripe_price_id", "active"]
     list_filter = ["role", "active", "plan"]
     list_select_related = ["plan"]
@@ -209,7 +196,7 @@ class PlanPriceAdmin(ReadOnlyAdmin):
 
 
 @admin.register(MeterReport)
-class MeterReportAdmin(ReadOnlyAdmin):
+class MeterReportAdmin(accounts_admin.ReadOnlyAdmin):
     list_display = ["hour", "customer", "event_name", "value", "reported_at", "attempts"]
     # Grows like the ledger (a row per customer and hour): no date hierarchy, capped count.
     list_filter = [PeriodFilter, "event_name", ("reported_at", admin.EmptyFieldListFilter)]
@@ -316,7 +303,7 @@ class AlertSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageAlert)
-class UsageAlertAdmin(ReadOnlyAdmin):
+class UsageAlertAdmin(accounts_admin.ReadOnlyAdmin):
     """Recorded and emailed by the send_usage_alerts task, once per threshold per period."""
 
     list_display = [

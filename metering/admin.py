@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
+from accounts.admin import ReadOnlyAdmin
 from metering.models import Endpoint, UsageRecord
 from metering.periods import current_period, parse_month
 
@@ -64,7 +65,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):
+class UsageRecordAdmin(ReadOnlyAdmin):
     """The ledger is written only by flush_usage: read-only here."""
 
     list_display = ["hour", "customer", "endpoint", "calls", "units", "errors", "refused"]
@@ -74,12 +75,3 @@ class UsageRecordAdmin(admin.ModelAdmin):
     raw_id_fields = ["customer"]
     show_full_result_count = False
     paginator = CappedPaginator
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
