@@ -31,6 +31,9 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from common import bench_env
+from common import ensure_database as common_ensure_database
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/petstore_bench"
 )
@@ -44,47 +47,11 @@ def free_port() -> int:
 
 
 def env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "METERING_BENCH_UNMETERED": "true",
-        "DEBUG": "false",
-        "DJANGO_SETTINGS_MODULE": "petstore.settings",
-        "LOG_LEVEL": "WARNING",
-    }
+    return bench_env(DATABASE_URL, REDIS_URL, METERING_BENCH_UNMETERED="true")
 
 
 def ensure_database() -> None:
-    if DATABASE_URL.startswith("postgres"):
-        name = DATABASE_URL.rsplit("/", 1)[1]
-        exists = subprocess.run(
-            [
-                "psql",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-tAc",
-                f"SELECT 1 FROM pg_database WHERE datname='{name}'",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        if not exists:
-            subprocess.run(
-                ["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f"CREATE DATABASE {name}"],
-                check=True,
-                capture_output=True,
-            )
-    print("migrating the bench database (first time: about a minute)...", flush=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=BASE_DIR,
-        env=env(),
-        check=True,
-    )
+    common_ensure_database(DATABASE_URL, env())
 
 
 def prepare_customer() -> str:

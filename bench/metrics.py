@@ -24,6 +24,12 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 
+from common import (
+    bench_env,
+    psql,
+)
+from common import ensure_database as common_ensure_database
+
 DATABASE_URL = os.environ.get(
     "BENCH_METRICS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/petstore_bench_metrics"
 )
@@ -31,35 +37,11 @@ REDIS_URL = os.environ.get("BENCH_METRICS_REDIS_URL", "redis://127.0.0.1:6379/11
 
 
 def env() -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": DATABASE_URL,
-        "REDIS_URL": REDIS_URL,
-        "DJANGO_SETTINGS_MODULE": "petstore.settings",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def psql(*args: str) -> str:
-    return subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-tA", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
+    return bench_env(DATABASE_URL, REDIS_URL)
 
 
 def ensure_database() -> None:
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    if not psql("-c", f"SELECT 1 FROM pg_database WHERE datname='{name}'"):
-        psql("-c", f"CREATE DATABASE {name}")
-    print("migrating the bench database (first time: about a minute)...", flush=True)
-    subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=BASE_DIR,
-        env=env(),
-        check=True,
-    )
+    common_ensure_database(DATABASE_URL, env())
 
 
 def seed(customers: int, months: int, reseed: bool) -> None:
