@@ -22,7 +22,8 @@ from django.utils import timezone
 from accounts.models import Customer
 from billing.catalog import UNITS_METER
 from billing.models import MeterReport, PlanPrice
-from metering.models import Endpoint, UsageRecord
+from billing.selectors import billing_classes
+from metering.models import UsageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -45,16 +46,6 @@ class ReportResult:
     failed: int = 0
 
 
-def _class_of_endpoints() -> dict[str, str | None]:
-    """Endpoint label → billable class, None for free (weight 0) endpoints."""
-    return {
-        f"{method} {path}": (billable_class if weight else None)
-        for method, path, weight, billable_class in Endpoint.objects.values_list(
-            "method", "path", "weight", "billable_class"
-        )
-    }
-
-
 def _hourly_values(
     customer: Customer, meters: dict[str, str], since: datetime, until: datetime
 ) -> dict[tuple[str, datetime], int]:
@@ -65,7 +56,7 @@ def _hourly_values(
         .values("hour", "endpoint")
         .annotate(calls=Sum("calls"), units=Sum("units"))
     )
-    classes = _class_of_endpoints() if set(meters) - {UNITS_METER} else {}
+    classes = billing_classes() if set(meters) - {UNITS_METER} else {}
     for row in rows:
         if UNITS_METER in meters:
             values[(UNITS_METER, row["hour"])] += row["units"] or 0

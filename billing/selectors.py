@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -27,22 +28,36 @@ from metering.selectors import UsageBreakdown
 logger = logging.getLogger(__name__)
 
 
-def calls_by_class(breakdown: UsageBreakdown) -> dict[str, int]:
-    """Billable calls of a usage breakdown by billable class, through the Endpoint table.
-    An endpoint missing from the table counts as "default"; a free one (weight 0: keys, usage,
-    billing) is not billed per call either."""
-    endpoints = {
-        f"{method} {path}": (weight, billable_class)
+def billing_classes() -> dict[str, str | None]:
+    """Endpoint label → the billable class its calls are priced in; None for a free endpoint
+    (weight 0: keys, usage, billing), whose calls are not billed per call either. A label the
+    table does not know is "default" (see `calls_per_class`)."""
+    return {
+        f"{method} {path}": (billable_class if weight else None)
         for method, path, weight, billable_class in Endpoint.objects.values_list(
             "method", "path", "weight", "billable_class"
         )
     }
-    calls: dict[str, int] = {}
-    for label, counts in breakdown.by_endpoint.items():
-        weight, billable_class = endpoints.get(label, (1, "default"))
-        if counts.calls and weight:
-            calls[billable_class] = calls.get(billable_class, 0) + counts.calls
-    return calls
+
+
+def calls_per_class(
+    calls: Iterable[tuple[str, int]], classes: dict[str, str | None]
+) -> dict[str, int]:
+    """Billable calls (endpoint label, count) summed by billable class."""
+    result: dict[str, int] = {}
+    for label, count in calls:
+        billable_class = classes.get(label, "default")
+        if count and billable_class is not None:
+            result[billable_class] = result.get(billable_class, 0) + count
+    return result
+
+
+def calls_by_class(breakdown: UsageBreakdown) -> dict[str, int]:
+    """Billable calls of a usage breakdown by billable class, through the Endpoint table."""
+    return calls_per_class(
+        ((label, counts.calls) for label, counts in breakdown.by_endpoint.items()),
+        billing_classes(),
+    )
 
 
 def class_unit_weights() -> dict[str, int]:

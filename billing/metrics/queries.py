@@ -22,7 +22,8 @@ from billing.pricing import (
     quote_for_usage,
     round_money,
 )
-from metering.models import Endpoint, UsageRecord
+from billing.selectors import billing_classes, calls_per_class
+from metering.models import UsageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -277,12 +278,7 @@ def _usage_revenue(start: datetime, end: datetime, as_of: datetime, legacy: list
         ids = sorted(c for c, p in plan_of.items() if (p in per_class) == by_endpoint)
         for customer_id, endpoint, calls, units in _ledger_usage(ids, start, end, by_endpoint):
             usage[customer_id][endpoint] = (int(calls or 0), int(units or 0))
-    endpoints = {
-        f"{method} {path}": (weight, billable_class)
-        for method, path, weight, billable_class in Endpoint.objects.values_list(
-            "method", "path", "weight", "billable_class"
-        )
-    }
+    classes_of = billing_classes()
     terms = {pk: plan_terms(plan) for pk, plan in plans.items()}
     total = ZERO
     for customer_id, by_endpoint in usage.items():
@@ -290,11 +286,9 @@ def _usage_revenue(start: datetime, end: datetime, as_of: datetime, legacy: list
         units = max(sum(u for _, u in by_endpoint.values()), 0)
         classes: dict[str, int] | None = None
         if plan_id in per_class:
-            classes = {}
-            for label, (calls, _) in by_endpoint.items():
-                weight, billable_class = endpoints.get(label, (1, "default"))
-                if calls and weight:
-                    classes[billable_class] = classes.get(billable_class, 0) + calls
+            classes = calls_per_class(
+                ((label, calls) for label, (calls, _) in by_endpoint.items()), classes_of
+            )
         elif units <= terms[plan_id].included:
             continue  # within the included units: no usage charge on a unit-priced plan
         try:
