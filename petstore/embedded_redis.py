@@ -15,13 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from petstore.ports import free_port
+
 _server: subprocess.Popen | None = None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _redis_server_binary() -> str:
@@ -32,7 +28,7 @@ def _redis_server_binary() -> str:
 
 def start_embedded_redis(port: int | None = None) -> tuple[subprocess.Popen, str]:
     """Start a throwaway Redis server (nothing persisted) and wait until it answers."""
-    port = port or _free_port()
+    port = port or free_port()
     workdir = tempfile.mkdtemp(prefix="petstore-redis-")
     proc = subprocess.Popen(  # noqa: S603 - fixed binary, our own arguments
         [

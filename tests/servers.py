@@ -4,7 +4,6 @@ and the suite's Redis."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,11 +14,7 @@ import requests
 from django.conf import settings
 from django.db import connection
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from petstore.ports import free_port
 
 
 def test_database_url() -> str:
