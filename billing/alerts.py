@@ -135,7 +135,7 @@ def usage_alert_candidates(*, period: Period, since: datetime | None) -> set[int
 
 
 def _period_units(customers: list[Customer], period: Period) -> dict[int, int]:
-    """Units of the period: the quota counter (as `period_units_fast` reads it, pipelined),
+    """Units of the period: the quota counter in Redis (pipelined),
     else the exact ledger + Redis breakdown when the counter is not seeded."""
     pipe = store.client().pipeline(transaction=False)
     for customer in customers:

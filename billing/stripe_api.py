@@ -60,11 +60,6 @@ def stripe_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         raise StripeUnavailable() from exc
 
 
-def as_dict(obj: Any) -> dict[str, Any]:
-    """Since stripe 15 a StripeObject is not a dict."""
-    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
-
-
 def stripe_retrieve(fn: Callable[..., T], object_id: str, **kwargs: Any) -> T | None:
     """Retrieve an object, or None if Stripe has no such object."""
     try:

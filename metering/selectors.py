@@ -122,12 +122,6 @@ def customer_period_units(*, customer_id: int, period: Period) -> int:
     return customer_usage(customer_id=customer_id, start=period.start, end=period.end).total.units
 
 
-def period_units_fast(*, customer_id: int, period: Period) -> int | None:
-    """The quota counter as the hot path sees it (None if not seeded yet)."""
-    value = store.client().hget(store.period_key(customer_id, period.id), "units")
-    return None if value is None else int(value)
-
-
 def api_routes() -> list[tuple[str, str]]:
     """(method, route template) of every metered DRF operation in the URLconf."""
 
