@@ -40,5 +40,7 @@ if settings.METERING_BENCH_UNMETERED:
         path("bench/unmetered/pets", PetViewSet.as_view({"get": "list", "post": "create"}))
     )
 
+handler400 = "petstore.views.bad_request"
+handler403 = "petstore.views.permission_denied"
 handler404 = "petstore.views.not_found"
 handler500 = "petstore.views.server_error"
