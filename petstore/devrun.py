@@ -34,12 +34,21 @@ def _stop_on_sigterm(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def child_env(base: dict[str, str]) -> dict[str, str]:
+    """The environment of everything `make run` starts. DEBUG stays as the caller set it (off by
+    default): the local run is the product as deployed, whose pages and API never show Django's
+    debug pages, and whitenoise serves the collected static files without it. `DEBUG=true` in
+    the environment or `.env` turns Django's debug pages on for the portal (the API answers JSON
+    all the same)."""
+    env = dict(base)
+    env["PATH"] = f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     RUN_DIR.mkdir(exist_ok=True)
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("DEBUG", "true")
+    env = child_env(dict(os.environ))
     children: list[subprocess.Popen] = []
 
     def stop_children() -> None:
