@@ -161,7 +161,8 @@ CELERY_BEAT_SCHEDULE = {
 METERING_FAIL_OPEN = env.bool("METERING_FAIL_OPEN", default=False)
 # URL prefix whose DRF routes are metered, and the route names that stay public (no key).
 METERING_PATH_PREFIX = "/api/v1/"
-METERING_PUBLIC_ROUTES = {"api-register", "api-pricing-quote"}
+# A thumbnail's signed URL is its own credential (petstore/thumbnails.py): no key, not metered.
+METERING_PUBLIC_ROUTES = {"api-register", "api-pricing-quote", "api-thumbnail"}
 # Only for bench/metering.py: exposes an unmetered copy of the pets endpoint. Never in production.
 METERING_BENCH_UNMETERED = env.bool("METERING_BENCH_UNMETERED", default=False)
 # Prices the usage API's `estimated_bill` (configured so that metering does not import billing).
@@ -255,8 +256,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_URL = "/media/"
+# Pet images live here under random names and are never served from it directly: only through
+# signed, expiring URLs (petstore/thumbnails.py). No MEDIA_URL: there is no /media/ route.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# How long a pet's thumbnail_url works (seconds).
+PET_IMAGE_URL_MAX_AGE = env.int("PET_IMAGE_URL_MAX_AGE", default=60 * 60)
 # Uploads above this are refused before Pillow ever sees them.
 PET_IMAGE_MAX_BYTES = env.int("PET_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PET_IMAGE_MAX_BYTES + 1024 * 1024

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.page_urls import urlpatterns as accounts_pages
@@ -26,7 +25,6 @@ urlpatterns = [
     path("admin/metrics.json", admin_views.metrics_json, name="admin-metrics-json"),
     path("admin/", admin.site.urls),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
-    path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     *accounts_pages,
     *metering_pages,
     *billing_pages,
