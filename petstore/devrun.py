@@ -67,7 +67,7 @@ def main() -> int:
                 [
                     PY,
                     "-m",
-                    "billing.stripe_server",
+                    "stripe_emulator",
                     "--port",
                     str(port),
                     "--state-file",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import stripe
 
-from billing.stripe_server.testing import StripeServerHandle
+from stripe_emulator.testing import StripeServerHandle
 
 from .conftest import JUNE_1
 

@@ -1,4 +1,4 @@
-"""``python -m billing.stripe_server --host 127.0.0.1 --port 12111 [--state-file PATH]
+"""``python -m stripe_emulator --host 127.0.0.1 --port 12111 [--state-file PATH]
 [--secret-key sk_test_...]``: prints the base URL when ready; SIGINT/SIGTERM stop it."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .server import StripeServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m billing.stripe_server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m stripe_emulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=12111)
     parser.add_argument(

@@ -6,7 +6,7 @@ import pytest
 import requests
 import stripe
 
-from billing.stripe_server.testing import StripeServerHandle
+from stripe_emulator.testing import StripeServerHandle
 
 from .conftest import API_KEY
 

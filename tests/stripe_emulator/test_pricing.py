@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import stripe
 
-from billing.stripe_server.invoicing import (
+from stripe_emulator.invoicing import (
     anchor_from_config,
     boundary,
     line_amount,
@@ -17,7 +17,7 @@ from billing.stripe_server.invoicing import (
     proration_fraction,
     transformed_quantity,
 )
-from billing.stripe_server.testing import StripeServerHandle
+from stripe_emulator.testing import StripeServerHandle
 
 from .conftest import JUNE_1
 

@@ -7,7 +7,7 @@ import stripe
 from djstripe import models as djm
 from djstripe.settings import djstripe_settings
 
-from billing.stripe_server.testing import StripeServerHandle
+from stripe_emulator.testing import StripeServerHandle
 
 from .conftest import JUNE_1
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import stripe
 
-from billing.stripe_server import API_VERSION
-from billing.stripe_server.testing import StripeServerHandle, running_stripe_server
+from stripe_emulator import API_VERSION
+from stripe_emulator.testing import StripeServerHandle, running_stripe_server
 
 API_KEY = "sk_test_" + "Pet5t0reL0ca1Te5tKey0123456789ab"
 # 2026-06-01 00:00:00 UTC: a fixed "now" so that period and proration maths is exact.

@@ -17,7 +17,7 @@ def _start(state_file: Path) -> tuple[subprocess.Popen[str], str]:
         [
             sys.executable,
             "-m",
-            "billing.stripe_server",
+            "stripe_emulator",
             "--port",
             "0",
             "--state-file",
