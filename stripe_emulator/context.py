@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .events import Events
@@ -30,7 +30,6 @@ class Ctx:
     request_id: str = ""
     idempotency_key: str | None = None
     api_key: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def store(self) -> Store:

@@ -24,7 +24,6 @@ class StripeError(Exception):
         code: str | None = None,
         param: str | None = None,
         decline_code: str | None = None,
-        extra: dict[str, Any] | None = None,
         keep_changes: bool = False,
     ) -> None:
         super().__init__(message)
@@ -34,10 +33,9 @@ class StripeError(Exception):
         self.code = code
         self.param = param
         self.decline_code = decline_code
-        self.extra = extra or {}
         self.keep_changes = keep_changes
 
-    def body(self, request_log_url: str | None = None) -> dict[str, Any]:
+    def body(self) -> dict[str, Any]:
         error: dict[str, Any] = {"type": self.type, "message": self.message}
         if self.code:
             error["code"] = self.code
@@ -46,9 +44,6 @@ class StripeError(Exception):
             error["param"] = self.param
         if self.decline_code:
             error["decline_code"] = self.decline_code
-        if request_log_url:
-            error["request_log_url"] = request_log_url
-        error.update(self.extra)
         return {"error": error}
 
 
@@ -66,10 +61,6 @@ def missing_param(param: str) -> StripeError:
 
 
 def invalid_param(param: str, message: str, code: str = "parameter_invalid") -> StripeError:
-    return StripeError(400, message, code=code, param=param)
-
-
-def invalid_request(message: str, param: str | None = None, code: str | None = None) -> StripeError:
     return StripeError(400, message, code=code, param=param)
 
 

@@ -208,10 +208,6 @@ def merge_metadata(current: dict[str, str], update: dict[str, str] | None) -> di
     return merged
 
 
-def expand_paths(params: Params) -> list[str]:
-    return params.strings("expand")
-
-
 def require_one(params: Params, *keys: str) -> None:
     present = [k for k in keys if params.has(k) and not params.is_blank(k)]
     if len(present) > 1:

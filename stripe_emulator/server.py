@@ -84,9 +84,6 @@ class StripeServer:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        self.httpd.serve_forever(poll_interval=0.2)
-
     def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()

@@ -141,10 +141,6 @@ class Store:
         that were produced while computing it)."""
         return len(self._stack[-1].events) if self._stack else 0
 
-    @property
-    def in_transaction(self) -> bool:
-        return bool(self._stack)
-
     # -- transactions --------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self, *, rollback: bool = False) -> Iterator[Transaction]:

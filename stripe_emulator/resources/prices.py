@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from ..context import Ctx
@@ -314,11 +313,6 @@ def _currency_options(store: Store, obj: dict[str, Any]) -> dict[str, Any]:
             "unit_amount_decimal": obj.get("unit_amount_decimal"),
         }
     }
-
-
-def unit_amount_decimal_of(record: dict[str, Any]) -> Decimal | None:
-    value = record.get("unit_amount_decimal")
-    return Decimal(value) if value is not None else None
 
 
 INCLUDABLES["price"] = {"tiers": _tiers_includable, "currency_options": _currency_options}

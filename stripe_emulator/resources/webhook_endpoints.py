@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..context import Ctx
-from ..errors import StripeError, invalid_param, missing_param, not_found
+from ..errors import invalid_param, missing_param, not_found
 from ..ids import new_id, random_token
 from ..params import merge_metadata
 from ..render import list_object, render
@@ -92,10 +92,3 @@ def list_(ctx: Ctx) -> dict[str, Any]:
         ctx.params,
         "/v1/webhook_endpoints",
     )
-
-
-def secret_of(ctx: Ctx, endpoint_id: str) -> str:
-    record = ctx.store.get("webhook_endpoint", endpoint_id)
-    if record is None:
-        raise StripeError(404, "no such endpoint")
-    return record["_secret"]
