@@ -15,100 +15,30 @@ import re
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as WSGIResponse
 
 from . import API_VERSION
 from .context import Ctx, Server
+from .definitions import request_type
 from .errors import StripeError, unrecognized_url
 from .ids import new_id
 from .params import Params, decode_form
-from .resources import (
-    account,
-    customers,
-    events_api,
-    invoices,
-    meters,
-    payment_methods,
-    prices,
-    products,
-    subscriptions,
-    webhook_endpoints,
-)
+from .resources import invoices
+from .routes import HANDLERS, URL_MAP, Handler
+from .strict import conform
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[..., Any]
 KEY_PATTERN = re.compile(r"^(sk|rk)_test_[A-Za-z0-9]{24,}$")
 IDEMPOTENCY_TTL = 24 * 3600
-
-ROUTES: list[tuple[str, str, Handler]] = [
-    ("GET", r"/v1/account", account.retrieve),
-    ("POST", r"/v1/customers", customers.create),
-    ("GET", r"/v1/customers", customers.list_),
-    ("GET", r"/v1/customers/(?P<customer_id>[^/]+)", customers.retrieve),
-    ("POST", r"/v1/customers/(?P<customer_id>[^/]+)", customers.update),
-    ("DELETE", r"/v1/customers/(?P<customer_id>[^/]+)", customers.delete),
-    (
-        "GET",
-        r"/v1/customers/(?P<customer_id>[^/]+)/payment_methods",
-        payment_methods.list_for_customer,
-    ),
-    (
-        "GET",
-        r"/v1/customers/(?P<customer_id>[^/]+)/payment_methods/(?P<pm_id>[^/]+)",
-        payment_methods.retrieve_for_customer,
-    ),
-    ("POST", r"/v1/payment_methods", payment_methods.create),
-    ("GET", r"/v1/payment_methods", payment_methods.list_),
-    ("GET", r"/v1/payment_methods/(?P<pm_id>[^/]+)", payment_methods.retrieve),
-    ("POST", r"/v1/payment_methods/(?P<pm_id>[^/]+)", payment_methods.update),
-    ("POST", r"/v1/payment_methods/(?P<pm_id>[^/]+)/attach", payment_methods.attach),
-    ("POST", r"/v1/payment_methods/(?P<pm_id>[^/]+)/detach", payment_methods.detach),
-    ("POST", r"/v1/products", products.create),
-    ("GET", r"/v1/products", products.list_),
-    ("GET", r"/v1/products/(?P<product_id>[^/]+)", products.retrieve),
-    ("POST", r"/v1/products/(?P<product_id>[^/]+)", products.update),
-    ("DELETE", r"/v1/products/(?P<product_id>[^/]+)", products.delete),
-    ("GET", r"/v1/products/(?P<product_id>[^/]+)/features", products.list_features),
-    ("POST", r"/v1/prices", prices.create),
-    ("GET", r"/v1/prices", prices.list_),
-    ("GET", r"/v1/prices/(?P<price_id>[^/]+)", prices.retrieve),
-    ("POST", r"/v1/prices/(?P<price_id>[^/]+)", prices.update),
-    ("POST", r"/v1/billing/meters", meters.create),
-    ("GET", r"/v1/billing/meters", meters.list_),
-    ("GET", r"/v1/billing/meters/(?P<meter_id>[^/]+)", meters.retrieve),
-    ("POST", r"/v1/billing/meters/(?P<meter_id>[^/]+)", meters.update),
-    ("POST", r"/v1/billing/meters/(?P<meter_id>[^/]+)/deactivate", meters.deactivate),
-    ("POST", r"/v1/billing/meters/(?P<meter_id>[^/]+)/reactivate", meters.reactivate),
-    ("GET", r"/v1/billing/meters/(?P<meter_id>[^/]+)/event_summaries", meters.event_summaries),
-    ("POST", r"/v1/billing/meter_events", meters.create_event),
-    ("POST", r"/v1/subscriptions", subscriptions.create),
-    ("GET", r"/v1/subscriptions", subscriptions.list_),
-    ("GET", r"/v1/subscriptions/(?P<sub_id>[^/]+)", subscriptions.retrieve),
-    ("POST", r"/v1/subscriptions/(?P<sub_id>[^/]+)", subscriptions.update),
-    ("DELETE", r"/v1/subscriptions/(?P<sub_id>[^/]+)", subscriptions.cancel),
-    ("GET", r"/v1/subscription_items", subscriptions.list_items),
-    ("GET", r"/v1/subscription_items/(?P<item_id>[^/]+)", subscriptions.retrieve_item),
-    ("POST", r"/v1/invoices/create_preview", invoices.create_preview),
-    ("GET", r"/v1/invoices", invoices.list_),
-    ("GET", r"/v1/invoices/(?P<invoice_id>[^/]+)", invoices.retrieve),
-    ("GET", r"/v1/invoices/(?P<invoice_id>[^/]+)/lines", invoices.list_lines),
-    ("POST", r"/v1/invoices/(?P<invoice_id>[^/]+)/pay", invoices.pay),
-    ("POST", r"/v1/invoices/(?P<invoice_id>[^/]+)/void", invoices.void),
-    ("GET", r"/v1/invoiceitems", invoices.list_items),
-    ("GET", r"/v1/invoiceitems/(?P<item_id>[^/]+)", invoices.retrieve_item),
-    ("POST", r"/v1/webhook_endpoints", webhook_endpoints.create),
-    ("GET", r"/v1/webhook_endpoints", webhook_endpoints.list_),
-    ("GET", r"/v1/webhook_endpoints/(?P<endpoint_id>[^/]+)", webhook_endpoints.retrieve),
-    ("POST", r"/v1/webhook_endpoints/(?P<endpoint_id>[^/]+)", webhook_endpoints.update),
-    ("DELETE", r"/v1/webhook_endpoints/(?P<endpoint_id>[^/]+)", webhook_endpoints.delete),
-    ("GET", r"/v1/events", events_api.list_),
-    ("GET", r"/v1/events/(?P<event_id>[^/]+)", events_api.retrieve),
-]
-_COMPILED = [(m, re.compile(p + r"/?\Z"), h) for m, p, h in ROUTES]
+# Stripe's definition of each route's parameters, found once (a route without one is a bug).
+DEFINITIONS: dict[tuple[str, str], type] = {key: request_type(*key) for key in HANDLERS}
 
 
 @dataclass
@@ -131,7 +61,7 @@ def json_response(status: int, payload: Any, headers: dict[str, str] | None = No
 
 
 class App:
-    """Turns (method, path, query, headers, body) into a ``Response``."""
+    """The WSGI application: werkzeug parses the request and routes it; ``handle`` answers."""
 
     def __init__(self, server: Server, secret_key: str | None = None) -> None:
         self.server = server
@@ -141,24 +71,29 @@ class App:
         self._idem_lock = threading.Lock()
         self.control: Callable[[str, str, dict[str, Any]], Response] | None = None
 
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        response = self.handle(Request(environ))
+        wsgi = WSGIResponse(response.body, response.status, content_type=response.content_type)
+        wsgi.headers.update(response.headers)
+        return wsgi(environ, start_response)
+
     # -- entry point ---------------------------------------------------------------------
-    def handle(
-        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
-    ) -> Response:
+    def handle(self, request: Request) -> Response:
         request_id = new_id("req", 14)
         base_headers = {
             "Request-Id": request_id,
-            "Stripe-Version": headers.get("stripe-version") or API_VERSION,
+            "Stripe-Version": request.headers.get("Stripe-Version") or API_VERSION,
         }
+        method, path = request.method, request.path
         try:
             if path.startswith("/_control/"):
                 if self.control is None:
                     raise unrecognized_url(method, path)
-                return self.control(method, path, _control_body(query, headers, body))
+                return self.control(method, path, _control_body(request))
             if path.startswith("/hosted/invoices/"):
                 return self._hosted(path)
-            api_key = self._authenticate(headers)
-            response = self._api(method, path, query, headers, body, api_key, request_id)
+            api_key = self._authenticate(request)
+            response = self._api(request, api_key, request_id)
         except StripeError as exc:
             response = self._error(exc)
         except Exception:
@@ -180,8 +115,8 @@ class App:
         return json_response(exc.status, exc.body(), headers)
 
     # -- authentication ------------------------------------------------------------------
-    def _authenticate(self, headers: dict[str, str]) -> str:
-        auth = headers.get("authorization", "")
+    def _authenticate(self, request: Request) -> str:
+        auth = request.headers.get("Authorization", "")
         key = ""
         if auth.lower().startswith("bearer "):
             key = auth[7:].strip()
@@ -204,29 +139,25 @@ class App:
         return key
 
     # -- API -----------------------------------------------------------------------------
-    def _route(self, method: str, path: str) -> tuple[Handler, dict[str, str]]:
-        for route_method, pattern, handler in _COMPILED:
-            match = pattern.match(path)
-            if match and route_method == method:
-                return handler, match.groupdict()
-        raise unrecognized_url(method, path)
+    def _route(self, method: str, path: str) -> tuple[tuple[str, str], dict[str, str]]:
+        # Stripe ignores a trailing slash (``/v1/customers/``).
+        adapter = URL_MAP.bind("stripe.local")
+        try:
+            rule, path_params = adapter.match(path.rstrip("/") or "/", method=method)
+        except (NotFound, MethodNotAllowed):
+            raise unrecognized_url(method, path) from None
+        return rule, path_params
 
-    def _api(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        headers: dict[str, str],
-        body: bytes,
-        api_key: str,
-        request_id: str,
-    ) -> Response:
-        handler, path_params = self._route(method, path)
-        pairs = parse_qsl(query, keep_blank_values=True)
+    def _api(self, request: Request, api_key: str, request_id: str) -> Response:
+        method, path = request.method, request.path
+        rule, path_params = self._route(method, path)
+        handler = HANDLERS[rule]
+        # stripe-python sends GET and DELETE parameters in the query, POST ones in the body.
+        pairs = list(request.args.items(multi=True))
         if method == "POST":
-            pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
-        params = Params(decode_form(pairs))
-        idem_key = headers.get("idempotency-key") if method in ("POST", "DELETE") else None
+            pairs += list(request.form.items(multi=True))
+        params = Params(conform(decode_form(pairs), DEFINITIONS[rule]))
+        idem_key = request.headers.get("Idempotency-Key") if method in ("POST", "DELETE") else None
         if idem_key is None:
             return self._execute(
                 handler, path_params, params, method, path, request_id, None, api_key
@@ -337,13 +268,12 @@ def _redact(key: str) -> str:
     return f"{key[:8]}{'*' * 4}{key[-4:]}" if len(key) > 12 else "****"
 
 
-def _control_body(query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-    data: dict[str, Any] = dict(parse_qsl(query, keep_blank_values=True))
-    if body:
-        if "json" in headers.get("content-type", ""):
-            loaded = json.loads(body or b"{}")
-            if isinstance(loaded, dict):
-                data.update(loaded)
-        else:
-            data.update(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+def _control_body(request: Request) -> dict[str, Any]:
+    data: dict[str, Any] = dict(request.args.items())
+    if request.is_json:
+        loaded = request.get_json(silent=True)
+        if isinstance(loaded, dict):
+            data.update(loaded)
+    else:
+        data.update(request.form.items())
     return data

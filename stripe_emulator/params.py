@@ -10,8 +10,6 @@ from typing import Any
 from .errors import StripeError, invalid_param, missing_param
 
 _KEY_PART = re.compile(r"\[([^\]]*)\]")
-# Free-form maps whose keys are user data: never turn them into lists.
-_MAPS = {"metadata", "payload"}
 
 
 def _split_key(key: str) -> list[str]:
@@ -22,44 +20,26 @@ def _split_key(key: str) -> list[str]:
     return parts
 
 
-def _insert(node: dict[str, Any], parts: list[str], value: str) -> None:
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if part == "":  # "expand[]": append
-            part = f"\x00{len(node)}"
-        if last:
-            node[part] = value
-            return
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-
-
-def _finalize(node: Any, name: str = "") -> Any:
-    if not isinstance(node, dict):
-        return node
-    items = {k: _finalize(v, k) for k, v in node.items()}
-    if items and name not in _MAPS and all(_is_index(k) for k in items):
-        return [items[k] for k in sorted(items, key=_index_value)]
-    return items
-
-
-def _is_index(key: str) -> bool:
-    return key.startswith("\x00") or key.isdigit()
-
-
-def _index_value(key: str) -> int:
-    return int(key.lstrip("\x00"))
-
-
 def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
-    """``[("items[0][price]", "p")]`` -> ``{"items": [{"price": "p"}]}``."""
+    """``[("items[0][price]", "p"), ("expand[]", "x")]`` ->
+    ``{"items": {"0": {"price": "p"}}, "expand": {"\\x000": "x"}}``: Stripe's bracket syntax as
+    nested hashes; ``strict.conform`` turns the arrays its definition names into lists.
+    (werkzeug parses the form into flat keys; no well-kept library decodes Stripe's brackets.)"""
     root: dict[str, Any] = {}
     for key, value in pairs:
-        _insert(root, _split_key(key), value)
-    return _finalize(root)
+        node = root
+        parts = _split_key(key)
+        for i, part in enumerate(parts):
+            if part == "":  # "expand[]": append
+                part = f"\x00{len(node)}"
+            if i == len(parts) - 1:
+                node[part] = value
+                break
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+    return root
 
 
 class Params:

@@ -1,13 +1,13 @@
-"""The HTTP server: stdlib ``ThreadingHTTPServer`` around ``App``; ``StripeServer`` bundles
+"""The HTTP server: werkzeug's threaded WSGI server around ``App``; ``StripeServer`` bundles
 store, events, webhook dispatcher and HTTP listener with start/stop."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import urlsplit
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler, make_server
 
 from .app import App
 from .context import Server
@@ -19,35 +19,16 @@ from .webhooks import WebhookDispatcher
 logger = logging.getLogger(__name__)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(WSGIRequestHandler):
     server_version = "stripe-local/1.0"
     # HTTP/1.0: one request per connection, so no idle keep-alive threads linger after stop.
     protocol_version = "HTTP/1.0"
 
-    def _serve(self) -> None:
-        app: App = self.server.app  # type: ignore[attr-defined]
-        parts = urlsplit(self.path)
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        response = app.handle(self.command, parts.path, parts.query, headers, body)
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for key, value in response.headers.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(response.body)
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.debug("%s %s %s", self.command, self.path, code)
 
-    do_GET = do_POST = do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("%s - %s", self.address_string(), format % args)
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
+    def log(self, type: str, message: str, *args: Any) -> None:
+        logger.log(logging.ERROR if type == "error" else logging.DEBUG, message, *args)
 
 
 class StripeServer:
@@ -65,13 +46,14 @@ class StripeServer:
         self.store = Store(state_file)
         self.dispatcher = WebhookDispatcher()
         events = Events(self.store, self.dispatcher)
-        self.httpd = _HTTPServer((host, port), _Handler)
-        bound_host, bound_port = self.httpd.server_address[:2]
-        self.url = f"http://{bound_host}:{bound_port}"
-        self.context = Server(store=self.store, events=events, base_url=self.url)
+        self.context = Server(store=self.store, events=events)
         self.app = App(self.context, secret_key=secret_key)
         self.control = Control(self.app, self.dispatcher)
-        self.httpd.app = self.app  # type: ignore[attr-defined]
+        self.httpd: ThreadedWSGIServer = make_server(  # type: ignore[assignment]
+            host, port, self.app, threaded=True, request_handler=_Handler
+        )
+        self.url = f"http://{host}:{self.httpd.server_port}"
+        self.context.base_url = self.url
         self._thread: threading.Thread | None = None
 
     def start(self) -> StripeServer:

@@ -187,7 +187,6 @@ def _has_changes(details: Params) -> bool:
             "items",
             "cancel_at_period_end",
             "cancel_at",
-            "default_payment_method",
             "proration_date",
         )
     )
@@ -200,29 +199,6 @@ def _preview_new(ctx: Ctx, billing: Billing, customer_id: str, details: Params) 
     invoice = ctx.store.get("invoice", sub["latest_invoice"])
     assert invoice is not None
     return invoice
-
-
-# -- invoice items ---------------------------------------------------------------------------
-def retrieve_item(ctx: Ctx, item_id: str) -> dict[str, Any]:
-    record = ctx.store.get("invoice_item", item_id)
-    if record is None:
-        raise not_found("invoiceitem", item_id, "id")
-    return ctx.render("invoice_item", record)
-
-
-def list_items(ctx: Ctx) -> dict[str, Any]:
-    params = ctx.params
-    customer = params.str("customer")
-    invoice = params.str("invoice")
-    pending = params.bool("pending")
-    records = [
-        r
-        for r in ctx.store.all("invoice_item")
-        if (customer is None or r["customer"] == customer)
-        and (invoice is None or r["invoice"] == invoice)
-        and (pending is None or (r["invoice"] is None) == pending)
-    ]
-    return list_object(ctx.store, "invoice_item", records, params, "/v1/invoiceitems")
 
 
 # -- hosted page -----------------------------------------------------------------------------

@@ -156,7 +156,7 @@ def test_preview_base_fee_plus_overage(server: StripeServerHandle) -> None:
 
 def test_preview_volume_and_package_prices(server: StripeServerHandle) -> None:
     customer = stripe.Customer.create()
-    pm = stripe.PaymentMethod.attach("pm_card_visa", customer=customer.id)
+    stripe.PaymentMethod.attach("pm_card_visa", customer=customer.id)
     product = stripe.Product.create(name="Seats")
     volume = stripe.Price.create(
         currency="usd",
@@ -177,7 +177,6 @@ def test_preview_volume_and_package_prices(server: StripeServerHandle) -> None:
         customer=customer.id,
         subscription_details={
             "items": [{"price": volume.id, "quantity": 6}, {"price": package.id, "quantity": 11}],
-            "default_payment_method": pm.id,
         },
     )
     assert sorted(line.amount for line in preview.lines.data) == [4800, 5000]
