@@ -60,7 +60,9 @@ def missing_param(param: str) -> StripeError:
     )
 
 
-def invalid_param(param: str, message: str, code: str = "parameter_invalid") -> StripeError:
+def invalid_param(param: str, message: str, code: str | None = None) -> StripeError:
+    """A bad value. Stripe's error codes name only some kinds (``parameter_invalid_integer``,
+    ``parameter_invalid_empty``, ...); the rest carry a message and ``param`` but no code."""
     return StripeError(400, message, code=code, param=param)
 
 
