@@ -36,13 +36,17 @@ def test_events_are_delivered_signed_and_in_order(
 
 def test_failed_deliveries_are_retried(server: StripeServerHandle, receiver: Receiver) -> None:
     receiver.statuses = [500, 503]
-    stripe.WebhookEndpoint.create(url=receiver.url, enabled_events=["*"])
+    endpoint = stripe.WebhookEndpoint.create(url=receiver.url, enabled_events=["*"])
     customer = stripe.Customer.create()
     server.wait_for_webhooks()
     attempts = [(d["event_id"], d["status"], d["attempt"]) for d in server.deliveries()]
     event_id = server.events("customer.created")[0]["id"]
     assert attempts == [(event_id, 500, 1), (event_id, 503, 2), (event_id, 200, 3)]
     assert [e["data"]["object"]["id"] for e in receiver.events()] == [customer.id]
+    for request in receiver.requests:  # every attempt is signed afresh, and verifies
+        header = request["headers"]["Stripe-Signature"]
+        event = stripe.Webhook.construct_event(request["body"].decode(), header, endpoint.secret)
+        assert event.id == event_id
     assert all(
         d["url"] == receiver.url and d["type"] == "customer.created" for d in server.deliveries()
     )
