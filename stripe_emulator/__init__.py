@@ -6,15 +6,25 @@ version dj-stripe 2.11 pins).
 
 Layout:
 
-* ``server`` (``StripeServer``: HTTP listener, store, events, webhooks), ``__main__`` (CLI),
-  ``testing`` (``running_stripe_server`` for tests), ``control`` (``/_control/...``).
-* ``app``: routing, authentication, form decoding, idempotency keys, error bodies.
+* ``server`` (``StripeServer``: werkzeug's threaded WSGI server, store, events, webhooks),
+  ``__main__`` (``python -m stripe_emulator``), ``testing`` (``running_stripe_server`` for
+  tests), ``control`` (``/_control/...``).
+* ``routes``: every API route (a werkzeug ``Map``); ``app``: the WSGI app: authentication,
+  parameter decoding, idempotency keys, transactions, error bodies.
+* ``definitions`` and ``strict``: each route's parameters as stripe-python's generated request
+  types define them, checked before any handler runs (Stripe's ``parameter_unknown``,
+  ``parameter_missing``, ... errors).
 * ``state``: the thread-safe store with transactions and JSON persistence; ``clock``.
 * ``render``: private fields, list objects and paging, ``expand[]``.
-* ``events`` and ``webhooks``: event records, signed, ordered, retried delivery.
-* ``billing``: subscriptions, invoices, prorations, payments and dunning;
+* ``events`` and ``webhooks``: event records; ordered, retried delivery signed with
+  stripe-python's own ``WebhookSignature``.
+* ``billing/``: the subscription and invoice lifecycle, one module per resource
+  (subscriptions, subscription changes, invoice items, invoices, payments, renewals);
   ``invoicing``: amount math (tiers, decimals, rounding) and billing periods.
-* ``resources``: one module per API resource family.
+* ``resources/``: the request handlers, one module per API resource.
+
+It imports no app of this project (only the ``stripe`` library and werkzeug) and is not part
+of the wheel.
 """
 
 from __future__ import annotations

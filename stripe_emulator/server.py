@@ -25,7 +25,7 @@ class _Handler(WSGIRequestHandler):
     protocol_version = "HTTP/1.0"
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        logger.debug("%s %s %s", self.command, self.path, code)
+        logger.debug("%s %s %s %s", self.command, self.path, code, size)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         logger.log(logging.ERROR if type == "error" else logging.DEBUG, message, *args)
