@@ -4,6 +4,7 @@ as it was."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -24,11 +25,12 @@ from billing.errors import (
     PaymentMethodRequired,
     PlanNotSelfServe,
 )
-from billing.stripe_api import djstripe_sync, stripe_call
+from billing.stripe_api import djstripe_sync, stripe_call, stripe_retrieve
 
 # Subscriptions that keep the plan: `past_due` keeps it through the dunning grace period.
 LIVE_STATUSES = ("active", "trialing", "past_due")
 PAYMENT_METHOD_RE = re.compile(r"^pm_[A-Za-z0-9_]{3,100}$")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,34 @@ def customer_plan_sync(*, customer: Customer, reason: str = "stripe") -> Plan:
             plan = default_plan() if not _keeps_unbilled_plan(locked) else locked.plan
         customer_change_plan(customer=locked, plan=plan, reason=reason)
     return plan
+
+
+def customer_for_stripe_id(stripe_customer_id: Any, *, lock: bool = False) -> Customer | None:
+    """Our customer behind a Stripe customer id (None, logged, if it is not one of ours). With
+    `lock`, its row is locked until the transaction ends: webhooks about one customer then apply
+    one after the other."""
+    if not isinstance(stripe_customer_id, str) or not stripe_customer_id:
+        return None
+    customers = Customer.objects.select_related("plan")
+    if lock:
+        customers = customers.select_for_update()
+    customer = customers.filter(stripe_customer_id=stripe_customer_id).first()
+    if customer is None:
+        logger.warning("stripe object of unknown customer %s", stripe_customer_id)
+    return customer
+
+
+def subscription_sync(*, subscription_id: str) -> Plan | None:
+    """A `customer.subscription.*` webhook: re-read the subscription from Stripe to learn whose
+    it is (never from the event's copy), then sync that customer's plan with Stripe's state."""
+    subscription = stripe_retrieve(stripe.Subscription.retrieve, subscription_id)
+    if subscription is None:
+        logger.warning("stripe has no subscription %s", subscription_id)
+        return None
+    customer = customer_for_stripe_id(subscription["customer"])
+    if customer is None:
+        return None
+    return customer_plan_sync(customer=customer, reason="stripe")
 
 
 def _keeps_unbilled_plan(customer: Customer) -> bool:
