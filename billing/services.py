@@ -20,6 +20,7 @@ from accounts.selectors import default_plan
 from accounts.services import customer_change_plan
 from billing.catalog import plan_for_price_ids, subscription_items
 from billing.errors import (
+    ContractPlan,
     InvalidPaymentMethod,
     NoSubscription,
     PaymentMethodRequired,
@@ -161,6 +162,14 @@ def subscription_state(subscription: Any, *, customer: Customer | None = None) -
     )
 
 
+def contract_plan_refuse(customer: Customer) -> None:
+    """A customer on a plan that is not self-serve (a contract, e.g. Enterprise) cannot change or
+    cancel it itself, through the API or the portal: staff do, from the admin (which calls
+    accounts.services.customer_change_plan directly). Raises ContractPlan (409)."""
+    if not customer.plan.self_serve:
+        raise ContractPlan.for_plan(customer.plan.name)
+
+
 def _reason(old: Plan, new: Plan) -> str:
     if not old.monthly_price and new.monthly_price:
         return "subscribe"
@@ -173,6 +182,7 @@ def subscription_change(
     """Subscribe, upgrade or downgrade (with proration). Choosing Free cancels the paid
     subscription at period end. Returns the subscription state (None when on Free)."""
     customer = Customer.objects.select_related("plan").get(pk=customer.pk)
+    contract_plan_refuse(customer)
     if not plan.is_active or not plan.self_serve:
         raise PlanNotSelfServe()
     items = subscription_items(plan)
@@ -235,6 +245,7 @@ def subscription_change(
 
 def subscription_cancel(*, customer: Customer) -> SubscriptionState:
     """Cancel the paid subscription at the end of the period (the plan stays until then)."""
+    contract_plan_refuse(Customer.objects.select_related("plan").get(pk=customer.pk))
     current = live_subscription(customer)
     if current is None:
         raise NoSubscription()
@@ -251,9 +262,12 @@ def subscription_cancel(*, customer: Customer) -> SubscriptionState:
 def customer_plan_sync(*, customer: Customer, reason: str = "stripe") -> Plan:
     """Make the customer's plan what Stripe says now (webhooks call this). The customer row is
     locked before Stripe is read, so concurrent webhooks apply one after the other and the
-    latest Stripe state wins, whatever order the events arrive in."""
+    latest Stripe state wins, whatever order the events arrive in. A contract plan (not
+    self-serve, e.g. Enterprise) is set by staff only: Stripe's subscriptions do not move it."""
     with transaction.atomic():
         locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
+        if not locked.plan.self_serve:
+            return locked.plan
         subscription = live_subscription(locked)
         plan = _subscription_plan(subscription) if subscription else None
         if plan is None:
