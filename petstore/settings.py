@@ -20,7 +20,10 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-petstore-monetization-key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# `make run` serves on WEB_PORT; the public URL (upgrade_url, emails, the Stripe webhook endpoint
+# that `setup_stripe` registers) follows it unless SITE_URL says otherwise (a proxy, a tunnel).
+WEB_PORT = env.int("WEB_PORT", default=8000)
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{WEB_PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
