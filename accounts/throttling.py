@@ -75,6 +75,7 @@ class LoginLockoutHandler(AxesDatabaseHandler):
     failures (from any address), raised to the limit when the client address has reached its
     own, larger limit (failures for any account): an attacker spreading guesses over many
     accounts from one address is locked out, and one account attacked from many addresses too.
+    Needs AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"], in that order (settings).
     """
 
     def get_failures(self, request, credentials: dict | None = None) -> int:
