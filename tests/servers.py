@@ -50,9 +50,10 @@ def wait_for_http(url: str, timeout: float = 20.0) -> None:
 
 
 @contextmanager
-def gunicorn(workers: int = 2, **extra_env: str):
-    """gunicorn with `workers` processes serving the app on a free port; yields its base URL."""
-    port = free_port()
+def gunicorn(workers: int = 2, port: int | None = None, **extra_env: str):
+    """gunicorn with `workers` processes serving the app on `port` (default: a free one);
+    yields its base URL."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [
             sys.executable,

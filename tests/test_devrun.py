@@ -1,9 +1,11 @@
 """`make run`'s launcher: the environment it gives web, worker and beat."""
 
-from petstore.devrun import child_env
+from petstore.devrun import run_env
 
 
-def test_make_run_leaves_debug_off_unless_asked():
+def test_make_run_leaves_debug_off_unless_asked(tmp_path, monkeypatch):
     # It used to force DEBUG=true: Django's debug pages (settings and tracebacks) for anyone.
-    assert "DEBUG" not in child_env({"PATH": "/usr/bin"})
-    assert child_env({"DEBUG": "true"})["DEBUG"] == "true"  # a developer's explicit choice
+    monkeypatch.delenv("DEBUG", raising=False)
+    assert "DEBUG" not in run_env(tmp_path)
+    (tmp_path / ".env").write_text("DEBUG=true\n")  # a developer's explicit choice stands
+    assert run_env(tmp_path)["DEBUG"] == "true"

@@ -190,6 +190,30 @@ def test_change_plan_asks_for_the_plan_then_goes_through_the_service(
     assert (change.from_mrr, change.to_mrr) == (Decimal("0.00"), Decimal("199.00"))
 
 
+def test_staff_move_a_contract_customer_from_the_admin(admin_client, console_data, plans):
+    """A contract plan (Enterprise) is refused to the customer's own requests, not to staff."""
+    from accounts.services import customer_change_plan
+
+    customer = console_data["free"]
+    customer_change_plan(customer=customer, plan=plans["enterprise"], reason="sales")
+    url = reverse("admin:accounts_customer_changelist")
+    response = admin_client.post(
+        url,
+        {
+            "action": "change_plan",
+            "_selected_action": [customer.pk],
+            "apply": "1",
+            "plan": plans["free"].pk,
+            "reason": "contract ended",
+        },
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.plan.slug == "free"
+    change = PlanChange.objects.filter(customer=customer).order_by("-changed_at", "-id").first()
+    assert (change.from_plan.slug, change.reason) == ("enterprise", "contract ended")
+
+
 def test_extend_grace_moves_open_failures_only(admin_client, console_data):
     open_failure = PaymentFailure.objects.get(stripe_invoice_id="in_open")
     paid = PaymentFailure.objects.get(stripe_invoice_id="in_paid")
