@@ -27,7 +27,7 @@ from rest_framework.throttling import BaseThrottle
 
 from accounts import services
 from accounts.api import RegistrationThrottle
-from accounts.errors import EmailTaken, KeyLimitReached
+from accounts.errors import EmailTaken, KeyLimitReached, SignupUnavailable
 from accounts.forms import KeyCreateForm, KeyRotateForm, LoginForm, SignupForm
 from accounts.models import ApiKey, Customer
 from accounts.selectors import active_keys, customer_for_user, customer_keys
@@ -141,14 +141,20 @@ def signup(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             throttle = RegistrationThrottle()
-            if not throttle.allow_request(request, None):
+            try:
+                allowed = throttle.allow_request(request, None)
+            except SignupUnavailable as exc:
+                allowed = None
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            if allowed is False:
                 wait = int(throttle.wait() or 0) + 1
                 form.add_error(
                     None,
                     f"Too many sign-ups from this address. Try again in {_minutes(wait)}.",
                 )
                 status = 429
-            else:
+            elif allowed:
                 try:
                     customer, raw = services.customer_register(
                         email=form.cleaned_data["email"], password=form.cleaned_data["password"]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from petstore.errors import ApplicationError
+from petstore.errors import ApplicationError, ServiceUnavailable
 
 # DRF's own exceptions mapped onto our codes; anything else keeps DRF's default code.
 _DRF_CODES = {
@@ -35,6 +36,10 @@ def _first_message(detail: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RedisError):
+        # Redis went away after the request was admitted (e.g. the usage API's live read).
+        exc = ServiceUnavailable("Usage counters are unreachable right now. Retry shortly.")
+        exc.headers["Retry-After"] = "5"
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status_code, headers=exc.headers)
 

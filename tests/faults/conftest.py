@@ -118,26 +118,49 @@ def app_on_own_redis(own_redis, monkeypatch, settings):
 
 class ScriptSpy:
     """Records every EVALSHA this process sends through redis-py (the library's own send, not
-    a component of ours), and can pause the server just before the n-th one goes out, which
-    makes "Redis stalls during this very call" deterministic."""
+    a component of ours), and can stall or kill the server just before a given command goes
+    out, which makes "Redis fails during this very call" deterministic."""
 
     def __init__(self) -> None:
         self.sent: list[tuple] = []
-        self._pause_at: int | None = None
-        self._pause_for = 0.0
-        self._server: RedisProcess | None = None
+        self._trigger = None
         self.timers: list[threading.Timer] = []
 
     def pause_before(self, nth: int, server: RedisProcess, seconds: float) -> None:
-        self._pause_at, self._server, self._pause_for = nth, server, seconds
+        """Stop the server for `seconds` just before the n-th EVALSHA is sent."""
+
+        def trigger(command: str) -> bool:
+            if command == "EVALSHA" and len(self.sent) == nth:
+                server.pause()
+                self.timers.append(server.resume_after(seconds))
+                return True
+            return False
+
+        self._trigger = trigger
+
+    def kill_before(self, command: str, server: RedisProcess) -> None:
+        """Kill the server just before the first `command` (e.g. MULTI) is sent."""
+
+        def trigger(sent: str) -> bool:
+            if sent == command:
+                server.kill()
+                return True
+            return False
+
+        self._trigger = trigger
 
     def seen(self, args: tuple) -> None:
-        if not args or str(args[0]).upper() != "EVALSHA":
-            return
-        self.sent.append(args)
-        if self._pause_at == len(self.sent):
-            self._server.pause()
-            self.timers.append(self._server.resume_after(self._pause_for))
+        if args and str(args[0]).upper() == "EVALSHA":
+            self.sent.append(args)
+
+    def sending(self, packed) -> None:
+        """Every write to a socket (single commands and pipelines): its first command's name."""
+        first = packed if isinstance(packed, bytes | str) else (packed[0] if packed else b"")
+        first = first.encode() if isinstance(first, str) else bytes(first)
+        parts = first.split(b"\r\n")
+        command = parts[2].decode().upper() if len(parts) > 2 else ""
+        if self._trigger is not None and self._trigger(command):
+            self._trigger = None
 
     def wait_resumed(self) -> None:
         for timer in self.timers:
@@ -147,13 +170,19 @@ class ScriptSpy:
 @pytest.fixture
 def script_spy(monkeypatch):
     spy = ScriptSpy()
-    original = redis.connection.AbstractConnection.send_command
+    connection = redis.connection.AbstractConnection
+    original_send, original_send_packed = connection.send_command, connection.send_packed_command
 
     def send_command(self, *args, **kwargs):
         spy.seen(args)
-        return original(self, *args, **kwargs)
+        return original_send(self, *args, **kwargs)
 
-    monkeypatch.setattr(redis.connection.AbstractConnection, "send_command", send_command)
+    def send_packed_command(self, command, check_health=True):
+        spy.sending(command)
+        return original_send_packed(self, command, check_health)
+
+    monkeypatch.setattr(connection, "send_command", send_command)
+    monkeypatch.setattr(connection, "send_packed_command", send_packed_command)
     yield spy
     spy.wait_resumed()
 
