@@ -202,3 +202,85 @@ def wait_until(predicate, timeout: float = 20.0, what: str = "condition"):
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Traffic:
+    """Client threads calling the API of a running server with a mix of weights, recording
+    when each answer came, its status and the units it was answered as billable for."""
+
+    KINDS = {"list": 1, "create": 2, "missing": 0, "analytics": 5}
+
+    def __init__(self, base_url: str, raw_key: str, *, threads: int = 4, per_thread: int = 3000):
+        import requests
+
+        self.base_url = base_url
+        self.headers = {"X-API-Key": raw_key}
+        self.answers: list[tuple[float, int, int]] = []  # (monotonic time, status, units)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._requests = requests
+        self._threads = [
+            threading.Thread(target=self._run, args=(n, per_thread), daemon=True)
+            for n in range(threads)
+        ]
+
+    def _call(self, session, kind: str):
+        url = f"{self.base_url}/api/v1"
+        if kind == "list":
+            return session.get(f"{url}/pets", timeout=30)
+        if kind == "create":
+            return session.post(f"{url}/pets", json={"name": "f"}, timeout=30)
+        if kind == "missing":
+            return session.get(f"{url}/pets/999999999", timeout=30)
+        return session.get(f"{url}/analytics", timeout=30)
+
+    def _run(self, n: int, count: int) -> None:
+        import random
+
+        rng = random.Random(n)
+        session = self._requests.Session()
+        session.headers.update(self.headers)
+        kinds = list(self.KINDS)
+        for _ in range(count):
+            if self._stop.is_set():
+                return
+            kind = rng.choice(kinds)
+            status = self._call(session, kind).status_code
+            billed = self.KINDS[kind] if 200 <= status < 400 else 0
+            with self._lock:
+                self.answers.append((time.monotonic(), status, billed))
+
+    def start(self) -> Traffic:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=60)
+
+    def count(self, *, since: float = 0.0, statuses=None) -> int:
+        with self._lock:
+            return sum(
+                1 for t, s, _ in self.answers if t >= since and (statuses is None or s in statuses)
+            )
+
+    def wait_for(self, n: int, *, since: float = 0.0, statuses=None, timeout: float = 60) -> None:
+        wait_until(
+            lambda: self.count(since=since, statuses=statuses) >= n,
+            timeout,
+            f"{n} answers {statuses or ''} since {since:.1f}",
+        )
+
+    def served_units(self, *, since: float = 0.0) -> int:
+        with self._lock:
+            return sum(units for t, _, units in self.answers if t >= since)
+
+    def statuses(self) -> set[int]:
+        with self._lock:
+            return {s for _, s, _ in self.answers}
+
+    def calls_billed(self) -> int:
+        with self._lock:
+            return sum(1 for _, s, _ in self.answers if 200 <= s < 400)
