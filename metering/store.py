@@ -25,7 +25,7 @@ import redis
 from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -290,21 +290,33 @@ def _held_connection():
     return _held.conn
 
 
+class ScriptUnanswered(RedisConnectionError):
+    """A script was sent whole but no answer came back: Redis may have run it, or may still."""
+
+
 def meter(keys: list[str], args: list) -> list:
     """Run the admission script: EVALSHA on the held connection, loading the script if the
     server lost it, and sending it once more on a fresh connection if the first went stale or
     timed out. Sending it again is safe: the script records the request id and a repeat counts
-    nothing. Raises a RedisError when no answer came back (the script may still have run)."""
+    nothing. Raises ScriptUnanswered when a copy was sent but no answer came back, another
+    RedisError when none could be sent (nothing was counted)."""
     script = meter_script()
     conn = _held_connection()
-    for attempt in range(3):
-        try:
-            conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-            return conn.read_response()
-        except NoScriptError:
-            client().script_load(METER_LUA)
-        except (RedisConnectionError, RedisTimeoutError):
-            conn.disconnect()
-            if attempt:
-                raise
-    raise RedisConnectionError("admission script could not be run")
+    sent = False
+    try:
+        for attempt in range(3):
+            try:
+                conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                sent = True
+                return conn.read_response()
+            except NoScriptError:
+                client().script_load(METER_LUA)
+            except (RedisConnectionError, RedisTimeoutError):
+                conn.disconnect()
+                if attempt:
+                    raise
+        raise RedisConnectionError("admission script could not be run")
+    except RedisError as exc:
+        if sent:
+            raise ScriptUnanswered(str(exc)) from exc
+        raise

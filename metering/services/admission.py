@@ -196,7 +196,7 @@ def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
         )
         try:
             result = store.meter(*admission_call(grant, plan, counted))
-        except RedisError as exc:
+        except store.ScriptUnanswered as exc:
             raise UnconfirmedAdmission(counted, exc) from exc
         status = int(result[0])
         if status == -1:

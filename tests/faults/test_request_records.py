@@ -126,10 +126,12 @@ def test_a_lost_admission_answer_is_voided_when_redis_is_back(pro_client, app_on
     services.request_void(admission.counted)  # the request whose answer was lost
     with pytest.raises(RedisError):
         services.usage_flush()
-    assert RequestVoid.objects.count() == 2  # this one, and the 503 just answered
+    # This one, and the 503 just answered if its script went out before the connection failed.
+    waiting = RequestVoid.objects.count()
+    assert waiting >= 1
     app_on_own_redis.start()  # same port, same AOF
     result = services.usage_flush()
-    assert result.voids_applied == 2
+    assert result.voids_applied == waiting
     assert not RequestVoid.objects.exists()
     assert ledger_totals(pro_client.customer.pk) == {"calls": 0, "units": 0, "errors": 1}
 
