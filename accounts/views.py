@@ -25,7 +25,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.api import RegistrationThrottle
-from accounts.errors import EmailTaken, KeyLimitReached
+from accounts.errors import EmailTaken, KeyLimitReached, SignupUnavailable
 from accounts.forms import (
     KeyCreateForm,
     KeyRotateForm,
@@ -113,14 +113,20 @@ def signup(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             throttle = RegistrationThrottle()
-            if not throttle.allow_request(request, None):
+            try:
+                allowed = throttle.allow_request(request, None)
+            except SignupUnavailable as exc:
+                allowed = None
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            if allowed is False:
                 wait = int(throttle.wait() or 0) + 1
                 form.add_error(
                     None,
                     f"Too many sign-ups from this address. Try again in {_minutes(wait)}.",
                 )
                 status = 429
-            else:
+            elif allowed:
                 try:
                     customer, raw = services.customer_register(
                         email=form.cleaned_data["email"], password=form.cleaned_data["password"]

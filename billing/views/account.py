@@ -193,7 +193,9 @@ def plan_change(request: HttpRequest, customer: Customer, slug: str) -> HttpResp
                     messages.success(request, f"You are now on the {plan.name} plan.")
                 return redirect("dashboard-billing")
     period = current_period()
-    used = customer_usage(customer_id=customer.pk, start=period.start, end=period.end).total.units
+    used = customer_usage(
+        customer_id=customer.pk, start=period.start, end=period.end, ledger_if_redis_down=True
+    ).total.units
     quotes = {}
     for key, target in (("current", customer.plan), ("new", plan)):
         try:
@@ -281,7 +283,9 @@ def alerts_page(request: HttpRequest, customer: Customer) -> HttpResponse:
                 return redirect("dashboard-alerts")
     plan = customer.plan
     period = current_period()
-    used = customer_usage(customer_id=customer.pk, start=period.start, end=period.end).total.units
+    used = customer_usage(
+        customer_id=customer.pk, start=period.start, end=period.end, ledger_if_redis_down=True
+    ).total.units
     included = plan.included_units
     thresholds = [
         {"percent": t, "units": None if not included else included * t // 100}

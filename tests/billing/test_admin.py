@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from billing.models import AlertSettings, MeterReport, PaymentFailure, PlanPrice, UsageAlert
-from metering.models import Endpoint, UsageRecord
+from metering.models import Endpoint, RequestVoid, UsageRecord
 from metering.periods import current_period
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +75,14 @@ def console_data(make_customer, plans):
     UsageAlert.objects.create(
         customer=free, period=period.id, threshold=80, units_used=8_000, included_units=10_000
     )
+    RequestVoid.objects.create(
+        customer=free,
+        request_id="0123456789ab:7",
+        bucket=1,
+        period_id=period.id,
+        endpoint="GET /api/v1/pets",
+        weight=1,
+    )
     return {"free": free, "pro": pro}
 
 
@@ -95,6 +103,7 @@ def test_every_changelist_and_change_page_renders(admin_client, console_data):
         "PaymentFailure",
         "AlertSettings",
         "UsageAlert",
+        "RequestVoid",
     }
     for model in our_models():
         opts = model._meta
