@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from accounts import services
 from accounts.errors import KeyNotFound, SignupUnavailable
 from accounts.models import ApiKey, Customer
-from petstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 
 class RegistrationRateLimited(ApplicationError):

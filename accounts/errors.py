@@ -1,4 +1,4 @@
-from petstore.errors import ApplicationError, Conflict, PermissionDenied, ServiceUnavailable
+from core.errors import ApplicationError, Conflict, PermissionDenied, ServiceUnavailable
 
 
 class EmailTaken(Conflict):

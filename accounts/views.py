@@ -36,7 +36,7 @@ from accounts.forms import (
 from accounts.models import ApiKey, Customer
 from accounts.selectors import active_keys, customer_for_user, customer_keys
 from accounts.throttling import login_lockout_time, password_reset_limit
-from petstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from django.utils import timezone
 
 from accounts.models import Customer, OveragePolicy, PlanChange
 from billing.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, UsageAlert
+from core.errors import ApplicationError
 from metering import store
 from metering.models import UsageRecord
 from metering.periods import Period, current_period, parse_month, period_containing
 from metering.selectors import customer_period_units
-from petstore.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

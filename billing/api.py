@@ -15,7 +15,7 @@ from accounts.models import Customer, Plan
 from billing import selectors
 from billing import services as billing_services
 from billing.pricing import quote_for_plan
-from petstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 MAX_COUNT = 10_000_000_000
 CLASS_PARAMS = ("read", "write", "image")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from petstore.errors import ApplicationError, ServiceUnavailable
+from core.errors import ApplicationError, ServiceUnavailable
 
 
 class CardDeclined(ApplicationError):

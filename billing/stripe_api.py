@@ -15,7 +15,7 @@ import stripe
 from django.conf import settings
 
 from billing.errors import CardDeclined, InvalidPaymentMethod, StripeUnavailable
-from petstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

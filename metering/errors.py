@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from petstore.errors import ApplicationError, ServiceUnavailable
+from core.errors import ApplicationError, ServiceUnavailable
 
 
 def upgrade_url() -> str:

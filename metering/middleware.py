@@ -15,10 +15,10 @@ from django.conf import settings
 from django.db import DatabaseError
 from redis.exceptions import RedisError
 
+from core.errors import ApplicationError, error_response
 from metering import services
 from metering.errors import InvalidApiKey, MeteringUnavailable
 from metering.grants import ApiCaller, extract_key, grant_for_key
-from petstore.errors import ApplicationError, error_response
 
 logger = logging.getLogger(__name__)
 

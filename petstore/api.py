@@ -17,9 +17,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.parsers import MultiPartParser
 from petstore.images import make_thumbnail
 from petstore.models import Pet, PetStatus
-from petstore.parsers import MultiPartParser
 from petstore.thumbnails import NO_STORE, ThumbnailNotFound, thumbnail_for_token, thumbnail_token
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from PIL import Image, UnidentifiedImageError
 
-from petstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 THUMBNAIL_SIZE = (256, 256)

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "djstripe",
     "axes",
     "django_ratelimit",
+    "core",
     "accounts",
     "metering",
     "billing",
@@ -50,7 +51,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Refuses oversized bodies and NUL bytes before anything reads them; keeps /api/ answers JSON.
-    "petstore.middleware.RequestGuardMiddleware",
+    "core.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -186,16 +187,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        # DRF's, refusing JSON nested too deep and NUL characters (petstore/parsers.py).
-        "petstore.parsers.JSONParser",
-        "petstore.parsers.MultiPartParser",
-        "petstore.parsers.FormParser",
+        # DRF's, refusing JSON nested too deep and NUL characters (core/parsers.py).
+        "core.parsers.JSONParser",
+        "core.parsers.MultiPartParser",
+        "core.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "metering.schema.MeteredAutoSchema",
-    "EXCEPTION_HANDLER": "petstore.exception_handler.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exception_handler.api_exception_handler",
     "DEFAULT_THROTTLE_RATES": {"registration": REGISTRATION_RATE},
     # Client IPs for throttling come from REMOTE_ADDR; behind N trusted proxies set NUM_PROXIES=N
     # (trusting X-Forwarded-For without it would let anyone pick their own IP).

@@ -17,8 +17,8 @@ import time
 from django.conf import settings
 from django.core import signing
 
-from petstore.errors import ApplicationError
-from petstore.errors import NotFound as BaseNotFound
+from core.errors import ApplicationError
+from core.errors import NotFound as BaseNotFound
 from petstore.models import Pet
 
 SALT = "petstore.thumbnails"

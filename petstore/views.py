@@ -6,15 +6,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import DEFAULT_PLAN_SLUG, customer_for_user, plan_catalogue
-from petstore.errors import status_error_response
+from core.errors import is_api_request, status_error_response
 
 # The portal's error pages: templates/<status>.html (500.html renders without context, so that
 # it works whatever failed).
 ERROR_PAGES = {400, 403, 404, 413}
-
-
-def is_api_request(request: HttpRequest) -> bool:
-    return request.path_info.startswith("/api/")
 
 
 def error_page(request: HttpRequest, status: int) -> HttpResponse:

@@ -37,10 +37,10 @@ from billing.views.common import (
     quote_display,
     sales_email,
 )
+from core.errors import ApplicationError
 from metering.periods import current_period
 from metering.selectors import customer_usage
 from metering.views import period_usage
-from petstore.errors import ApplicationError
 
 # --- dashboard overview -----------------------------------------------------------------
 

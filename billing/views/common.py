@@ -17,7 +17,7 @@ from billing.pricing import (
     format_unit_price,
     plan_terms,
 )
-from petstore.errors import ApplicationError
+from core.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
 

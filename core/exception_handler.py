@@ -12,7 +12,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from petstore.errors import ApplicationError, InvalidRequest, PayloadTooLarge, ServiceUnavailable
+from core.errors import ApplicationError, InvalidRequest, PayloadTooLarge, ServiceUnavailable
 
 # DRF's own exceptions (and the Django ones DRF converts: Http404, PermissionDenied) mapped onto
 # our codes; any other APIException answers invalid_request (4xx) or server_error (5xx).

@@ -7,7 +7,8 @@ Before anything else runs (sessions, authentication, metering, views):
   cannot compare text with a NUL in it (the query fails), so no view, filter or session lookup
   may see one, on any database.
 Under `/api/` the refusal is `{"error": "payload_too_large" | "invalid_request", "message"}`;
-elsewhere it is the portal's own 413/400 page.
+elsewhere it is the page of the project's own 400 handler (`handler400` in the root URLconf, which
+answers 413 for a body too large).
 
 After the response: any error answer under `/api/` that is not JSON (Django's default pages, or
 its technical pages when DEBUG is on) is replaced by `{"error", "message"}` with the stable code
@@ -17,10 +18,11 @@ of its status. Tracebacks stay in the server log; none reaches an API client, wh
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
+from django.urls import get_resolver
 
-from petstore.errors import status_error_response
-from petstore.views import error_page, is_api_request
+from core.errors import is_api_request, status_error_response
 
 NUL = "\x00"
 # A refused body is read (and dropped) up to this many bytes before answering, so that the client,
@@ -74,22 +76,20 @@ class RequestGuardMiddleware:
         length = _content_length(request)
         if limit is not None and length > limit:
             _drain(request, length)
-            return self._refuse(
-                request, 413, f"The request body is {length:,} bytes; the limit is {limit:,}."
-            )
+            message = f"The request body is {length:,} bytes; the limit is {limit:,}."
+            return self._refuse(request, 413, RequestDataTooBig(message))
         if _has_nul(request):
-            return self._refuse(
-                request,
-                400,
-                "The path, query string and cookies may not contain NUL (%00) characters.",
-            )
+            message = "The path, query string and cookies may not contain NUL (%00) characters."
+            return self._refuse(request, 400, SuspiciousOperation(message))
         return None
 
     @staticmethod
-    def _refuse(request: HttpRequest, status: int, message: str) -> HttpResponse:
+    def _refuse(request: HttpRequest, status: int, exception: Exception) -> HttpResponse:
         if is_api_request(request):
-            return status_error_response(status, message)
-        return error_page(request, status)
+            return status_error_response(status, str(exception))
+        # The project's own bad-request page (it answers 413 for RequestDataTooBig).
+        handler = get_resolver(getattr(request, "urlconf", None)).resolve_error_handler(400)
+        return handler(request, exception)
 
 
 def _is_json(response: HttpResponse) -> bool:

@@ -1,7 +1,7 @@
 """One error family and one renderer: every API refusal is `{"error": code, "message": …}`.
 
 Apps raise subclasses of `ApplicationError`; DRF views get them rendered by
-`petstore.exception_handler.api_exception_handler`, plain Django code (the metering middleware)
+`core.exception_handler.api_exception_handler`, plain Django code (the metering middleware)
 by `error_response`. This module imports nothing from DRF, so DRF's settings can import it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 
 
 class ApplicationError(Exception):
@@ -92,6 +92,11 @@ STATUS_CODES = {
     500: ("server_error", "Something went wrong on our side; it was logged."),
     503: ("service_unavailable", ServiceUnavailable.default_message),
 }
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    """Everything under /api/ answers JSON, errors included."""
+    return request.path_info.startswith("/api/")
 
 
 def status_error_response(status: int, message: str | None = None) -> JsonResponse:

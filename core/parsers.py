@@ -6,7 +6,7 @@
 - A NUL character in any string, JSON object key, or form field name or value: PostgreSQL text
   cannot hold one (the query fails), SQLite stores it and C code reading it back stops there.
   Refused here for every database alike: 400 `invalid_request`. (Query strings and paths are
-  refused by `petstore.middleware.RequestGuardMiddleware`.)
+  refused by `core.middleware.RequestGuardMiddleware`.)
 
 Bodies over `DATA_UPLOAD_MAX_MEMORY_SIZE` never reach a parser: the middleware answers 413 first.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 from django.http import QueryDict
 from rest_framework import parsers
 
-from petstore.errors import InvalidRequest
+from core.errors import InvalidRequest
 
 # Our bodies are at most 3 levels deep ({"tags": [...]}); 32 leaves room for any future field.
 MAX_JSON_DEPTH = 32
