@@ -116,9 +116,7 @@ def measure() -> None:
     )
     client = Client()
     client.force_login(user)
-    periods = [metrics.current_month(now)]
-    for _ in range(11):
-        periods.insert(0, periods[0].previous())
+    periods = metrics.current_month(now).back(12)[::-1]
 
     header = (
         f"{'month':8} {'signups':>7} {'act.':>6} {'conv.':>6} {'MRR':>11} {'NRR':>6} | "
@@ -130,7 +128,7 @@ def measure() -> None:
     totals, views = [], []
     for period in periods:
         as_of = min(period.end, now)
-        start_12 = metrics._months_before(period, 11).start
+        start_12 = period.shifted(-11).start
         _, t_act = timed(metrics._activation, period.start, period.end, as_of)
         legacy, t_legacy = timed(metrics._without_history)
         with metrics._tuned():

@@ -141,7 +141,7 @@ def main() -> int:
         teardown_test_environment,
     )
 
-    from metering.periods import current_period
+    from core.periods import current_period
 
     setup_test_environment()
     print("creating the benchmark database...", flush=True)

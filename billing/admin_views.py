@@ -19,7 +19,7 @@ from django.utils.safestring import mark_safe
 from pygal.style import Style
 
 from billing import metrics
-from metering.periods import Period, parse_month
+from core.periods import Period, parse_month
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
 CHART_STYLE = Style(

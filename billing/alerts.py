@@ -15,9 +15,9 @@ from django.utils import timezone
 from accounts.models import Customer, OveragePolicy, PlanChange
 from billing.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, UsageAlert
 from core.errors import ApplicationError
+from core.periods import Period, current_period, period_containing, period_from_id
 from metering import store
 from metering.models import UsageRecord
-from metering.periods import Period, current_period, parse_month, period_containing
 from metering.selectors import customer_period_units
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def _record(rows: list[tuple]) -> list[int]:
 def usage_alert_email(alert: UsageAlert) -> None:
     """Send one alert's email (templates/emails/usage_alert.txt and .html)."""
     customer, plan = alert.customer, alert.customer.plan
-    period = parse_month(f"{alert.period[:4]}-{alert.period[4:]}")
+    period = period_from_id(alert.period)
     context = {
         "customer": customer,
         "plan": plan,

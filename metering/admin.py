@@ -3,8 +3,8 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 from accounts.admin import ReadOnlyAdmin
+from core.periods import current_period, parse_month
 from metering.models import Endpoint, RequestVoid, UsageRecord
-from metering.periods import current_period, parse_month
 
 # Counting a ledger of hundreds of millions of rows takes seconds: the changelist counts up to
 # this many (enough to page through; filter by customer or period to narrow it down).
@@ -25,11 +25,7 @@ class PeriodFilter(admin.SimpleListFilter):
     parameter_name = "period"
 
     def lookups(self, request, model_admin):
-        period, choices = current_period(), []
-        for _ in range(12):
-            choices.append((period.label, period.label))
-            period = period.previous()
-        return choices
+        return [(period.label, period.label) for period in current_period().back(12)]
 
     def queryset(self, request, queryset):
         if not self.value():

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import Customer
-from metering.periods import current_period
+from core.periods import current_period
 from metering.selectors import customer_usage
 
 

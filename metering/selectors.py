@@ -14,10 +14,10 @@ from django.db.models.functions import TruncDate
 from django.urls import URLPattern, URLResolver, get_resolver
 from redis.exceptions import RedisError
 
+from core.periods import Period
 from metering import store
 from metering.catalogue import route_template
 from metering.models import REFUSAL_REASONS, FlushedBatch, UsageRecord
-from metering.periods import Period
 
 logger = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from pygal.style import Style
 
 from accounts.models import Customer, Feature, OveragePolicy, Plan
 from accounts.views import customer_required
+from core.periods import Period, current_period, parse_month, period_containing
 from metering.models import REFUSAL_REASONS, Endpoint
-from metering.periods import Period, current_period, parse_month, period_containing
 from metering.selectors import UsageBreakdown, customer_usage
 
 logger = logging.getLogger(__name__)
@@ -257,10 +257,7 @@ def period_usage(customer: Customer, period: Period) -> tuple[UsageBreakdown, di
 def customer_months(customer: Customer) -> list[Period]:
     """The periods a customer can look at, newest first (since sign-up, at most a year)."""
     first = period_containing(customer.created_at)
-    months = [current_period()]
-    while months[-1].start > first.start and len(months) < MONTHS_LISTED:
-        months.append(months[-1].previous())
-    return months
+    return [p for p in current_period().back(MONTHS_LISTED) if p.start >= first.start]
 
 
 @customer_required

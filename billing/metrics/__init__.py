@@ -35,7 +35,7 @@ from billing.metrics.queries import (
     _without_history,
     plan_is_paid,
 )
-from metering.periods import Period, period_containing
+from core.periods import Period, period_containing
 
 logger = logging.getLogger(__name__)
 
@@ -62,12 +62,6 @@ def _rate(numerator: Decimal | int, denominator: Decimal | int) -> Decimal | Non
     return (Decimal(numerator) / Decimal(denominator)).quantize(
         Decimal("0.0001"), rounding=ROUND_HALF_UP
     )
-
-
-def _months_before(period: Period, count: int) -> Period:
-    for _ in range(count):
-        period = period.previous()
-    return period
 
 
 def _json_rate(value: Decimal | None) -> float | None:
@@ -98,7 +92,7 @@ def compute_month_metrics(period: Period, *, now: datetime | None = None) -> dic
     with _tuned():
         activation = _activation(start, end, as_of)
         legacy = _without_history()
-        year_start = _months_before(period, 11).start
+        year_start = period.shifted(-11).start
         month, year = _transitions(year_start, start, as_of, paid, legacy)
         movement = _movement(start, as_of, paid)
         usage_revenue = _usage_revenue(start, end, as_of, legacy)
@@ -196,7 +190,7 @@ def metrics_cache_clear(periods: list[Period]) -> None:
 
 def trend(period: Period, *, months: int = 12, now: datetime | None = None) -> list[dict]:
     """Figures of the `months` months ending with `period`, oldest first."""
-    periods = [_months_before(period, n) for n in range(months - 1, -1, -1)]
+    periods = period.back(months)[::-1]
     return [month_metrics(p, now=now) for p in periods]
 
 

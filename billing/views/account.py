@@ -38,7 +38,7 @@ from billing.views.common import (
     sales_email,
 )
 from core.errors import ApplicationError
-from metering.periods import current_period
+from core.periods import current_period
 from metering.selectors import customer_usage
 from metering.views import period_usage
 

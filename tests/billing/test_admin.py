@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from billing.models import AlertSettings, MeterReport, PaymentFailure, PlanPrice, UsageAlert
+from core.periods import current_period
 from metering.models import Endpoint, RequestVoid, UsageRecord
-from metering.periods import current_period
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,9 @@ from accounts.models import Plan, PlanChange
 from billing import alerts
 from billing.models import UsageAlert
 from billing.tasks import send_usage_alerts
+from core.periods import current_period, month_period
 from metering import store
 from metering.models import UsageRecord
-from metering.periods import current_period, month_period
 
 pytestmark = pytest.mark.django_db
 

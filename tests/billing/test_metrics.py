@@ -12,8 +12,8 @@ from accounts import services as account_services
 from accounts.models import Customer, Plan, PlanChange
 from accounts.selectors import plan_mrr
 from billing import metrics
+from core.periods import month_period
 from metering.models import UsageRecord
-from metering.periods import month_period
 
 pytestmark = pytest.mark.django_db
 

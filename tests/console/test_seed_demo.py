@@ -12,8 +12,8 @@ from django.db.models import Max
 from accounts.models import Customer, PlanChange
 from accounts.selectors import plan_mrr
 from billing import metrics
+from core.periods import parse_month
 from metering.models import UsageRecord
-from metering.periods import parse_month
 
 pytestmark = pytest.mark.django_db
 

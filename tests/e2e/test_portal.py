@@ -14,8 +14,8 @@ from django.utils import timezone
 from accounts import services as account_services
 from accounts.models import ApiKey, Customer
 from billing.models import UsageAlert
+from core.periods import current_period
 from metering.models import UsageRecord
-from metering.periods import current_period
 from metering.selectors import customer_usage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

@@ -7,11 +7,11 @@ import time
 import pytest
 from redis.exceptions import RedisError
 
+from core.periods import current_period
 from metering import services, store
 from metering.catalogue import catalogue
 from metering.grants import grant_for_key
 from metering.models import RequestVoid
-from metering.periods import current_period
 from tests.faults.conftest import ledger_totals
 
 PETS = "/api/v1/pets"

@@ -11,9 +11,9 @@ from django.db.models import Sum
 
 from accounts import services as account_services
 from accounts.models import ApiKey, Plan
+from core.periods import current_period
 from metering import services, store
 from metering.models import UsageRecord
-from metering.periods import current_period
 from tests.servers import gunicorn
 
 WEIGHTS = {"list": 1, "create": 2, "get": 1, "patch": 2, "missing": 0}

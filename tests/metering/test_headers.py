@@ -1,7 +1,7 @@
 import pytest
 
+from core.periods import current_period
 from metering import store
-from metering.periods import current_period
 
 PETS = "/api/v1/pets"
 

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
+from core.periods import current_period
 from metering.models import UsageRecord
-from metering.periods import current_period
 from metering.services import usage_flush
 from tests.conftest import KeyClient
 

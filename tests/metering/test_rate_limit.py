@@ -2,8 +2,8 @@ import time
 
 import pytest
 
+from core.periods import current_period
 from metering import store
-from metering.periods import current_period
 from metering.services import admission
 
 PETS = "/api/v1/pets"

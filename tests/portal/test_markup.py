@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from billing.models import UsageAlert
-from metering.periods import current_period
+from core.periods import current_period
 
 pytestmark = pytest.mark.django_db
 

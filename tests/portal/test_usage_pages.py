@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from billing.models import PaymentFailure, UsageAlert
+from core.periods import current_period
 from metering.grants import grants
 from metering.models import UsageRecord
-from metering.periods import current_period
 from tests.conftest import KeyClient
 
 pytestmark = pytest.mark.django_db

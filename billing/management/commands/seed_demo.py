@@ -33,9 +33,9 @@ from accounts.models import ApiKey, Customer, Plan, PlanChange
 from accounts.selectors import plan_mrr
 from billing import metrics
 from billing.models import AlertSettings, PaymentFailure, UsageAlert
+from core.periods import period_containing
 from metering import store
 from metering.models import UsageRecord
-from metering.periods import period_containing
 from metering.services import PERIOD_KEY_GRACE
 
 DOMAIN = "demo.example.com"
@@ -96,13 +96,6 @@ class Catalogue:
                 moves.append((DOWNGRADE, self.ladder[i - 1], "downgrade"))
             return moves
         return [(CANCEL / 3, self.ladder[-1], "downgrade")]  # sales-led: rarely leaves
-
-
-def _months_back(moment: datetime, months: int) -> datetime:
-    period = period_containing(moment)
-    for _ in range(months - 1):
-        period = period.previous()
-    return period.start
 
 
 def build(rng: random.Random, catalogue: Catalogue, n: int, start: datetime, until: datetime):
@@ -258,12 +251,9 @@ class Command(BaseCommand):
                 f"deleted {deleted} demo customers in {time.monotonic() - started:.1f}s"
             )
         started = time.monotonic()
-        start = _months_back(until_at, months)
+        periods = period_containing(until_at).back(months)
+        start = periods[-1].start
         totals = self.seed(customers, start, until_at, seed)
-        periods, period = [], period_containing(until_at)
-        while period.end > start:
-            periods.append(period)
-            period = period.previous()
         metrics.metrics_cache_clear(periods)
         self.stdout.write(
             f"seeded {totals['customers']} customers, {totals['changes']} plan changes, "

@@ -1,10 +1,18 @@
 """Billing periods are calendar months in UTC, for quotas, the usage API, invoices and metrics
-(paid subscriptions are anchored to the 1st of the month so that Stripe agrees)."""
+(paid subscriptions are anchored to the 1st of the month so that Stripe agrees).
+
+All month arithmetic is here, through dateutil's relativedelta: nothing else adds or subtracts
+months by hand.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from dateutil.relativedelta import relativedelta
+
+MONTH = relativedelta(months=1)
 
 
 @dataclass(frozen=True)
@@ -14,27 +22,31 @@ class Period:
 
     @property
     def id(self) -> str:
+        """'202611': names the period in Redis keys and in `UsageAlert.period`."""
         return self.start.strftime("%Y%m")
 
     @property
     def label(self) -> str:
         return self.start.strftime("%Y-%m")
 
+    def shifted(self, months: int) -> Period:
+        """The period `months` months later (earlier when negative)."""
+        return period_containing(self.start + relativedelta(months=months))
+
     def previous(self) -> Period:
-        prev_end = self.start
-        year, month = (
-            (prev_end.year, prev_end.month - 1) if prev_end.month > 1 else (prev_end.year - 1, 12)
-        )
-        return month_period(year, month)
+        return self.shifted(-1)
 
     def next(self) -> Period:
-        return period_containing(self.end)
+        return self.shifted(1)
+
+    def back(self, count: int) -> list[Period]:
+        """This period and the `count - 1` before it, newest first."""
+        return [self.shifted(-n) for n in range(count)]
 
 
 def month_period(year: int, month: int) -> Period:
     start = datetime(year, month, 1, tzinfo=UTC)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC)
-    return Period(start, end)
+    return Period(start, start + MONTH)
 
 
 def period_containing(moment: datetime) -> Period:
@@ -62,3 +74,8 @@ def parse_month(text: str) -> Period:
     except (TypeError, ValueError) as exc:
         raise ValueError(f"month must look like 2026-11, not {text!r}") from exc
     return month_period(parsed.year, parsed.month)
+
+
+def period_from_id(period_id: str) -> Period:
+    """'202611' (a `Period.id`) → Period; ValueError on anything else."""
+    return parse_month(f"{period_id[:4]}-{period_id[4:]}")
