@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from accounts import services
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from accounts.selectors import plan_mrr
+from core.money import money
 
 # The change-plan action calls the service once per customer: a bulk move of thousands of
 # customers is a data migration, not an admin action.
@@ -124,7 +125,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description="MRR", ordering="plan__monthly_price")
     def mrr(self, obj):
-        return f"${plan_mrr(obj.plan):,.2f}"
+        return money(plan_mrr(obj.plan))
 
     @admin.action(description="Change plan of selected customers…")
     def change_plan(self, request, queryset):

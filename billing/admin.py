@@ -21,6 +21,7 @@ from accounts.selectors import plan_mrr
 from billing.alerts import MAX_THRESHOLDS
 from billing.models import AlertSettings, MeterReport, PaymentFailure, PlanPrice, UsageAlert
 from billing.pricing import PricingError, parse_pricing
+from core.money import cents_to_dollars, money
 from core.periods import current_period
 from metering.admin import CappedPaginator, PeriodFilter
 from metering.models import UsageRecord
@@ -180,7 +181,7 @@ class ConsolePlanAdmin(accounts_admin.PlanAdmin):
 
     @admin.display(description="MRR per customer")
     def mrr_each(self, obj):
-        return "custom" if obj.is_custom_priced else f"${plan_mrr(obj):,.2f}"
+        return "custom" if obj.is_custom_priced else money(plan_mrr(obj))
 
 
 # --- billing's own models -----------------------------------------------------------------------
@@ -252,7 +253,7 @@ class PaymentFailureAdmin(admin.ModelAdmin):
 
     @admin.display(description="amount due")
     def amount(self, obj):
-        return f"{obj.amount_due / 100:,.2f} {obj.currency.upper()}"
+        return f"{money(cents_to_dollars(obj.amount_due), sign='')} {obj.currency.upper()}"
 
     @admin.display(description="status")
     def status(self, obj):

@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 from pygal.style import Style
 
 from billing import metrics
+from core.money import money
 from core.periods import Period, parse_month
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
@@ -105,10 +106,7 @@ def _duration(seconds) -> str:
 
 
 def _dollars(value) -> str:
-    if value is None:
-        return "–"
-    amount = Decimal(value)
-    return f"{'−' if amount < 0 else ''}${abs(amount):,.2f}"
+    return "–" if value is None else money(value)
 
 
 # name, label, how to show it, target text, definition
@@ -279,7 +277,7 @@ def _charts(history: list[dict]) -> list[str]:
             "MRR and usage revenue",
             months,
             [("MRR", col("mrr")), ("usage revenue", col("usage_revenue"))],
-            fmt=lambda v: f"${v:,.0f}",
+            fmt=lambda v: money(v, places=0),
         ),
     ]
 

@@ -10,6 +10,7 @@ import pygal
 
 from accounts.models import Plan
 from billing.pricing import PricingError, Usage, plan_terms, quote_for_usage
+from core.money import money
 from metering.views import CHART_OPTIONS, CHART_STYLE, chart_cached, legend_options
 
 logger = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def cost_curve_svg(plans: Iterable[Plan]) -> str | None:
             y_title="Monthly cost (USD)",
             **legend_options(len(series)),
             x_value_formatter=_thousands,
-            value_formatter=lambda v: f"${v:,.0f}",
+            value_formatter=lambda v: money(v, places=0),
             x_labels=list(range(0, CURVE_MAX_CALLS + 1, 100_000)),
             show_dots=False,
         )

@@ -29,6 +29,7 @@ from billing.errors import CardDeclined
 from billing.models import PaymentFailure
 from billing.services import customer_for_stripe_id
 from billing.stripe_api import stripe_call
+from core.money import cents_to_dollars, money
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def _email(customer: Customer, template: str, context: dict) -> None:
 
 
 def _amount(failure: PaymentFailure) -> str:
-    return f"${failure.amount_due / 100:,.2f}"
+    return money(cents_to_dollars(failure.amount_due))
 
 
 def _invoice_under_customer_lock(invoice_id: str) -> tuple[Customer | None, Any]:

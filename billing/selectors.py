@@ -6,7 +6,6 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 import stripe
@@ -22,6 +21,7 @@ from billing.pricing import (
     quote_for_plan,
 )
 from billing.stripe_api import stripe_call
+from core.money import cents_to_dollars
 from metering.models import Endpoint
 from metering.selectors import UsageBreakdown
 
@@ -136,7 +136,7 @@ def customer_subscription(customer: Customer):
 
 
 def _dollars(cents: int | None) -> str:
-    return f"{Decimal(cents or 0) / 100:.2f}"
+    return str(cents_to_dollars(cents))
 
 
 def _when(epoch: int | None) -> datetime | None:

@@ -27,7 +27,6 @@ from django.core.cache import cache
 from accounts.models import Plan, PlanChange
 from billing.metrics.queries import (
     _activation,
-    _money,
     _movement,
     _transitions,
     _tuned,
@@ -35,6 +34,7 @@ from billing.metrics.queries import (
     _without_history,
     plan_is_paid,
 )
+from core.money import cents_to_dollars
 from core.periods import Period, period_containing
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,8 @@ def compute_month_metrics(period: Period, *, now: datetime | None = None) -> dic
         movement = _movement(start, as_of, paid)
         usage_revenue = _usage_revenue(start, end, as_of, legacy)
 
-    mrr, mrr_start = _money(month["mrr_end"]), _money(month["mrr_start"])
-    cohort_churned = _money(month["churned_mrr"])
+    mrr, mrr_start = cents_to_dollars(month["mrr_end"]), cents_to_dollars(month["mrr_start"])
+    cohort_churned = cents_to_dollars(month["churned_mrr"])
     kept = month["mrr_start"] + month["expansion"] - month["contraction"] - month["churned_mrr"]
     kept_12m = year["mrr_start"] + year["expansion"] - year["contraction"] - year["churned_mrr"]
     revenue_churn = _rate(month["churned_mrr"], month["mrr_start"])
@@ -128,17 +128,17 @@ def compute_month_metrics(period: Period, *, now: datetime | None = None) -> dic
         "paid_customers": month["paid_end"],
         "paid_customers_start": month["paid_start"],
         "arpa": _json_money(arpa),
-        "mrr_new": _json_money(_money(movement["new"])),
-        "mrr_expansion": _json_money(_money(movement["expansion"])),
-        "mrr_contraction": _json_money(_money(movement["contraction"])),
-        "mrr_churned": _json_money(_money(movement["churned"])),
+        "mrr_new": _json_money(cents_to_dollars(movement["new"])),
+        "mrr_expansion": _json_money(cents_to_dollars(movement["expansion"])),
+        "mrr_contraction": _json_money(cents_to_dollars(movement["contraction"])),
+        "mrr_churned": _json_money(cents_to_dollars(movement["churned"])),
         "new_paid_customers": movement["new_customers"],
         "churned_paid_customers": movement["churned_customers"],
         "cohort": {
             "customers": month["paid_start"],
             "mrr_start": _json_money(mrr_start),
-            "expansion": _json_money(_money(month["expansion"])),
-            "contraction": _json_money(_money(month["contraction"])),
+            "expansion": _json_money(cents_to_dollars(month["expansion"])),
+            "contraction": _json_money(cents_to_dollars(month["contraction"])),
             "churned_customers": month["churned"],
             "churned_mrr": _json_money(cohort_churned),
         },

@@ -58,10 +58,6 @@ def _cents(expression: str) -> str:
     return f"CAST(ROUND(({expression}) * 100) AS BIGINT)"
 
 
-def _money(cents: int | None) -> Decimal:
-    return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))
-
-
 def _adapt(moment: datetime):
     return connection.ops.adapt_datetimefield_value(moment)
 

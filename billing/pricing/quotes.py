@@ -22,6 +22,7 @@ from billing.pricing.definitions import (
     parse_pricing,
     round_money,
 )
+from core.money import money
 
 # --- quotes -----------------------------------------------------------------------------------
 
@@ -31,10 +32,6 @@ def format_unit_price(price: Decimal) -> str:
     if _places(price) <= 2:
         return f"{price:.2f}"
     return format(price.normalize(), "f")
-
-
-def _money(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
 
 
 @dataclass(frozen=True)
@@ -102,12 +99,12 @@ def _priced_line(
     note: str = "",
 ) -> Line:
     price = format_unit_price(unit_price)
-    text = f"{description} {quantity:,}{noun} × ${price} = {_money(amount)}{note}"
+    text = f"{description} {quantity:,}{noun} × ${price} = {money(amount)}{note}"
     return Line(text, quantity, unit_price, amount, kind)
 
 
 def _flat_fee(description: str, fee: Decimal) -> Line:
-    return Line(f"{description} flat fee {_money(fee)}", 1, fee, round_money(fee), "flat_fee")
+    return Line(f"{description} flat fee {money(fee)}", 1, fee, round_money(fee), "flat_fee")
 
 
 def _tier_range(tiers: tuple[Tier, ...], index: int) -> tuple[int, int | None]:
@@ -146,7 +143,7 @@ def _graduated_lines(tiers: tuple[Tier, ...], quantity: int, label: str) -> Iter
         floors[i] += CENT
     for (description, in_tier, price, _, kind), amount in zip(parts, floors, strict=True):
         if kind == "flat_fee":
-            yield Line(f"{description} flat fee {_money(amount)}", 1, price, amount, kind)
+            yield Line(f"{description} flat fee {money(amount)}", 1, price, amount, kind)
         else:
             yield _priced_line(description, in_tier, price, amount, kind)
 
@@ -201,7 +198,7 @@ def _usage_lines(pricing: UsagePricing, usage: Usage, quantity: int, label: str)
 
 
 def _base_line(terms: PlanTerms, base_fee: Decimal) -> Line:
-    text = f"Base plan {_money(base_fee)}"
+    text = f"Base plan {money(base_fee)}"
     if terms.included:
         text += f" (includes {terms.included:,} calls)"
     return Line(text, 1, base_fee, round_money(base_fee), "base")

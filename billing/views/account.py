@@ -5,7 +5,6 @@ ApplicationErrors are shown to the customer (their `.message`), never turned int
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -32,12 +31,12 @@ from billing.pricing import (
 from billing.views.common import (
     _card_text,
     _read,
-    money,
     plan_card,
     quote_display,
     sales_email,
 )
 from core.errors import ApplicationError
+from core.money import cents_to_dollars, money
 from core.periods import current_period
 from metering.selectors import customer_usage
 from metering.views import period_usage
@@ -62,7 +61,7 @@ def overview(request: HttpRequest, customer: Customer) -> HttpResponse:
         "estimate": estimate,
         "alert": current[0] if current else None,
         "failure": failure,
-        "failure_amount": money(Decimal(failure.amount_due) / 100) if failure else "",
+        "failure_amount": money(cents_to_dollars(failure.amount_due)) if failure else "",
         "new_key": new_key,
         "api_base": api_base_url(request),
         "poll_ms": settings.PORTAL_FIRST_CALL_POLL_MS,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 from email.utils import parseaddr
 from typing import Any
 
@@ -18,18 +17,12 @@ from billing.pricing import (
     plan_terms,
 )
 from core.errors import ApplicationError
+from core.money import money
 
 logger = logging.getLogger(__name__)
 
 
 # --- presentation helpers -----------------------------------------------------------------
-
-
-def money(amount: Decimal | str | None) -> str:
-    """'$1,234.50' from the engine's Decimal or decimal string."""
-    if amount is None or amount == "":
-        return ""
-    return f"${Decimal(amount):,.2f}"
 
 
 def quote_display(quote: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -105,12 +98,7 @@ def plan_card(plan: Plan) -> dict[str, Any]:
     if plan.monthly_price is None:
         price, period = "Custom", ""
     else:
-        price = (
-            f"${plan.monthly_price:,.0f}"
-            if plan.monthly_price % 1 == 0
-            else money(plan.monthly_price)
-        )
-        period = "/month"
+        price, period = money(plan.monthly_price, drop_zero_cents=True), "/month"
     if plan.included_units is None:
         included = "Unlimited calls"
     else:
