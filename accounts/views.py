@@ -196,8 +196,8 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     form_class = PasswordSetOrResetForm
     template_name = "accounts/password_reset.html"
-    email_template_name = "emails/password_reset.txt"
-    subject_template_name = "emails/password_reset_subject.txt"
+    email_template_name = "accounts/emails/password_reset.txt"
+    subject_template_name = "accounts/emails/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
 
     def form_valid(self, form):

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings as django_settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Customer, OveragePolicy, PlanChange
 from billing.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, UsageAlert
+from core.email import email_send
 from core.errors import ApplicationError
 from core.periods import Period, current_period, period_containing, period_from_id
 from metering import store
@@ -166,7 +165,7 @@ def _record(rows: list[tuple]) -> list[int]:
 
 
 def usage_alert_email(alert: UsageAlert) -> None:
-    """Send one alert's email (templates/emails/usage_alert.txt and .html)."""
+    """Send one alert's email (templates/alerts/emails/usage_alert.txt and .html)."""
     customer, plan = alert.customer, alert.customer.plan
     period = period_from_id(alert.period)
     context = {
@@ -186,13 +185,13 @@ def usage_alert_email(alert: UsageAlert) -> None:
         subject = f"You have used {alert.threshold}% of your {plan.name} plan's monthly usage"
     else:
         subject = f"Usage alert: {alert.threshold}% of your {plan.name} plan's monthly usage"
-    message = EmailMultiAlternatives(
+    email_send(
+        to=customer.email,
+        template="alerts/emails/usage_alert",
+        context=context,
         subject=f"[Pet Store API] {subject}",
-        body=render_to_string("emails/usage_alert.txt", context),
-        to=[customer.email],
+        html=True,
     )
-    message.attach_alternative(render_to_string("emails/usage_alert.html", context), "text/html")
-    message.send()
 
 
 def usage_alert_email_claim(*, alert_id: int) -> bool:

@@ -17,9 +17,7 @@ from typing import Any
 
 import stripe
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -29,6 +27,7 @@ from billing.errors import CardDeclined
 from billing.models import PaymentFailure
 from billing.services import customer_for_stripe_id
 from billing.stripe_api import stripe_call
+from core.email import email_send
 from core.money import cents_to_dollars, money
 
 logger = logging.getLogger(__name__)
@@ -39,9 +38,7 @@ RETRY_DAYS = (1, 3, 5)  # days after the first failure on which we retry the inv
 
 def _email(customer: Customer, template: str, context: dict) -> None:
     context = {"customer": customer, "site_url": settings.SITE_URL, **context}
-    subject = render_to_string(f"emails/{template}_subject.txt", context).strip()
-    body = render_to_string(f"emails/{template}.txt", context)
-    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [customer.email])
+    email_send(to=customer.email, template=f"billing/emails/{template}", context=context)
 
 
 def _amount(failure: PaymentFailure) -> str:

@@ -33,8 +33,8 @@ from billing.views.common import (
     _read,
     plan_card,
     quote_display,
-    sales_email,
 )
+from core.email import sales_email
 from core.errors import ApplicationError
 from core.money import cents_to_dollars, money
 from core.periods import current_period

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import logging
-from email.utils import parseaddr
 from typing import Any
-
-from django.conf import settings
 
 from accounts.models import Customer, Feature, OveragePolicy, Plan
 from billing.pricing import (
@@ -130,7 +127,3 @@ def _card_text(info) -> str | None:
     if info is None:
         return None
     return f"{info.brand.title()} •••• {info.last4}"
-
-
-def sales_email() -> str:
-    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]

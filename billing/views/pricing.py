@@ -23,8 +23,8 @@ from billing.pricing import (
 from billing.views.common import (
     plan_card,
     quote_display,
-    sales_email,
 )
+from core.email import sales_email
 
 logger = logging.getLogger(__name__)
 
