@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from functools import wraps
@@ -15,23 +14,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.safestring import mark_safe
-from pygal.style import Style
 
 from billing import metrics
+from core.charts import CHART_OPTIONS, LINE_CHART_STYLE, chart_svg
 from core.money import money
 from core.periods import Period, parse_month
-
-_SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL)
-CHART_STYLE = Style(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#333",
-    foreground_strong="#333",
-    foreground_subtle="#999",
-    colors=("#417690", "#ba2121", "#79aec8", "#44b78b"),
-    font_family="sans-serif",
-)
 
 
 def staff_only(*, json: bool = False):
@@ -187,22 +174,16 @@ ROWS: list[tuple[str, str, Any, str, str]] = [
 
 def _chart(title: str, months: list[str], series: list[tuple[str, list]], *, fmt) -> str:
     chart = pygal.Line(
-        style=CHART_STYLE,
-        js=[],  # no CDN assets: the SVG is static
-        disable_xml_declaration=True,
+        **{**CHART_OPTIONS, "style": LINE_CHART_STYLE, "margin": 8},
         width=520,
         height=260,
-        explicit_size=False,
         show_legend=len(series) > 1,
-        legend_at_bottom=True,
         legend_box_size=10,
         x_label_rotation=30,
         title=title,
         value_formatter=fmt,
         print_values=False,
         dots_size=2,
-        margin=8,
-        truncate_legend=-1,
     )
     chart.x_labels = months
     for name, values in series:
@@ -213,9 +194,7 @@ def _chart(title: str, months: list[str], series: list[tuple[str, list]], *, fmt
             show_dots=not dashed,
             stroke_style={"dasharray": "4, 4"} if dashed else None,
         )
-    # pygal adds an inline config script for its tooltip JavaScript, which is not loaded here.
-    svg = _SCRIPT.sub("", chart.render(is_unicode=True))
-    return mark_safe(svg)  # noqa: S308 (pygal's own SVG, labels escaped by pygal)
+    return chart_svg(chart)
 
 
 def _charts(history: list[dict]) -> list[str]:

@@ -1,8 +1,7 @@
-"""Charts of the billing pages (pygal, server-side SVG), in the portal's chart style."""
+"""The pricing page's cost curves (pygal, in core.charts' style)."""
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Iterable
 
@@ -10,15 +9,11 @@ import pygal
 
 from accounts.models import Plan
 from billing.pricing import PricingError, Usage, plan_terms, quote_for_usage
+from core.charts import CHART_OPTIONS, LINE_CHART_STYLE, chart_cached, chart_svg, legend_options
 from core.money import money
-from metering.views import CHART_OPTIONS, CHART_STYLE, chart_cached, legend_options
 
 logger = logging.getLogger(__name__)
 
-# pygal sets line widths on the style (`stroke_style` only reaches the series group).
-LINE_STYLE = copy.copy(CHART_STYLE)
-LINE_STYLE.stroke_width = "3"
-LINE_STYLE.stroke_width_hover = "4"
 CURVE_MAX_CALLS = 1_000_000
 CURVE_STEP = 25_000
 
@@ -58,7 +53,7 @@ def cost_curve_svg(plans: Iterable[Plan]) -> str | None:
 
     def render_svg() -> str:
         chart = pygal.XY(
-            **{**CHART_OPTIONS, "style": LINE_STYLE, "show_x_guides": True},
+            **{**CHART_OPTIONS, "style": LINE_CHART_STYLE, "show_x_guides": True},
             width=880,
             height=340,
             x_title="Calls per month",
@@ -71,6 +66,6 @@ def cost_curve_svg(plans: Iterable[Plan]) -> str | None:
         )
         for name, points in series:
             chart.add(name, points)
-        return chart.render(is_unicode=True)
+        return chart_svg(chart)
 
     return chart_cached("cost-curve", series, render_svg)

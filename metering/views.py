@@ -1,102 +1,29 @@
 """Usage pages of the portal: the usage page, the live usage panel of the dashboard and the
-first-call status the dashboard polls. Also the usage chart (pygal, server-side SVG) and the
+first-call status the dashboard polls. Also the usage chart (in core.charts' style) and the
 usage overview the billing app's dashboard page embeds (billing may import metering, not the
 other way round)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import math
 from datetime import date, timedelta
 
 import pygal
-from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
-from pygal.style import Style
 
 from accounts.models import Customer, Feature, OveragePolicy, Plan
 from accounts.views import customer_required
+from core.charts import CHART_OPTIONS, chart_cached, chart_svg, legend_options
 from core.periods import Period, current_period, parse_month, period_containing
 from metering.models import REFUSAL_REASONS, Endpoint
 from metering.selectors import UsageBreakdown, customer_usage
 
 logger = logging.getLogger(__name__)
 
-# The portal's chart look: the stylesheet's palette, readable on white (every colour ≥ 3:1).
-CHART_COLORS = ("#4f46e5", "#0d9488", "#d97706", "#db2777", "#0284c7", "#65a30d", "#64748b")
-CHART_STYLE = Style(
-    background="transparent",
-    plot_background="transparent",
-    foreground="#374151",
-    foreground_strong="#111827",
-    foreground_subtle="#e5e7eb",
-    guide_stroke_color="#e5e7eb",
-    major_guide_stroke_color="#d1d5db",
-    guide_stroke_dasharray="0",
-    major_guide_stroke_dasharray="0",
-    opacity=".92",
-    opacity_hover="1",
-    transition="120ms",
-    colors=CHART_COLORS,
-    font_family="system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
-    label_font_size=12,
-    major_label_font_size=12,
-    legend_font_size=13,
-    tooltip_font_size=13,
-    title_font_size=15,
-)
-# pygal's own tooltip script comes from a CDN: none here (portal.js turns the values into
-# native SVG tooltips instead).
-CHART_OPTIONS = {
-    "style": CHART_STYLE,
-    "js": [],
-    "disable_xml_declaration": True,
-    "explicit_size": False,
-    "legend_at_bottom": True,
-    "truncate_legend": -1,
-    "show_x_guides": False,
-    "margin": 12,
-}
 CHART_MAX_SERIES = 6  # the busiest endpoints; the rest is summed as "Other endpoints"
-LEGEND_COLUMNS = 3
-
-
-def legend_options(series_count: int) -> dict:
-    """Bottom legend in up to three columns. pygal reserves `count // columns` legend rows, one
-    short when the last row is partial, so that row gets its height as extra bottom margin."""
-    columns = max(1, min(LEGEND_COLUMNS, series_count))
-    missing_rows = math.ceil(series_count / columns) - series_count // columns
-    return {
-        "legend_at_bottom_columns": columns,
-        "margin_bottom": CHART_OPTIONS["margin"] + missing_rows * 24,
-    }
-
-
 MONTHS_LISTED = 12
-
-
-def chart_cached(kind: str, data: object, render_svg) -> str:
-    """A rendered chart, cached under a digest of its data: a reload without new usage does not
-    render again. The cache is an optimisation only, so its failures are logged and ignored."""
-    digest = hashlib.sha256(json.dumps([kind, data], default=str).encode()).hexdigest()[:40]
-    key = f"portal:chart:{kind}:{digest}"
-    try:
-        svg = cache.get(key)
-    except Exception:  # the cache (Redis) is down: render anyway
-        logger.warning("portal: chart cache unavailable", exc_info=True)
-        svg = None
-    if svg is None:
-        svg = render_svg()
-        try:
-            cache.set(key, svg, settings.PORTAL_CHART_CACHE_SECONDS)
-        except Exception:
-            logger.warning("portal: chart cache unavailable", exc_info=True)
-    return svg
 
 
 def period_days(period: Period) -> list[date]:
@@ -154,7 +81,7 @@ def usage_chart_svg(breakdown: UsageBreakdown, period: Period) -> str | None:
                     for i, v in enumerate(values)
                 ],
             )
-        return chart.render(is_unicode=True)
+        return chart_svg(chart)
 
     return chart_cached("usage-by-day", [title, labels, series], render_svg)
 
