@@ -14,6 +14,7 @@ from accounts.errors import EmailTaken, KeyLimitReached
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from accounts.selectors import active_keys, default_plan, plan_mrr
 from accounts.signals import customer_access_changed
+from core.navigation import upgrade_url
 
 MAX_ROTATION_GRACE = timedelta(days=7)
 
@@ -75,7 +76,7 @@ def api_key_create(
                 f"have {count}. Revoke a key or upgrade your plan.",
                 extra={
                     "limit": locked.plan.max_keys,
-                    "upgrade_url": f"{settings.SITE_URL}/pricing/",
+                    "upgrade_url": upgrade_url(),
                 },
             )
     for _ in range(5):

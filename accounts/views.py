@@ -55,7 +55,7 @@ def customer_required(view):
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         customer = customer_for_user(request.user)
         if customer is None:
-            return render(request, "portal/no_customer.html", status=403)
+            return render(request, "accounts/no_customer.html", status=403)
         return view(request, customer, *args, **kwargs)
 
     return never_cache(login_required(wrapper))
@@ -106,7 +106,7 @@ def _hours_text(hours: int) -> str:
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     if customer_for_user(request.user) is not None:
-        return redirect("dashboard")
+        return redirect(settings.LOGIN_REDIRECT_URL)
     form = SignupForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
@@ -140,7 +140,7 @@ def signup(request: HttpRequest) -> HttpResponse:
                     )
                     first_key = customer.api_keys.order_by("created_at", "id").first()
                     new_key_stash(request, api_key=first_key, raw=raw, first=True)
-                    return redirect("dashboard")
+                    return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "accounts/signup.html", {"form": form}, status=status)
 
 

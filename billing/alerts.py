@@ -6,7 +6,6 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings as django_settings
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -14,6 +13,7 @@ from accounts.models import Customer, OveragePolicy, PlanChange
 from billing.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, UsageAlert
 from core.email import email_send
 from core.errors import ApplicationError
+from core.navigation import page_url, upgrade_url
 from core.periods import Period, current_period, period_containing, period_from_id
 from metering import store
 from metering.models import UsageRecord
@@ -178,8 +178,8 @@ def usage_alert_email(alert: UsageAlert) -> None:
         "resets_on": period.end,
         "hard_cap": plan.overage_policy == OveragePolicy.BLOCK,
         "reached": alert.threshold >= 100,
-        "upgrade_url": f"{django_settings.SITE_URL}/pricing/",
-        "dashboard_url": f"{django_settings.SITE_URL}/dashboard/",
+        "upgrade_url": upgrade_url(),
+        "dashboard_url": page_url("dashboard"),
     }
     if context["reached"]:
         subject = f"You have used {alert.threshold}% of your {plan.name} plan's monthly usage"

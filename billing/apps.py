@@ -8,5 +8,18 @@ class BillingConfig(AppConfig):
     def ready(self) -> None:
         from billing import receivers  # noqa: F401 - connects the Stripe webhook handlers
         from billing.stripe_api import configure
+        from core.navigation import dashboard_tab_register, page_register
 
         configure()
+        page_register("upgrade", "pricing")
+        page_register("dashboard", "dashboard")
+        page_register("plans", "dashboard-billing")
+        page_register("plan-change", "dashboard-plan-change")
+        dashboard_tab_register(label="Overview", url_name="dashboard", order=10)
+        dashboard_tab_register(
+            label="Plan & billing",
+            url_name="dashboard-billing",
+            order=40,
+            also_current=("dashboard-plan-change", "dashboard-cancel"),
+        )
+        dashboard_tab_register(label="Alerts", url_name="dashboard-alerts", order=50)

@@ -1,10 +1,4 @@
-from django.conf import settings
-
 from core.errors import ApplicationError, ServiceUnavailable
-
-
-def upgrade_url() -> str:
-    return f"{settings.SITE_URL}/pricing/"
 
 
 class InvalidApiKey(ApplicationError):

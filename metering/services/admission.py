@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 from redis.exceptions import RedisError
 
+from core.navigation import upgrade_url
 from core.periods import Period, current_period
 from metering import selectors, store
 from metering.catalogue import UNLIMITED, EndpointRule, PlanRules, catalogue
-from metering.errors import FeatureNotInPlan, InvalidApiKey, QuotaExceeded, RateLimited, upgrade_url
+from metering.errors import FeatureNotInPlan, InvalidApiKey, QuotaExceeded, RateLimited
 from metering.grants import Grant, grant_for_key, record_first_call
 from metering.models import RequestVoid
 
