@@ -16,9 +16,10 @@ class KeyNotFound(ApplicationError):
     default_message = "No such API key."
 
 
-class PlanNotAvailable(ApplicationError):
-    code = "plan_not_available"
-    default_message = "This plan cannot be chosen here."
+class PlanNotFound(ApplicationError):
+    status_code = 404
+    code = "plan_not_found"
+    default_message = "No plan on offer has this slug."
 
 
 class SignupUnavailable(ServiceUnavailable):

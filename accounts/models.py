@@ -28,7 +28,7 @@ class Feature(models.TextChoices):
 
 class Plan(models.Model):
     """A row of the plan catalogue. Prices are Decimal dollars; `pricing` holds the usage pricing
-    the rating engine (billing.pricing) reads: per-unit, package, tiers or per-class rates."""
+    the rating engine (pricing.engine) reads: per-unit, package, tiers or per-class rates."""
 
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=60)

@@ -20,11 +20,11 @@ from accounts.models import Customer, Plan
 from accounts.selectors import plan_mrr
 from billing.alerts import MAX_THRESHOLDS
 from billing.models import AlertSettings, MeterReport, PaymentFailure, PlanPrice, UsageAlert
-from billing.pricing import PricingError, parse_pricing
 from core.money import cents_to_dollars, money
 from core.periods import current_period
 from metering.admin import CappedPaginator, PeriodFilter
 from metering.models import UsageRecord
+from pricing.engine import PricingError, parse_pricing
 
 admin.site.site_header = "Pet Store API — operator console"
 admin.site.site_title = "Pet Store API console"

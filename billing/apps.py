@@ -6,12 +6,11 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from billing import receivers  # noqa: F401 - connects the Stripe webhook handlers
         from billing.stripe_api import configure
+        from billing.webhooks import receivers  # noqa: F401 - connects the Stripe handlers
         from core.navigation import dashboard_tab_register, page_register
 
         configure()
-        page_register("upgrade", "pricing")
         page_register("dashboard", "dashboard")
         page_register("plans", "dashboard-billing")
         page_register("plan-change", "dashboard-plan-change")

@@ -26,8 +26,8 @@ from djstripe import models as djstripe_models
 
 from accounts.models import Plan
 from billing.models import PlanPrice
-from billing.pricing import PlanTerms, Tier, plan_terms
 from billing.stripe_api import djstripe_sync, stripe_call, stripe_retrieve
+from pricing.engine import PlanTerms, Tier, plan_terms
 
 logger = logging.getLogger(__name__)
 

@@ -1,5 +1,4 @@
-"""Forms of the billing pages: payment method (test mode), plan change, usage alerts and the
-pricing calculator's no-JavaScript fallback."""
+"""Forms of the billing pages: payment method (test mode), plan change and usage alerts."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from django import forms
 
 from billing.services import payment_method_ids_for_test_cards
 
-CALCULATOR_MAX_CALLS = 10_000_000
 _ASCII_NUMBER = re.compile(r"[0-9]+")  # the field's max_length bounds it
 
 
@@ -61,17 +59,3 @@ class AlertSettingsForm(forms.Form):
             raise forms.ValidationError("Use whole numbers, e.g. 50, 80, 100.")
         # The ranges (1-500 %, at most 5 of them) are the service's rules: it says what is wrong.
         return [int(part) for part in parts]
-
-
-class CalculatorForm(forms.Form):
-    plan = forms.ChoiceField(label="Plan", widget=forms.RadioSelect)
-    calls = forms.IntegerField(
-        min_value=0,
-        max_value=CALCULATOR_MAX_CALLS,
-        label="Calls per month",
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1}),
-    )
-
-    def __init__(self, *args, plans=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["plan"].choices = [(plan.slug, plan.name) for plan in plans]

@@ -22,8 +22,8 @@ from django.utils import timezone
 from accounts.models import Customer
 from billing.catalog import UNITS_METER
 from billing.models import MeterReport, PlanPrice
-from billing.selectors import billing_classes
 from metering.models import UsageRecord
+from pricing.selectors import billing_classes
 
 logger = logging.getLogger(__name__)
 

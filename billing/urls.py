@@ -3,7 +3,6 @@ from django.urls import path
 from billing import api
 
 api_urlpatterns: list = [
-    path("pricing/quote", api.PricingQuoteApi.as_view(), name="api-pricing-quote"),
     path("billing/subscribe", api.SubscribeApi.as_view(), name="api-billing-subscribe"),
     path("billing/cancel", api.CancelApi.as_view(), name="api-billing-cancel"),
     path("billing/invoices", api.InvoicesApi.as_view(), name="api-billing-invoices"),

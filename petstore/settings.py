@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "metering",
+    "pricing",
     "billing",
     "petstore",
 ]
@@ -176,8 +177,8 @@ METERING_PATH_PREFIX = "/api/v1/"
 METERING_PUBLIC_ROUTES = {"api-register", "api-pricing-quote", "api-thumbnail"}
 # Only for bench/metering.py: exposes an unmetered copy of the pets endpoint. Never in production.
 METERING_BENCH_UNMETERED = env.bool("METERING_BENCH_UNMETERED", default=False)
-# Prices the usage API's `estimated_bill` (configured so that metering does not import billing).
-METERING_USAGE_ESTIMATOR = "billing.selectors.usage_estimate"
+# Prices the usage API's `estimated_bill` (configured so that metering does not import pricing).
+METERING_USAGE_ESTIMATOR = "pricing.selectors.usage_estimate"
 API_KEY_MODE = env.str("API_KEY_MODE", default="live")  # "live" → ps_live_…, "test" → ps_test_…
 REGISTRATION_RATE = env.str("REGISTRATION_RATE", default="5/hour")
 

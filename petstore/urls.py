@@ -9,13 +9,15 @@ from accounts.urls import api_urlpatterns as accounts_api
 from billing import admin_views
 from billing.page_urls import urlpatterns as billing_pages
 from billing.urls import api_urlpatterns as billing_api
-from billing.views.stripe_webhook import StripeWebhookView
+from billing.webhooks.view import StripeWebhookView
 from metering.page_urls import urlpatterns as metering_pages
 from metering.urls import api_urlpatterns as metering_api
 from petstore import views
 from petstore.urls_api import api_urlpatterns as petstore_api
+from pricing.page_urls import urlpatterns as pricing_pages
+from pricing.urls import api_urlpatterns as pricing_api
 
-api_v1 = [*accounts_api, *petstore_api, *metering_api, *billing_api]
+api_v1 = [*accounts_api, *petstore_api, *metering_api, *pricing_api, *billing_api]
 
 urlpatterns = [
     path("", views.landing, name="landing"),
@@ -27,11 +29,12 @@ urlpatterns = [
     path("admin/metrics.json", admin_views.metrics_json, name="admin-metrics-json"),
     path("admin/", admin.site.urls),
     # Ahead of dj-stripe's own view at the same URL: ours always verifies the signature against
-    # the endpoint's stored secret (see billing/views/stripe_webhook.py for why).
+    # the endpoint's stored secret (see billing/webhooks/view.py for why).
     path(trailing_slash("stripe/webhook/<uuid:uuid>"), StripeWebhookView.as_view()),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     *accounts_pages,
     *metering_pages,
+    *pricing_pages,
     *billing_pages,
 ]
 

@@ -14,7 +14,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 
 from accounts.models import Customer, Plan, PlanChange
-from billing.pricing import (
+from metering.models import UsageRecord
+from pricing.engine import (
     PricingError,
     Usage,
     parse_pricing,
@@ -22,8 +23,7 @@ from billing.pricing import (
     quote_for_usage,
     round_money,
 )
-from billing.selectors import billing_classes, calls_per_class
-from metering.models import UsageRecord
+from pricing.selectors import billing_classes, calls_per_class
 
 logger = logging.getLogger(__name__)
 

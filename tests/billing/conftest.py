@@ -9,7 +9,7 @@ import pytest
 import stripe
 from django.urls import reverse
 
-from billing.webhooks import webhook_endpoint_ensure
+from billing.webhooks.endpoint import webhook_endpoint_ensure
 
 
 class WebhookRelay:

@@ -14,10 +14,10 @@ from django.utils import timezone
 from accounts.models import Plan
 from accounts.services import customer_register
 from billing.catalog import stripe_catalog_sync
-from billing.pricing import Usage, quote_for_plan
 from billing.reporting import usage_report_to_stripe
 from billing.services import subscription_change
 from metering.models import UsageRecord
+from pricing.engine import Usage, quote_for_plan
 
 # (preset, plan, {endpoint label: calls}) — units follow the endpoint weights (1/2/10).
 CASES = [

@@ -11,10 +11,10 @@ from django.utils import timezone
 from accounts.models import Plan
 from billing.catalog import UNITS_METER
 from billing.models import MeterReport
-from billing.pricing import Usage, quote_for_plan
 from billing.reporting import reports_prepare, reports_send, usage_report_to_stripe
 from metering.models import UsageRecord
 from metering.services import usage_flush
+from pricing.engine import Usage, quote_for_plan
 from tests.conftest import KeyClient
 
 LATER = timedelta(hours=2)  # reports are sent once an hour has settled

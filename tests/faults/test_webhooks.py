@@ -31,7 +31,7 @@ from accounts.models import Customer, Plan
 from billing.catalog import subscription_items
 from billing.models import PaymentFailure
 from billing.services import subscription_change
-from billing.webhooks import webhook_endpoint_ensure
+from billing.webhooks.endpoint import webhook_endpoint_ensure
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a live server; emails leave on commit
 

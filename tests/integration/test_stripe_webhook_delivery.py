@@ -7,7 +7,7 @@ from djstripe.models import Event as DjstripeEvent
 from accounts.models import Customer, Plan
 from accounts.services import customer_register
 from billing.services import subscription_change
-from billing.webhooks import webhook_endpoint_ensure
+from billing.webhooks.endpoint import webhook_endpoint_ensure
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from billing.catalog import stripe_catalog_sync
-from billing.webhooks import webhook_endpoint_ensure
+from billing.webhooks.endpoint import webhook_endpoint_ensure
 
 
 class Command(BaseCommand):

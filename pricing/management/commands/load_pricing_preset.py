@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from billing.presets import PRESETS, preset_load
+from pricing.presets import PRESETS, preset_load
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from collections.abc import Iterable
 import pygal
 
 from accounts.models import Plan
-from billing.pricing import PricingError, Usage, plan_terms, quote_for_usage
 from core.charts import CHART_OPTIONS, LINE_CHART_STYLE, chart_cached, chart_svg, legend_options
 from core.money import money
+from pricing.engine import PricingError, Usage, plan_terms, quote_for_usage
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def cost_curve_svg(plans: Iterable[Plan]) -> str | None:
         try:
             terms = plan_terms(plan)
         except PricingError:
-            logger.exception("billing: plan %s has an invalid pricing definition", plan.slug)
+            logger.exception("pricing: plan %s has an invalid pricing definition", plan.slug)
             continue
         if terms.custom:
             continue

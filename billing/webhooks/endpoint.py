@@ -1,4 +1,4 @@
-"""Registering our dj-stripe webhook endpoint with Stripe (used by `setup_stripe`)."""
+"""Registering this site's webhook endpoint with Stripe (used by `setup_stripe`)."""
 
 from __future__ import annotations
 

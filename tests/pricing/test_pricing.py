@@ -6,8 +6,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from billing.presets import PRESETS, preset_plan_fields
-from billing.pricing import (
+from pricing.engine import (
     PlanTerms,
     PricingError,
     Usage,
@@ -17,6 +16,7 @@ from billing.pricing import (
     quote_for_usage,
     round_money,
 )
+from pricing.presets import PRESETS, preset_plan_fields
 
 METERED_TIERS = [
     {"up_to": 100_000, "unit_price": "0.01"},

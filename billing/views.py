@@ -23,23 +23,19 @@ from billing.forms import (
     PaymentMethodForm,
     PlanChangeForm,
 )
-from billing.pricing import (
-    PricingError,
-    Usage,
-    quote_for_plan,
-)
-from billing.views.common import (
-    _card_text,
-    _read,
-    plan_card,
-    quote_display,
-)
 from core.email import sales_email
 from core.errors import ApplicationError
 from core.money import cents_to_dollars, money
 from core.periods import current_period
 from metering.selectors import customer_usage
 from metering.views import period_usage
+from pricing import selectors as pricing_selectors
+from pricing.display import plan_card, quote_display
+from pricing.engine import (
+    PricingError,
+    Usage,
+    quote_for_plan,
+)
 
 # --- dashboard overview -----------------------------------------------------------------
 
@@ -49,7 +45,7 @@ from metering.views import period_usage
 def overview(request: HttpRequest, customer: Customer) -> HttpResponse:
     period = current_period()
     breakdown, usage = period_usage(customer, period)
-    estimate = quote_display(selectors.usage_estimate(customer, breakdown))
+    estimate = quote_display(pricing_selectors.usage_estimate(customer, breakdown))
     failure = selectors.customer_open_payment_failure(customer)
     current = alerts.current_alerts(customer)
     new_key = new_key_pop(request)
@@ -71,6 +67,20 @@ def overview(request: HttpRequest, customer: Customer) -> HttpResponse:
 
 
 # --- plans, subscription, payment method, invoices -------------------------------------
+
+
+def _read(selector, customer: Customer) -> tuple[Any, str | None]:
+    """A billing read that may fail (Stripe down): its value, or None and the message to show."""
+    try:
+        return selector(customer), None
+    except ApplicationError as exc:
+        return None, exc.message
+
+
+def _card_text(info) -> str | None:
+    if info is None:
+        return None
+    return f"{info.brand.title()} •••• {info.last4}"
 
 
 def _plan_rows(customer: Customer) -> list[dict[str, Any]]:

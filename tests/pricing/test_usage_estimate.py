@@ -11,9 +11,9 @@ from django.core.management import call_command
 
 from accounts import services as account_services
 from accounts.models import Plan
-from billing.pricing import Usage, quote_for_plan
-from billing.selectors import calls_by_class, usage_estimate
 from metering.selectors import UsageBreakdown
+from pricing.engine import Usage, quote_for_plan
+from pricing.selectors import calls_by_class, usage_estimate
 
 pytestmark = pytest.mark.django_db
 

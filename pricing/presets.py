@@ -16,7 +16,7 @@ from django.db import transaction
 
 from accounts.catalogue import ALL_ENDPOINT_FEATURES, DEMO_PLANS
 from accounts.models import Plan
-from billing.pricing import PlanTerms, parse_pricing
+from pricing.engine import PlanTerms, parse_pricing
 
 SIGNUP_PLAN = "free"
 # Everything a preset plan may set; a value it leaves out gets the default here, so that

@@ -1,4 +1,4 @@
-"""The public pricing page and its calculator."""
+"""The public pricing page: every plan of the catalogue, the cost curves and the calculator."""
 
 from __future__ import annotations
 
@@ -11,20 +11,18 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import Plan
 from accounts.selectors import customer_for_user, plan_catalogue
-from billing import selectors
-from billing.charts import cost_curve_svg
-from billing.forms import (
-    CalculatorForm,
-)
-from billing.pricing import (
-    PricingError,
-    quote_for_plan,
-)
-from billing.views.common import (
+from core.email import sales_email
+from pricing import selectors
+from pricing.charts import cost_curve_svg
+from pricing.display import (
     plan_card,
     quote_display,
 )
-from core.email import sales_email
+from pricing.engine import (
+    PricingError,
+    quote_for_plan,
+)
+from pricing.forms import CalculatorForm
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +39,7 @@ def calculator_quote(plan: Plan, calls: int) -> dict[str, Any] | None:
     try:
         quote = quote_for_plan(plan, usage)
     except PricingError:
-        logger.exception("billing: plan %s has an invalid pricing definition", plan.slug)
+        logger.exception("pricing: plan %s has an invalid pricing definition", plan.slug)
         return None
     body = {**quote.to_dict(), "suggestion": selectors.quote_suggestion(quote, usage)}
     return quote_display(body)
@@ -84,4 +82,4 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
         "class_weights": selectors.class_unit_weights(),
         "customer": customer_for_user(request.user),
     }
-    return render(request, "billing/pricing.html", context)
+    return render(request, "pricing/pricing.html", context)

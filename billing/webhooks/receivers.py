@@ -1,4 +1,4 @@
-"""Stripe webhook handlers. Our view (billing/views/stripe_webhook.py) has verified the signature
+"""Stripe webhook handlers. Our view (billing/webhooks/view.py) has verified the signature
 against the endpoint's stored secret and dj-stripe has stored the event (once per event id: a
 replayed event does not reach these handlers again).
 

@@ -6,7 +6,7 @@ a plan's pricing; `quotes` prices usage. The only Plan-aware code is the duck-ty
 `plan_terms`. The pricing JSON schema and its Stripe mapping are in docs/pricing.md.
 """
 
-from billing.pricing.definitions import (
+from pricing.engine.definitions import (
     BILLABLE_CLASSES,
     CENT,
     CLASS_LABELS,
@@ -22,7 +22,7 @@ from billing.pricing.definitions import (
     parse_pricing,
     round_money,
 )
-from billing.pricing.quotes import (
+from pricing.engine.quotes import (
     Line,
     Quote,
     cheapest_plan,

@@ -1,25 +1,22 @@
-"""Presentation helpers shared by the billing pages (money, quotes, plan cards)."""
+"""Plans and quotes as pages show them: the plan cards of the pricing and billing pages, the
+usage pricing in words, and quotes with their amounts formatted (core.money)."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from accounts.models import Customer, Feature, OveragePolicy, Plan
-from billing.pricing import (
+from accounts.models import Feature, OveragePolicy, Plan
+from core.money import money
+from pricing.engine import (
     CLASS_LABELS,
     PlanTerms,
     PricingError,
     format_unit_price,
     plan_terms,
 )
-from core.errors import ApplicationError
-from core.money import money
 
 logger = logging.getLogger(__name__)
-
-
-# --- presentation helpers -----------------------------------------------------------------
 
 
 def quote_display(quote: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -90,7 +87,7 @@ def plan_card(plan: Plan) -> dict[str, Any]:
         terms = plan_terms(plan)
         usage_lines = usage_pricing_lines(terms)
     except PricingError:
-        logger.exception("billing: plan %s has an invalid pricing definition", plan.slug)
+        logger.exception("pricing: plan %s has an invalid pricing definition", plan.slug)
         usage_lines = ["Pricing being updated: contact us"]
     if plan.monthly_price is None:
         price, period = "Custom", ""
@@ -113,17 +110,3 @@ def plan_card(plan: Plan) -> dict[str, Any]:
             {"label": label, "included": plan.allows(value)} for value, label in Feature.choices
         ],
     }
-
-
-def _read(selector, customer: Customer) -> tuple[Any, str | None]:
-    """A billing read that may fail (Stripe down): its value, or None and the message to show."""
-    try:
-        return selector(customer), None
-    except ApplicationError as exc:
-        return None, exc.message
-
-
-def _card_text(info) -> str | None:
-    if info is None:
-        return None
-    return f"{info.brand.title()} •••• {info.last4}"

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
-from billing.pricing.definitions import (
+from core.money import money
+from pricing.engine.definitions import (
     _EXACT,
     CENT,
     CLASS_LABELS,
@@ -22,7 +23,6 @@ from billing.pricing.definitions import (
     parse_pricing,
     round_money,
 )
-from core.money import money
 
 # --- quotes -----------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from billing.pricing import (
+from pricing.engine import (
     BILLABLE_CLASSES,
     MODELS_WITH_INCLUDED,
     PlanTerms,
