@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from accounts import services
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from accounts.selectors import plan_mrr
+from core.admin_tools import ExtensibleAdmin, ReadOnlyAdmin
 from core.money import money
 
 # The change-plan action calls the service once per customer: a bulk move of thousands of
@@ -22,8 +23,22 @@ class ChangePlanForm(forms.Form):
     )
 
 
+class PlanForm(forms.ModelForm):
+    class Meta:
+        model = Plan
+        fields = "__all__"  # noqa: DJ007 (the whole catalogue row is the operator's to edit)
+
+    def clean_pricing(self):
+        # An emptied box is "no usage pricing" (the pricing app checks what is there).
+        return self.cleaned_data.get("pricing") or {}
+
+
 @admin.register(Plan)
-class PlanAdmin(admin.ModelAdmin):
+class PlanAdmin(ExtensibleAdmin):
+    """Plans and their pricing (checked by the pricing app, synced to Stripe by billing with
+    `manage.py sync_stripe_catalog`)."""
+
+    form = PlanForm
     list_display = [
         "name",
         "slug",
@@ -35,6 +50,7 @@ class PlanAdmin(admin.ModelAdmin):
         "self_serve",
         "is_active",
         "customer_count",
+        "mrr_each",
     ]
     list_filter = ["is_active", "self_serve", "overage_policy"]
     search_fields = ["name", "slug"]
@@ -46,6 +62,10 @@ class PlanAdmin(admin.ModelAdmin):
     @admin.display(description="customers", ordering="_customers")
     def customer_count(self, obj):
         return obj._customers
+
+    @admin.display(description="MRR per customer")
+    def mrr_each(self, obj):
+        return "custom" if obj.is_custom_priced else money(plan_mrr(obj))
 
 
 class ApiKeyInline(admin.TabularInline):
@@ -76,19 +96,17 @@ class PlanChangeInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
-    """Plans change only through the change-plan action (the service records the history)."""
+class CustomerAdmin(ExtensibleAdmin):
+    """Plans change only through the change-plan action (the service records the history).
+    Metering, billing and alerts add their columns and inlines (core.admin_tools)."""
 
-    list_display = [
-        "email",
-        "name",
+    list_display = ["email", "plan", "mrr", "created_at", "first_call_at", "active_keys"]
+    list_filter = [
         "plan",
-        "mrr",
+        ("first_call_at", admin.EmptyFieldListFilter),
+        ("stripe_customer_id", admin.EmptyFieldListFilter),
         "created_at",
-        "first_call_at",
-        "active_keys",
     ]
-    list_filter = ["plan", ("first_call_at", admin.EmptyFieldListFilter), "created_at"]
     list_select_related = ["plan"]
     search_fields = ["email", "name", "stripe_customer_id"]
     date_hierarchy = "created_at"
@@ -99,6 +117,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "plan_changed_at",
         "stripe_customer_id",
         "plan",
+        "mrr",
     ]
     inlines = [ApiKeyInline, PlanChangeInline]
     actions = ["change_plan"]
@@ -200,19 +219,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
         for api_key in keys:
             services.api_key_revoke(api_key=api_key)
         self.message_user(request, f"Revoked {len(keys)} key(s).", messages.SUCCESS)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable, never written here (a service, a background job or Stripe owns the rows)."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(PlanChange)

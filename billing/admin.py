@@ -1,30 +1,23 @@
-"""The operator console: billing's models, and the customer and plan pages extended with what
-billing knows (MRR, usage this period, Stripe status, prices, alerts).
-
-`accounts` may not import billing or metering, so its Customer and Plan admins are registered
-again here as subclasses. Stripe is the source of truth for prices, meter reports and invoice
-state: those are read-only. dj-stripe's own models stay as dj-stripe registers them.
+"""Billing's models in the operator console, and what billing adds to accounts' customer and
+plan pages (core.admin_tools.admin_extend): the Stripe status, payment failures, the plan's Stripe
+prices. Stripe is the source of truth for prices, meter reports and invoice state: those are
+read-only. dj-stripe's own models stay as dj-stripe registers them.
 """
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import BigIntegerField, Exists, OuterRef, Subquery, Sum
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.utils import timezone
 from djstripe.models import Subscription
 
-from accounts import admin as accounts_admin
 from accounts.models import Customer, Plan
-from accounts.selectors import plan_mrr
 from billing.alerts import MAX_THRESHOLDS
 from billing.models import AlertSettings, MeterReport, PaymentFailure, PlanPrice, UsageAlert
+from core.admin_tools import CappedPaginator, PeriodFilter, ReadOnlyAdmin, admin_extend
 from core.money import cents_to_dollars, money
-from core.periods import current_period
-from metering.admin import CappedPaginator, PeriodFilter
-from metering.models import UsageRecord
-from pricing.engine import PricingError, parse_pricing
 
 admin.site.site_header = "Pet Store API — operator console"
 admin.site.site_title = "Pet Store API console"
@@ -62,92 +55,6 @@ class AlertSettingsInline(admin.StackedInline):
     fields = ["thresholds", "email_enabled"]
 
 
-# --- customers and plans ------------------------------------------------------------------------
-
-
-admin.site.unregister(Customer)
-admin.site.unregister(Plan)
-
-
-@admin.register(Customer)
-class ConsoleCustomerAdmin(accounts_admin.CustomerAdmin):
-    list_display = [
-        "email",
-        "plan",
-        "mrr",
-        "usage_this_period",
-        "stripe_status",
-        "created_at",
-        "first_call_at",
-        "active_keys",
-    ]
-    list_filter = [
-        "plan",
-        ("first_call_at", admin.EmptyFieldListFilter),
-        ("stripe_customer_id", admin.EmptyFieldListFilter),
-        "created_at",
-    ]
-    readonly_fields = [
-        *accounts_admin.CustomerAdmin.readonly_fields,
-        "mrr",
-        "usage_this_period",
-        "stripe_status",
-    ]
-    inlines = [
-        *accounts_admin.CustomerAdmin.inlines,
-        AlertSettingsInline,
-        UsageAlertInline,
-        PaymentFailureInline,
-    ]
-
-    def get_queryset(self, request):
-        # One aggregate subquery per shown row, over the indexed (customer, hour) ledger.
-        period = current_period()
-        units = (
-            UsageRecord.objects.filter(
-                customer=OuterRef("pk"), hour__gte=period.start, hour__lt=period.end
-            )
-            .order_by()
-            .values("customer")
-            .annotate(total=Sum("units"))
-            .values("total")
-        )
-        subscription = (
-            Subscription.objects.filter(customer__subscriber=OuterRef("pk"))
-            .order_by("-created")
-            .annotate(status=KT("stripe_data__status"))
-            .values("status")[:1]
-        )
-        open_failure = PaymentFailure.objects.filter(
-            customer=OuterRef("pk"), resolved_at__isnull=True, downgraded_at__isnull=True
-        )
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _units=Subquery(units, output_field=BigIntegerField()),
-                _subscription=Subquery(subscription),
-                _payment_failed=Exists(open_failure),
-            )
-        )
-
-    @admin.display(description="usage this period")
-    def usage_this_period(self, obj):
-        units = getattr(obj, "_units", None) or 0
-        included = obj.plan.included_units
-        if included:
-            return f"{units:,} / {included:,} ({units * 100 // included}%)"
-        return f"{units:,}"
-
-    @admin.display(description="Stripe")
-    def stripe_status(self, obj):
-        if getattr(obj, "_payment_failed", False):
-            return "payment failed"
-        if getattr(obj, "_subscription", None):
-            return obj._subscription
-        return "customer, no subscription" if obj.stripe_customer_id else "–"
-
-
 class PlanPriceInline(admin.TabularInline):
     model = PlanPrice
     extra = 0
@@ -157,38 +64,11 @@ class PlanPriceInline(admin.TabularInline):
     max_num = 0
 
 
-class PlanForm(forms.ModelForm):
-    class Meta:
-        model = Plan
-        fields = "__all__"  # noqa: DJ007 (the whole catalogue row is the operator's to edit)
-
-    def clean_pricing(self):
-        pricing = self.cleaned_data.get("pricing") or {}
-        try:
-            parse_pricing(pricing)
-        except PricingError as exc:
-            raise forms.ValidationError(str(exc)) from exc
-        return pricing
-
-
-@admin.register(Plan)
-class ConsolePlanAdmin(accounts_admin.PlanAdmin):
-    """Plans and their pricing. Prices on Stripe follow with `manage.py sync_stripe_catalog`."""
-
-    form = PlanForm
-    list_display = [*accounts_admin.PlanAdmin.list_display, "mrr_each"]
-    inlines = [PlanPriceInline]
-
-    @admin.display(description="MRR per customer")
-    def mrr_each(self, obj):
-        return "custom" if obj.is_custom_priced else money(plan_mrr(obj))
-
-
 # --- billing's own models -----------------------------------------------------------------------
 
 
 @admin.register(PlanPrice)
-class PlanPriceAdmin(accounts_admin.ReadOnlyAdmin):
+class PlanPriceAdmin(ReadOnlyAdmin):
     list_display = ["plan", "role", "usage_class", "meter_event_name", "stripe_price_id", "active"]
     list_filter = ["role", "active", "plan"]
     list_select_related = ["plan"]
@@ -197,7 +77,7 @@ class PlanPriceAdmin(accounts_admin.ReadOnlyAdmin):
 
 
 @admin.register(MeterReport)
-class MeterReportAdmin(accounts_admin.ReadOnlyAdmin):
+class MeterReportAdmin(ReadOnlyAdmin):
     list_display = ["hour", "customer", "event_name", "value", "reported_at", "attempts"]
     # Grows like the ledger (a row per customer and hour): no date hierarchy, capped count.
     list_filter = [PeriodFilter, "event_name", ("reported_at", admin.EmptyFieldListFilter)]
@@ -304,7 +184,7 @@ class AlertSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(UsageAlert)
-class UsageAlertAdmin(accounts_admin.ReadOnlyAdmin):
+class UsageAlertAdmin(ReadOnlyAdmin):
     """Recorded and emailed by the send_usage_alerts task, once per threshold per period."""
 
     list_display = [
@@ -320,3 +200,40 @@ class UsageAlertAdmin(accounts_admin.ReadOnlyAdmin):
     list_select_related = ["customer"]
     search_fields = ["customer__email"]
     date_hierarchy = "created_at"
+
+
+# --- on accounts' customer and plan pages -------------------------------------------------
+
+
+def _with_stripe_state(queryset: QuerySet) -> QuerySet:
+    subscription = (
+        Subscription.objects.filter(customer__subscriber=OuterRef("pk"))
+        .order_by("-created")
+        .annotate(status=KT("stripe_data__status"))
+        .values("status")[:1]
+    )
+    open_failure = PaymentFailure.objects.filter(
+        customer=OuterRef("pk"), resolved_at__isnull=True, downgraded_at__isnull=True
+    )
+    return queryset.annotate(
+        _subscription=Subquery(subscription), _payment_failed=Exists(open_failure)
+    )
+
+
+@admin.display(description="Stripe")
+def stripe_status(customer) -> str:
+    if getattr(customer, "_payment_failed", False):
+        return "payment failed"
+    if getattr(customer, "_subscription", None):
+        return customer._subscription
+    return "customer, no subscription" if customer.stripe_customer_id else "–"
+
+
+admin_extend(
+    Customer,
+    columns=[stripe_status],
+    after="usage_this_period",
+    annotate=_with_stripe_state,
+    inlines=[PaymentFailureInline, AlertSettingsInline, UsageAlertInline],
+)
+admin_extend(Plan, inlines=[PlanPriceInline])

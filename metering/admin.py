@@ -1,40 +1,10 @@
 from django.contrib import admin
-from django.core.paginator import Paginator
-from django.utils.functional import cached_property
+from django.db.models import BigIntegerField, OuterRef, QuerySet, Subquery, Sum
 
-from accounts.admin import ReadOnlyAdmin
-from core.periods import current_period, parse_month
+from accounts.models import Customer
+from core.admin_tools import CappedPaginator, PeriodFilter, ReadOnlyAdmin, admin_extend
+from core.periods import current_period
 from metering.models import Endpoint, RequestVoid, UsageRecord
-
-# Counting a ledger of hundreds of millions of rows takes seconds: the changelist counts up to
-# this many (enough to page through; filter by customer or period to narrow it down).
-LEDGER_COUNT_CAP = 10_000
-
-
-class CappedPaginator(Paginator):
-    @cached_property
-    def count(self):
-        return self.object_list[:LEDGER_COUNT_CAP].count()
-
-
-class PeriodFilter(admin.SimpleListFilter):
-    """Billing periods (calendar months, UTC), bounded on the indexed hour: unlike a date
-    hierarchy, it never asks the database for the distinct dates of the whole ledger."""
-
-    title = "period"
-    parameter_name = "period"
-
-    def lookups(self, request, model_admin):
-        return [(period.label, period.label) for period in current_period().back(12)]
-
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        try:
-            period = parse_month(self.value())
-        except ValueError:
-            return queryset.none()
-        return queryset.filter(hour__gte=period.start, hour__lt=period.end)
 
 
 class EndpointFilter(admin.SimpleListFilter):
@@ -82,3 +52,33 @@ class RequestVoidAdmin(ReadOnlyAdmin):
     list_select_related = ["customer"]
     search_fields = ["customer__email", "=request_id"]
     raw_id_fields = ["customer"]
+
+
+# --- on accounts' customer page -----------------------------------------------------------
+
+
+def _with_units_this_period(queryset: QuerySet) -> QuerySet:
+    # One aggregate subquery per shown row, over the indexed (customer, hour) ledger.
+    period = current_period()
+    units = (
+        UsageRecord.objects.filter(
+            customer=OuterRef("pk"), hour__gte=period.start, hour__lt=period.end
+        )
+        .order_by()
+        .values("customer")
+        .annotate(total=Sum("units"))
+        .values("total")
+    )
+    return queryset.annotate(_units=Subquery(units, output_field=BigIntegerField()))
+
+
+@admin.display(description="usage this period")
+def usage_this_period(customer) -> str:
+    units = getattr(customer, "_units", None) or 0
+    included = customer.plan.included_units
+    if included:
+        return f"{units:,} / {included:,} ({units * 100 // included}%)"
+    return f"{units:,}"
+
+
+admin_extend(Customer, columns=[usage_this_period], after="mrr", annotate=_with_units_this_period)

@@ -267,6 +267,28 @@ def test_an_invalid_pricing_definition_is_refused(admin_client, plans):
     assert plan.pricing == {"model": "per_unit", "unit_price": "0.001"}
 
 
+def test_an_emptied_pricing_box_means_no_usage_pricing(admin_client, plans):
+    plan = plans["pro"]
+    url = reverse("admin:accounts_plan_change", args=[plan.pk])
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields}
+    data = {k: ("" if v is None else v) for k, v in data.items()}
+    data.update({"pricing": "", "features": '["images"]'})
+    data.update({"created_at_0": "2026-01-01", "created_at_1": "00:00:00"})
+    data.update({"prices-TOTAL_FORMS": "0", "prices-INITIAL_FORMS": "0"})
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    plan.refresh_from_db()
+    assert plan.pricing == {}
+
+
+def test_every_model_admin_is_registered_by_its_own_app():
+    """Higher apps extend a lower app's admin (core.admin_tools); none re-registers it."""
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label in OUR_APPS:
+            assert type(model_admin).__module__ == f"{model._meta.app_label}.admin", model
+
+
 def test_the_site_is_branded_as_the_operator_console(admin_client):
     html = admin_client.get("/admin/").content.decode()
     assert "operator console" in html.lower()
