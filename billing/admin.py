@@ -6,7 +6,6 @@ read-only. dj-stripe's own models stay as dj-stripe registers them.
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin, messages
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.db.models.fields.json import KT
@@ -14,8 +13,7 @@ from django.utils import timezone
 from djstripe.models import Subscription
 
 from accounts.models import Customer, Plan
-from billing.alerts import MAX_THRESHOLDS
-from billing.models import AlertSettings, MeterReport, PaymentFailure, PlanPrice, UsageAlert
+from billing.models import MeterReport, PaymentFailure, PlanPrice
 from core.admin_tools import CappedPaginator, PeriodFilter, ReadOnlyAdmin, admin_extend
 from core.money import cents_to_dollars, money
 
@@ -29,16 +27,6 @@ GRACE_EXTENSION_DAYS = 7
 # --- inlines on the customer page ---------------------------------------------------------------
 
 
-class UsageAlertInline(admin.TabularInline):
-    model = UsageAlert
-    extra = 0
-    fields = ["period", "threshold", "units_used", "included_units", "created_at", "emailed_at"]
-    readonly_fields = fields
-    can_delete = False
-    ordering = ["-period", "-threshold"]
-    max_num = 0
-
-
 class PaymentFailureInline(admin.TabularInline):
     model = PaymentFailure
     extra = 0
@@ -46,13 +34,6 @@ class PaymentFailureInline(admin.TabularInline):
     readonly_fields = fields
     can_delete = False
     max_num = 0
-
-
-class AlertSettingsInline(admin.StackedInline):
-    model = AlertSettings
-    extra = 0
-    max_num = 1
-    fields = ["thresholds", "email_enabled"]
 
 
 class PlanPriceInline(admin.TabularInline):
@@ -157,51 +138,6 @@ class PaymentFailureAdmin(admin.ModelAdmin):
         self.message_user(request, text, messages.SUCCESS)
 
 
-class AlertSettingsForm(forms.ModelForm):
-    class Meta:
-        model = AlertSettings
-        fields = ["customer", "thresholds", "email_enabled"]
-
-    def clean_thresholds(self):
-        thresholds = self.cleaned_data.get("thresholds")
-        if not isinstance(thresholds, list) or not 1 <= len(set(thresholds)) <= MAX_THRESHOLDS:
-            raise forms.ValidationError(f"Give between 1 and {MAX_THRESHOLDS} thresholds.")
-        if any(
-            isinstance(t, bool) or not isinstance(t, int) or not 1 <= t <= 500 for t in thresholds
-        ):
-            raise forms.ValidationError("Thresholds are whole percentages between 1 and 500.")
-        return sorted(set(thresholds))
-
-
-@admin.register(AlertSettings)
-class AlertSettingsAdmin(admin.ModelAdmin):
-    form = AlertSettingsForm
-    list_display = ["customer", "thresholds", "email_enabled", "updated_at"]
-    list_filter = ["email_enabled"]
-    list_select_related = ["customer"]
-    search_fields = ["customer__email"]
-    raw_id_fields = ["customer"]
-
-
-@admin.register(UsageAlert)
-class UsageAlertAdmin(ReadOnlyAdmin):
-    """Recorded and emailed by the send_usage_alerts task, once per threshold per period."""
-
-    list_display = [
-        "created_at",
-        "customer",
-        "period",
-        "threshold",
-        "units_used",
-        "included_units",
-        "emailed_at",
-    ]
-    list_filter = ["period", "threshold", ("emailed_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["customer"]
-    search_fields = ["customer__email"]
-    date_hierarchy = "created_at"
-
-
 # --- on accounts' customer and plan pages -------------------------------------------------
 
 
@@ -234,6 +170,6 @@ admin_extend(
     columns=[stripe_status],
     after="usage_this_period",
     annotate=_with_stripe_state,
-    inlines=[PaymentFailureInline, AlertSettingsInline, UsageAlertInline],
+    inlines=[PaymentFailureInline],
 )
 admin_extend(Plan, inlines=[PlanPriceInline])

@@ -21,4 +21,3 @@ class BillingConfig(AppConfig):
             order=40,
             also_current=("dashboard-plan-change", "dashboard-cancel"),
         )
-        dashboard_tab_register(label="Alerts", url_name="dashboard-alerts", order=50)

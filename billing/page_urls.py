@@ -14,5 +14,4 @@ urlpatterns: list = [
     ),
     path("dashboard/billing/plan/<slug:slug>/", views.plan_change, name="dashboard-plan-change"),
     path("dashboard/billing/cancel/", views.subscription_cancel, name="dashboard-cancel"),
-    path("dashboard/alerts/", views.alerts_page, name="dashboard-alerts"),
 ]

@@ -20,20 +20,3 @@ def dunning() -> dict:
         "recovered": result.recovered,
         "downgraded": result.downgraded,
     }
-
-
-# --- Usage alerts (operator console) ----------------------------------------------------------
-
-
-@shared_task(name="billing.tasks.send_usage_alerts", ignore_result=True)
-def send_usage_alerts() -> dict:
-    """Record and email usage-threshold crossings (beat: every minute; any number of workers)."""
-    from billing.alerts import usage_alerts_send
-
-    run = usage_alerts_send()
-    return {
-        "period": run.period,
-        "candidates": run.candidates,
-        "recorded": run.recorded,
-        "emailed": run.emailed,
-    }

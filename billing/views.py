@@ -1,5 +1,5 @@
 """The customer's billing pages: dashboard overview, plans and subscription, payment method,
-invoices and usage alerts. Every write goes through billing.services / billing.alerts; their
+and invoices. Every write goes through billing.services; their
 ApplicationErrors are shown to the customer (their `.message`), never turned into a 500.
 """
 
@@ -16,13 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Customer
 from accounts.selectors import plan_catalogue
 from accounts.views import api_base_url, customer_required, new_key_pop
-from billing import alerts, selectors, services
+from alerts.selectors import current_alerts
+from billing import selectors, services
 from billing.errors import ContractPlan
-from billing.forms import (
-    AlertSettingsForm,
-    PaymentMethodForm,
-    PlanChangeForm,
-)
+from billing.forms import PaymentMethodForm, PlanChangeForm
 from core.email import sales_email
 from core.errors import ApplicationError
 from core.money import cents_to_dollars, money
@@ -47,7 +44,7 @@ def overview(request: HttpRequest, customer: Customer) -> HttpResponse:
     breakdown, usage = period_usage(customer, period)
     estimate = quote_display(pricing_selectors.usage_estimate(customer, breakdown))
     failure = selectors.customer_open_payment_failure(customer)
-    current = alerts.current_alerts(customer)
+    current = current_alerts(customer)
     new_key = new_key_pop(request)
     context = {
         "customer": customer,
@@ -260,56 +257,3 @@ def subscription_cancel(request: HttpRequest, customer: Customer) -> HttpRespons
         "error": error or read_error,
     }
     return render(request, "billing/cancel.html", context, status=status)
-
-
-# --- usage alerts -------------------------------------------------------------------------
-
-
-@customer_required
-@require_http_methods(["GET", "POST"])
-def alerts_page(request: HttpRequest, customer: Customer) -> HttpResponse:
-    current_settings = alerts.alert_settings(customer)
-    initial = {
-        "thresholds": ", ".join(str(t) for t in current_settings.thresholds),
-        "email_enabled": current_settings.email_enabled,
-    }
-    form = AlertSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.is_valid():
-            try:
-                alerts.alert_settings_update(
-                    customer=customer,
-                    thresholds=form.cleaned_data["thresholds"],
-                    email_enabled=form.cleaned_data["email_enabled"],
-                )
-            except ApplicationError as exc:
-                form.add_error("thresholds", exc.message)
-                status = exc.status_code
-            else:
-                messages.success(request, "Alert settings saved.")
-                return redirect("dashboard-alerts")
-    plan = customer.plan
-    period = current_period()
-    used = customer_usage(
-        customer_id=customer.pk, start=period.start, end=period.end, ledger_if_redis_down=True
-    ).total.units
-    included = plan.included_units
-    thresholds = [
-        {"percent": t, "units": None if not included else included * t // 100}
-        for t in current_settings.thresholds
-    ]
-    context = {
-        "customer": customer,
-        "plan": plan,
-        "form": form,
-        "settings": current_settings,
-        "thresholds": thresholds,
-        "units_used": used,
-        "included_units": included,
-        "percent_used": None if not included else used * 100 / included,
-        "alerts": alerts.current_alerts(customer),
-        "period": period,
-    }
-    return render(request, "billing/alerts.html", context, status=status)

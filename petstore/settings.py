@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "metering",
     "pricing",
     "billing",
+    "alerts",
     "petstore",
 ]
 
@@ -154,7 +155,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Threshold crossings are emailed within a minute; each threshold fires once per period.
     "send-usage-alerts": {
-        "task": "billing.tasks.send_usage_alerts",
+        "task": "alerts.tasks.send_usage_alerts",
         "schedule": timedelta(minutes=1),
     },
     # Applied-batch markers only guard retries of recent flushes; a week is far beyond that.

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.page_urls import urlpatterns as accounts_pages
 from accounts.urls import api_urlpatterns as accounts_api
+from alerts.urls import urlpatterns as alerts_pages
 from billing import admin_views
 from billing.page_urls import urlpatterns as billing_pages
 from billing.urls import api_urlpatterns as billing_api
@@ -36,6 +37,7 @@ urlpatterns = [
     *metering_pages,
     *pricing_pages,
     *billing_pages,
+    *alerts_pages,
 ]
 
 if settings.METERING_BENCH_UNMETERED:

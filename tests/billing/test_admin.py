@@ -13,13 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiKey, Customer, Plan, PlanChange
-from billing.models import AlertSettings, MeterReport, PaymentFailure, PlanPrice, UsageAlert
+from alerts.models import AlertSettings, UsageAlert
+from billing.models import MeterReport, PaymentFailure, PlanPrice
 from core.periods import current_period
 from metering.models import Endpoint, RequestVoid, UsageRecord
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = {"accounts", "metering", "billing"}
+OUR_APPS = {"accounts", "metering", "billing", "alerts"}
 
 
 @pytest.fixture

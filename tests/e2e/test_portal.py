@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import ApiKey, Customer
-from billing.models import UsageAlert
+from alerts.models import UsageAlert
 from core.periods import current_period
 from metering.models import UsageRecord
 from metering.selectors import customer_usage

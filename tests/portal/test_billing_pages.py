@@ -302,7 +302,7 @@ def test_alerts_page_shows_the_defaults(owner_web):
 
 
 def test_alerts_are_saved_through_the_service(owner, owner_web):
-    from billing.alerts import alert_settings
+    from alerts.selectors import alert_settings
 
     response = owner_web.post("/dashboard/alerts/", {"thresholds": "50, 90%, 100"})
     assert response.status_code == 302
@@ -326,7 +326,7 @@ def test_alert_errors_are_shown(owner, owner_web, thresholds, message):
     )
     assert response.status_code == 400
     assert message in body(response)
-    from billing.models import AlertSettings
+    from alerts.models import AlertSettings
 
     assert not AlertSettings.objects.filter(customer=owner.customer).exists()
 

@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from billing.models import UsageAlert
+from alerts.models import UsageAlert
 from core.periods import current_period
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from billing.models import PaymentFailure, UsageAlert
+from alerts.models import UsageAlert
+from billing.models import PaymentFailure
 from core.periods import current_period
 from metering.grants import grants
 from metering.models import UsageRecord

@@ -31,8 +31,9 @@ from django.db import connection, transaction
 
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from accounts.selectors import plan_mrr
+from alerts.models import AlertSettings, UsageAlert
 from billing import metrics
-from billing.models import AlertSettings, PaymentFailure, UsageAlert
+from billing.models import PaymentFailure
 from core.periods import period_containing
 from metering import store
 from metering.models import UsageRecord

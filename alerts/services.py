@@ -1,4 +1,5 @@
-"""Usage alerts: thresholds a customer sets in the portal, and the alerts they triggered."""
+"""Usage alerts, the writes: a customer's thresholds, and recording and emailing each threshold
+crossed once per period (the `send_usage_alerts` task, every minute)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Customer, OveragePolicy, PlanChange
-from billing.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, UsageAlert
+from alerts.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, UsageAlert
 from core.email import email_send
 from core.errors import ApplicationError
 from core.navigation import page_url, upgrade_url
-from core.periods import Period, current_period, period_containing, period_from_id
+from core.periods import Period, period_containing, period_from_id
 from metering import store
 from metering.models import UsageRecord
 from metering.selectors import customer_period_units
@@ -26,14 +27,6 @@ MAX_THRESHOLDS = 5
 
 class InvalidThresholds(ApplicationError):
     code = "invalid_thresholds"
-
-
-def alert_settings(customer: Customer) -> AlertSettings:
-    """The customer's settings, or the defaults (80% and 100%, email on) if never saved."""
-    settings = AlertSettings.objects.filter(customer=customer).first()
-    return settings or AlertSettings(
-        customer=customer, thresholds=list(DEFAULT_ALERT_THRESHOLDS), email_enabled=True
-    )
 
 
 @transaction.atomic
@@ -51,16 +44,7 @@ def alert_settings_update(
     return settings
 
 
-def current_alerts(customer: Customer) -> list[UsageAlert]:
-    """Alerts of the current period, highest threshold first (for the dashboard banner)."""
-    return list(
-        UsageAlert.objects.filter(customer=customer, period=current_period().id).order_by(
-            "-threshold"
-        )
-    )
-
-
-# --- Sending: each threshold once per period, by Celery (billing.tasks.send_usage_alerts) --------
+# --- Sending: each threshold once per period, by Celery (alerts.tasks.send_usage_alerts) ---------
 #
 # Exactly once comes from the database, not from the scheduler:
 # 1. a crossing is recorded by inserting its UsageAlert row under the (customer, period,
@@ -72,6 +56,7 @@ def current_alerts(customer: Customer) -> list[UsageAlert]:
 #    commit, the claim rolls back and the next run sends it (rows with emailed_at NULL are
 #    retried for EMAIL_RETRY_WINDOW).
 
+# The key's name predates the alerts app; it stays so that a deploy keeps the last run.
 LAST_RUN_KEY = "billing:usage-alerts:last-run"
 # Ledger rows are written by hour and flushed every few seconds: looking back an hour before the
 # last completed run covers the flush lag and clock skew between workers.

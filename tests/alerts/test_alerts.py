@@ -13,9 +13,9 @@ from django.db import connection
 
 from accounts import services as account_services
 from accounts.models import Plan, PlanChange
-from billing import alerts
-from billing.models import UsageAlert
-from billing.tasks import send_usage_alerts
+from alerts import selectors, services
+from alerts.models import UsageAlert
+from alerts.tasks import send_usage_alerts
 from core.periods import current_period, month_period
 from metering import store
 from metering.models import UsageRecord
@@ -66,24 +66,24 @@ def thresholds_emailed(address: str) -> list[int]:
 def test_nothing_below_the_first_threshold(tiny):
     customer, _ = tiny
     set_units(customer, 7)
-    assert alerts.usage_alerts_send().recorded == 0
+    assert services.usage_alerts_send().recorded == 0
     assert mail.outbox == []
-    assert alerts.current_alerts(customer) == []
+    assert selectors.current_alerts(customer) == []
 
 
 def test_a_jump_past_two_thresholds_sends_both_once(tiny):
     customer, _ = tiny
     set_units(customer, 5)  # 50%
-    alerts.usage_alerts_send()
+    services.usage_alerts_send()
     set_units(customer, 12)  # 120%: past 80% and 100% at once
-    run = alerts.usage_alerts_send()
+    run = services.usage_alerts_send()
     assert (run.recorded, run.emailed) == (2, 2)
     assert thresholds_emailed(customer.email) == [80, 100]
     for _ in range(3):
         set_units(customer, 15)
-        alerts.usage_alerts_send()
+        services.usage_alerts_send()
     assert len(mail.outbox) == 2
-    banner = alerts.current_alerts(customer)
+    banner = selectors.current_alerts(customer)
     assert [(a.threshold, a.units_used, a.included_units) for a in banner] == [
         (100, 12, 10),
         (80, 12, 10),
@@ -99,7 +99,7 @@ def test_thresholds_cross_one_by_one(tiny):
     customer, _ = tiny
     for units, emailed in ((8, [80]), (9, [80]), (10, [80, 100]), (11, [80, 100])):
         set_units(customer, units)
-        alerts.usage_alerts_send()
+        services.usage_alerts_send()
         assert thresholds_emailed(customer.email) == emailed
 
 
@@ -107,10 +107,10 @@ def test_the_next_period_fires_again(tiny):
     customer, _ = tiny
     period = current_period()
     set_units(customer, 10, period)
-    alerts.usage_alerts_send()
+    services.usage_alerts_send()
     later = period.end + timedelta(hours=1)
     set_units(customer, 9, period.next())
-    run = alerts.usage_alerts_send(now=later)
+    run = services.usage_alerts_send(now=later)
     assert run.recorded == 1
     assert thresholds_emailed(customer.email) == [80, 80, 100]
     assert sorted(UsageAlert.objects.values_list("period", "threshold")) == [
@@ -122,30 +122,30 @@ def test_the_next_period_fires_again(tiny):
 
 def test_custom_thresholds_from_the_customers_settings(tiny):
     customer, _ = tiny
-    alerts.alert_settings_update(customer=customer, thresholds=[50, 150], email_enabled=True)
+    services.alert_settings_update(customer=customer, thresholds=[50, 150], email_enabled=True)
     set_units(customer, 12)
-    alerts.usage_alerts_send()
+    services.usage_alerts_send()
     assert thresholds_emailed(customer.email) == [50]
     set_units(customer, 15)
-    alerts.usage_alerts_send()
+    services.usage_alerts_send()
     assert thresholds_emailed(customer.email) == [50, 150]
 
 
 def test_email_off_records_the_alert_for_the_banner_but_sends_nothing(tiny):
     customer, _ = tiny
-    alerts.alert_settings_update(customer=customer, thresholds=[80, 100], email_enabled=False)
+    services.alert_settings_update(customer=customer, thresholds=[80, 100], email_enabled=False)
     set_units(customer, 10)
-    run = alerts.usage_alerts_send()
+    run = services.usage_alerts_send()
     assert (run.recorded, run.emailed) == (2, 0)
     assert mail.outbox == []
-    assert [a.threshold for a in alerts.current_alerts(customer)] == [100, 80]
+    assert [a.threshold for a in selectors.current_alerts(customer)] == [100, 80]
     assert not UsageAlert.objects.filter(emailed_at__isnull=False).exists()
 
 
 def test_unlimited_plans_get_no_alerts(make_customer, plans):
     customer, _ = make_customer("enterprise", "big@example.com")
     set_units(customer, 10**9)
-    assert alerts.usage_alerts_send().recorded == 0
+    assert services.usage_alerts_send().recorded == 0
     assert not UsageAlert.objects.exists()
 
 
@@ -156,14 +156,14 @@ def test_without_a_quota_counter_the_ledger_decides(tiny):
         customer=customer, endpoint="GET /api/v1/pets", hour=period.start, calls=9, units=9
     )
     assert store.client().hget(store.period_key(customer.pk, period.id), "units") is None
-    alerts.usage_alerts_send()
+    services.usage_alerts_send()
     assert thresholds_emailed(customer.email) == [80]
     assert UsageAlert.objects.get().units_used == 9
 
 
 def test_a_failed_email_is_sent_on_the_next_run(tiny, monkeypatch):
     customer, _ = tiny
-    real = alerts.usage_alert_email
+    real = services.usage_alert_email
     calls = {"n": 0}
 
     def flaky(alert):
@@ -172,13 +172,13 @@ def test_a_failed_email_is_sent_on_the_next_run(tiny, monkeypatch):
             raise ConnectionError("mail server down")
         real(alert)
 
-    monkeypatch.setattr(alerts, "usage_alert_email", flaky)
+    monkeypatch.setattr(services, "usage_alert_email", flaky)
     set_units(customer, 8)
-    run = alerts.usage_alerts_send()
+    run = services.usage_alerts_send()
     assert (run.recorded, run.emailed) == (1, 0)
     assert UsageAlert.objects.get().emailed_at is None  # the claim rolled back
-    assert alerts.usage_alerts_send().emailed == 1
-    assert alerts.usage_alerts_send().emailed == 0
+    assert services.usage_alerts_send().emailed == 1
+    assert services.usage_alerts_send().emailed == 0
     assert thresholds_emailed(customer.email) == [80]
 
 
@@ -190,9 +190,9 @@ def test_an_alert_recorded_by_a_worker_that_died_before_emailing_is_sent_once(ti
     UsageAlert.objects.create(
         customer=customer, period=period.id, threshold=80, units_used=8, included_units=10
     )
-    run = alerts.usage_alerts_send()
+    run = services.usage_alerts_send()
     assert (run.recorded, run.emailed) == (0, 1)
-    alerts.usage_alerts_send()
+    services.usage_alerts_send()
     assert thresholds_emailed(customer.email) == [80]
 
 
@@ -208,16 +208,16 @@ def test_candidates_are_customers_with_recent_usage(tiny):
         units=1,
     )
     # No run yet: everyone with usage in the period.
-    assert customer.pk in alerts.usage_alert_candidates(period=period, since=None)
+    assert customer.pk in services.usage_alert_candidates(period=period, since=None)
     # The last run started within the hour after the row's hour: flushes lag, so it counts.
     since = datetime(2025, 3, 2, 11, 50, tzinfo=UTC)
-    assert customer.pk in alerts.usage_alert_candidates(period=period, since=since)
+    assert customer.pk in services.usage_alert_candidates(period=period, since=since)
     # A run hours later has seen it: an idle customer is not looked at again...
     since = datetime(2025, 3, 9, tzinfo=UTC)
-    assert customer.pk not in alerts.usage_alert_candidates(period=period, since=since)
+    assert customer.pk not in services.usage_alert_candidates(period=period, since=since)
     # ...until a new call leaves counters in Redis (dirty until the next flush).
     set_units(customer, 1)
-    assert customer.pk in alerts.usage_alert_candidates(period=period, since=since)
+    assert customer.pk in services.usage_alert_candidates(period=period, since=since)
 
 
 def test_the_celery_task_runs_the_service(tiny):
@@ -226,7 +226,7 @@ def test_the_celery_task_runs_the_service(tiny):
     result = send_usage_alerts.apply().get()
     assert result["recorded"] == 2 and result["emailed"] == 2
     beat = settings.CELERY_BEAT_SCHEDULE["send-usage-alerts"]
-    assert beat["task"] == send_usage_alerts.name == "billing.tasks.send_usage_alerts"
+    assert beat["task"] == send_usage_alerts.name == "alerts.tasks.send_usage_alerts"
 
 
 # --- concurrency -------------------------------------------------------------------------------
@@ -253,7 +253,7 @@ def test_racing_workers_send_each_threshold_once(tiny):
 
     def worker():
         barrier.wait()
-        alerts.usage_alerts_send()
+        services.usage_alerts_send()
 
     threads = [_in_thread(worker, errors) for _ in range(6)]
     for t in threads:
@@ -278,7 +278,7 @@ def test_workers_running_while_usage_grows_email_each_threshold_once(tiny):
 
     def worker():
         while not done.is_set():
-            alerts.usage_alerts_send()
+            services.usage_alerts_send()
 
     threads = [_in_thread(worker, errors) for _ in range(4)]
     for t in threads:
@@ -290,7 +290,7 @@ def test_workers_running_while_usage_grows_email_each_threshold_once(tiny):
         done.set()
         for t in threads:
             t.join(60)
-    alerts.usage_alerts_send()
+    services.usage_alerts_send()
     assert errors == []
     assert thresholds_emailed(customer.email) == [80, 100]
     assert sorted(UsageAlert.objects.values_list("threshold", flat=True)) == [80, 100]
