@@ -182,7 +182,7 @@ def login_locked_out(request: HttpRequest, original_response, credentials) -> Ht
     message = LOCKED_OUT_MESSAGE.format(wait=wait)
     if request.path.startswith(reverse("admin:index")):
         context = {**admin.site.each_context(request), "title": "Log in", "message": message}
-        return render(request, "admin/locked_out.html", context, status=429)
+        return render(request, "admin/accounts/locked_out.html", context, status=429)
     form = LoginForm({"email": request.POST.get("email", "")})
     form.is_valid()  # binds the email back into the form; the password is never echoed
     form.add_error(None, message)

@@ -101,7 +101,7 @@ def measure() -> None:
     from django.test import Client
 
     from accounts.models import Customer, Plan, PlanChange
-    from billing import metrics
+    from console import metrics
     from metering.models import UsageRecord
 
     now = datetime.now(UTC)

@@ -17,10 +17,6 @@ from billing.models import MeterReport, PaymentFailure, PlanPrice
 from core.admin_tools import CappedPaginator, PeriodFilter, ReadOnlyAdmin, admin_extend
 from core.money import cents_to_dollars, money
 
-admin.site.site_header = "Pet Store API — operator console"
-admin.site.site_title = "Pet Store API console"
-admin.site.index_title = "Operator console"
-
 GRACE_EXTENSION_DAYS = 7
 
 

@@ -107,9 +107,8 @@ def main() -> int:
         _manage(env, "sync_endpoints")
         _manage(env, "collectstatic", "--noinput", "-v", "0")
         _manage(env, "ensure_staff")
-        for command in ("setup_stripe", "seed_demo"):
-            if (BASE_DIR / "billing" / "management" / "commands" / f"{command}.py").exists():
-                _manage(env, command)
+        _manage(env, "setup_stripe")
+        _manage(env, "seed_demo")
 
         web_port = env["WEB_PORT"]
         _say(f"starting web (gunicorn) on http://127.0.0.1:{web_port}, Celery worker and beat")

@@ -26,7 +26,8 @@ WEB_PORT = env.int("WEB_PORT", default=8000)
 SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{WEB_PORT}").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the operator console's site as the default admin site.
+    "console.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "pricing",
     "billing",
     "alerts",
+    "console",
     "petstore",
 ]
 

@@ -7,7 +7,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.page_urls import urlpatterns as accounts_pages
 from accounts.urls import api_urlpatterns as accounts_api
 from alerts.urls import urlpatterns as alerts_pages
-from billing import admin_views
 from billing.page_urls import urlpatterns as billing_pages
 from billing.urls import api_urlpatterns as billing_api
 from billing.webhooks.view import StripeWebhookView
@@ -26,8 +25,6 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("admin/metrics/", admin_views.metrics_page, name="admin-metrics"),
-    path("admin/metrics.json", admin_views.metrics_json, name="admin-metrics-json"),
     path("admin/", admin.site.urls),
     # Ahead of dj-stripe's own view at the same URL: ours always verifies the signature against
     # the endpoint's stored secret (see billing/webhooks/view.py for why).

@@ -1,4 +1,4 @@
-"""An index for the business metrics (billing/metrics.py): each customer's last plan change
+"""An index for the business metrics (console/metrics/): each customer's last plan change
 before an instant, read as an index scan instead of sorting the whole history.
 
 Created in SQL, outside Django's model state, because it is PostgreSQL-specific (descending

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from accounts import services as account_services
 from accounts.models import Customer, Plan, PlanChange
 from accounts.selectors import plan_mrr
-from billing import metrics
+from console import metrics
 from core.periods import month_period
 from metering.models import UsageRecord
 

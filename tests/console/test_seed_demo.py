@@ -11,7 +11,7 @@ from django.db.models import Max
 
 from accounts.models import Customer, PlanChange
 from accounts.selectors import plan_mrr
-from billing import metrics
+from console import metrics
 from core.periods import parse_month
 from metering.models import UsageRecord
 

@@ -1,5 +1,5 @@
 """The SQL behind the business metrics: plan state at an instant, transitions, activation
-and usage revenue (billing.metrics composes them into a month's figures)."""
+and usage revenue (console.metrics composes them into a month's figures)."""
 
 from __future__ import annotations
 

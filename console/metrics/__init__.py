@@ -25,7 +25,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from accounts.models import Plan, PlanChange
-from billing.metrics.queries import (
+from console.metrics.queries import (
     _activation,
     _movement,
     _transitions,

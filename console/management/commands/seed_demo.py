@@ -32,8 +32,8 @@ from django.db import connection, transaction
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from accounts.selectors import plan_mrr
 from alerts.models import AlertSettings, UsageAlert
-from billing import metrics
 from billing.models import PaymentFailure
+from console import metrics
 from core.periods import period_containing
 from metering import store
 from metering.models import UsageRecord

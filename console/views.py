@@ -1,46 +1,21 @@
-"""Operator console pages under /admin/: business metrics as a page and as JSON (staff only)."""
+"""The operator console's own pages under /admin/: business metrics as a page and as JSON. The
+console's admin site serves them (console/sites.py), staff only, through its admin_view."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import wraps
 from typing import Any
 
 import pygal
 from django.contrib import admin
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 
-from billing import metrics
+from console import metrics
 from core.charts import CHART_OPTIONS, LINE_CHART_STYLE, chart_svg
 from core.money import money
 from core.periods import Period, parse_month
-
-
-def staff_only(*, json: bool = False):
-    """Anonymous → the admin login; signed in but not staff → 403 (JSON for the JSON view)."""
-
-    def decorate(view):
-        @wraps(view)
-        def wrapped(request, *args, **kwargs):
-            user = request.user
-            if not user.is_authenticated:
-                return redirect_to_login(request.get_full_path(), reverse("admin:login"))
-            if not (user.is_active and user.is_staff):
-                if json:
-                    return JsonResponse(
-                        {"error": "forbidden", "message": "Staff only."}, status=403
-                    )
-                raise PermissionDenied
-            return view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
 
 
 class BadMonth(ValueError):
@@ -62,7 +37,6 @@ def _month(request, now: datetime) -> Period:
     return period
 
 
-@staff_only(json=True)
 def metrics_json(request):
     now = datetime.now(UTC)
     try:
@@ -261,7 +235,6 @@ def _charts(history: list[dict]) -> list[str]:
     ]
 
 
-@staff_only()
 def metrics_page(request):
     now = datetime.now(UTC)
     error = None
@@ -311,4 +284,4 @@ def metrics_page(request):
         ],
         "error": error,
     }
-    return render(request, "admin/billing/metrics.html", context, status=400 if error else 200)
+    return render(request, "console/metrics.html", context, status=400 if error else 200)
