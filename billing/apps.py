@@ -11,10 +11,8 @@ class BillingConfig(AppConfig):
         from core.navigation import dashboard_tab_register, page_register
 
         configure()
-        page_register("dashboard", "dashboard")
         page_register("plans", "dashboard-billing")
         page_register("plan-change", "dashboard-plan-change")
-        dashboard_tab_register(label="Overview", url_name="dashboard", order=10)
         dashboard_tab_register(
             label="Plan & billing",
             url_name="dashboard-billing",

@@ -5,7 +5,6 @@ from django.urls import path
 from billing import views
 
 urlpatterns: list = [
-    path("dashboard/", views.overview, name="dashboard"),
     path("dashboard/billing/", views.billing_page, name="dashboard-billing"),
     path(
         "dashboard/billing/payment-method/",

@@ -1,13 +1,12 @@
-"""The customer's billing pages: dashboard overview, plans and subscription, payment method,
-and invoices. Every write goes through billing.services; their
-ApplicationErrors are shown to the customer (their `.message`), never turned into a 500.
+"""The customer's billing pages: plans and subscription, payment method and invoices. Every
+write goes through billing.services; their ApplicationErrors are shown to the customer (their
+`.message`), never turned into a 500.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,53 +14,21 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.models import Customer
 from accounts.selectors import plan_catalogue
-from accounts.views import api_base_url, customer_required, new_key_pop
-from alerts.selectors import current_alerts
+from accounts.views import customer_required
 from billing import selectors, services
 from billing.errors import ContractPlan
 from billing.forms import PaymentMethodForm, PlanChangeForm
 from core.email import sales_email
 from core.errors import ApplicationError
-from core.money import cents_to_dollars, money
+from core.money import money
 from core.periods import current_period
 from metering.selectors import customer_usage
-from metering.views import period_usage
-from pricing import selectors as pricing_selectors
 from pricing.display import plan_card, quote_display
 from pricing.engine import (
     PricingError,
     Usage,
     quote_for_plan,
 )
-
-# --- dashboard overview -----------------------------------------------------------------
-
-
-@customer_required
-@require_GET
-def overview(request: HttpRequest, customer: Customer) -> HttpResponse:
-    period = current_period()
-    breakdown, usage = period_usage(customer, period)
-    estimate = quote_display(pricing_selectors.usage_estimate(customer, breakdown))
-    failure = selectors.customer_open_payment_failure(customer)
-    current = current_alerts(customer)
-    new_key = new_key_pop(request)
-    context = {
-        "customer": customer,
-        "plan": customer.plan,
-        "plan_card": plan_card(customer.plan),
-        "usage": usage,
-        "estimate": estimate,
-        "alert": current[0] if current else None,
-        "failure": failure,
-        "failure_amount": money(cents_to_dollars(failure.amount_due)) if failure else "",
-        "new_key": new_key,
-        "api_base": api_base_url(request),
-        "poll_ms": settings.PORTAL_FIRST_CALL_POLL_MS,
-        "recent_refusals": usage["refusals"][:8],
-    }
-    return render(request, "billing/overview.html", context)
-
 
 # --- plans, subscription, payment method, invoices -------------------------------------
 

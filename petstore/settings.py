@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "billing",
     "alerts",
     "console",
+    "portal",
     "petstore",
 ]
 

@@ -59,7 +59,7 @@ def test_not_found_is_html_for_pages_and_json_for_the_api(client):
 
 
 def test_server_error_handler_renders(rf):
-    from petstore.views import server_error
+    from portal.views import server_error
 
     response = server_error(rf.get("/dashboard/"))
     assert response.status_code == 500

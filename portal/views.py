@@ -1,4 +1,5 @@
-"""Site pages outside the apps: the landing page, the quick start, and the error handlers."""
+"""The site's own pages: the landing page, the quick start, and the error handlers (JSON under
+/api/, the portal's pages elsewhere)."""
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
@@ -25,7 +26,8 @@ def _error(request: HttpRequest, status: int, message: str | None = None) -> Htt
     return error_page(request, status)
 
 
-# Django's handlers (petstore/urls.py): JSON under /api/, the portal's pages elsewhere.
+# Django's handlers (handler400… in petstore/urls.py): JSON under /api/, the portal's pages
+# elsewhere. core's request guard renders its refusals through them too.
 def bad_request(request, exception=None):
     if isinstance(exception, RequestDataTooBig):
         return _error(request, 413)
@@ -60,7 +62,7 @@ def landing(request: HttpRequest) -> HttpResponse:
         "api_base": _api_base(request),
         "customer": customer_for_user(request.user),
     }
-    return render(request, "landing.html", context)
+    return render(request, "portal/landing.html", context)
 
 
 @require_GET

@@ -1,0 +1,46 @@
+"""The customer dashboard's home page (/dashboard/): the first call, usage of the period, the
+estimated bill, the plan, and banners for usage alerts and payment failures. Each part comes from
+the app that owns it; the other tabs are those apps' own pages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from accounts.models import Customer
+from accounts.views import api_base_url, customer_required, new_key_pop
+from alerts.selectors import current_alerts
+from billing import selectors as billing_selectors
+from core.money import cents_to_dollars, money
+from core.periods import current_period
+from metering.views import period_usage
+from pricing import selectors as pricing_selectors
+from pricing.display import plan_card, quote_display
+
+
+@customer_required
+@require_GET
+def dashboard(request: HttpRequest, customer: Customer) -> HttpResponse:
+    period = current_period()
+    breakdown, usage = period_usage(customer, period)
+    estimate = quote_display(pricing_selectors.usage_estimate(customer, breakdown))
+    failure = billing_selectors.customer_open_payment_failure(customer)
+    current = current_alerts(customer)
+    new_key = new_key_pop(request)
+    context = {
+        "customer": customer,
+        "plan": customer.plan,
+        "plan_card": plan_card(customer.plan),
+        "usage": usage,
+        "estimate": estimate,
+        "alert": current[0] if current else None,
+        "failure": failure,
+        "failure_amount": money(cents_to_dollars(failure.amount_due)) if failure else "",
+        "new_key": new_key,
+        "api_base": api_base_url(request),
+        "poll_ms": settings.PORTAL_FIRST_CALL_POLL_MS,
+        "recent_refusals": usage["refusals"][:8],
+    }
+    return render(request, "portal/dashboard.html", context)
