@@ -67,7 +67,7 @@ def _configure() -> None:
 def seed(now: datetime):
     """A Pro customer with one year of hourly usage, ending at the current hour."""
     from accounts import services
-    from accounts.catalogue import seed_plans
+    from accounts.demo_plans import seed_plans
     from accounts.models import Plan
     from metering.defaults import seed_endpoints
     from metering.models import Endpoint, UsageRecord

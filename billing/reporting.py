@@ -20,8 +20,8 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.models import Customer
-from billing.catalog import UNITS_METER
 from billing.models import MeterReport, PlanPrice
+from billing.stripe_catalog import UNITS_METER
 from metering.models import UsageRecord
 from pricing.selectors import billing_classes
 

@@ -18,7 +18,6 @@ from djstripe import models as djstripe_models
 from accounts.models import Customer, Plan
 from accounts.selectors import default_plan
 from accounts.services import customer_change_plan
-from billing.catalog import plan_for_price_ids, subscription_items
 from billing.errors import (
     ContractPlan,
     InvalidPaymentMethod,
@@ -27,6 +26,7 @@ from billing.errors import (
     PlanNotSelfServe,
 )
 from billing.stripe_api import djstripe_sync, stripe_call, stripe_retrieve
+from billing.stripe_catalog import plan_for_price_ids, subscription_items
 
 # Subscriptions that keep the plan: `past_due` keeps it through the dunning grace period.
 LIVE_STATUSES = ("active", "trialing", "past_due")

@@ -1,5 +1,5 @@
 """Cache invalidation: whatever changes what a key may do replaces a token in Redis, so every
-process notices on its next request (see metering.grants and metering.catalogue)."""
+process notices on its next request (see metering.grants and metering.rules)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from redis.exceptions import RedisError
 from accounts.models import Plan
 from accounts.signals import customer_access_changed
 from metering import store
-from metering.catalogue import catalogue
 from metering.grants import bump_customer_token
 from metering.models import Endpoint
+from metering.rules import rules
 
 logger = logging.getLogger(__name__)
 
@@ -31,15 +31,15 @@ def customer_access_changed_bump_token(sender, customer_id: int, **kwargs) -> No
         logger.exception("metering: could not invalidate grants of customer %s", customer_id)
 
 
-def _catalog_bump() -> None:
-    catalogue.invalidate()
+def _rules_bump() -> None:
+    rules.invalidate()
     try:
-        store.client().set(store.CATALOG_VERSION, uuid.uuid4().hex)
+        store.client().set(store.RULES_VERSION, uuid.uuid4().hex)
     except RedisError:
-        logger.exception("metering: could not bump the catalogue version")
+        logger.exception("metering: could not bump the rules version")
 
 
 @receiver([post_save, post_delete], sender=Plan)
 @receiver([post_save, post_delete], sender=Endpoint)
-def catalog_changed_bump_version(sender, **kwargs) -> None:
-    transaction.on_commit(_catalog_bump)
+def rules_changed_bump_version(sender, **kwargs) -> None:
+    transaction.on_commit(_rules_bump)

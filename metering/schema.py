@@ -7,8 +7,8 @@ from django.db.utils import DatabaseError
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 
-from metering.catalogue import DEFAULT_WEIGHT, route_template
 from metering.models import Endpoint
+from metering.rules import DEFAULT_WEIGHT, route_template
 
 
 class MeteredAutoSchema(AutoSchema):

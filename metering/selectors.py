@@ -16,8 +16,8 @@ from redis.exceptions import RedisError
 
 from core.periods import Period
 from metering import store
-from metering.catalogue import route_template
 from metering.models import REFUSAL_REASONS, FlushedBatch, UsageRecord
+from metering.rules import route_template
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from redis.retry import Retry
 
 DIRTY_SET = "metering:dirty"
 BATCH_REGISTRY = "metering:batches"
-CATALOG_VERSION = "metering:catalog"
+RULES_VERSION = "metering:catalog"  # the key predates metering/rules.py; kept across deploys
 
 _client: redis.Redis | None = None
 _client_lock = threading.Lock()

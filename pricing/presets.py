@@ -1,5 +1,5 @@
 """Pricing presets: whole plan catalogues, one per pricing strategy, loaded with
-`manage.py load_pricing_preset NAME`. Each plan is in the shape of accounts.catalogue.DEMO_PLANS.
+`manage.py load_pricing_preset NAME`. Each plan is in the shape of accounts.demo_plans.DEMO_PLANS.
 
 Loading is idempotent: plans are matched by slug and saved only when a value differs; plans the
 preset does not name are deactivated, never deleted (customers may still be on them), except
@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts.catalogue import ALL_ENDPOINT_FEATURES, DEMO_PLANS
+from accounts.demo_plans import ALL_ENDPOINT_FEATURES, DEMO_PLANS
 from accounts.models import Plan
 from pricing.engine import PlanTerms, parse_pricing
 
@@ -261,7 +261,7 @@ def _signup_plan_fields() -> dict[str, Any]:
 @transaction.atomic
 def preset_load(*, name: str) -> PresetResult:
     """Make the catalogue the preset's plans (plus Free). Saves only what differs, through
-    Plan.save() so that metering's catalogue cache notices (its post_save receiver)."""
+    Plan.save() so that metering's rule snapshot notices (its post_save receiver)."""
     preset = PRESETS[name]
     wanted = {spec["slug"]: preset_plan_fields(spec) for spec in preset.plans}
     result = PresetResult()

@@ -12,14 +12,14 @@ from django.conf import settings
 from rest_framework.test import APIClient
 
 from accounts import services as account_services
-from accounts.catalogue import seed_plans
+from accounts.demo_plans import seed_plans
 from accounts.models import Plan
-from billing.catalog import stripe_catalog_sync
+from billing.stripe_catalog import stripe_catalog_sync
 from metering import store
-from metering.catalogue import catalogue
 from metering.defaults import seed_endpoints
 from metering.grants import grants
 from metering.models import Endpoint
+from metering.rules import rules
 from stripe_emulator.testing import running_stripe_server
 
 # The SQLite test database is a file (see settings) so that gunicorn/Celery processes share it.
@@ -61,10 +61,10 @@ def _clean_redis_and_caches(request):
         if not Endpoint.objects.exists():
             seed_endpoints(Endpoint)
     grants.clear()
-    catalogue.invalidate()
+    rules.invalidate()
     yield
     grants.clear()
-    catalogue.invalidate()
+    rules.invalidate()
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from accounts.catalogue import seed_plans
+    from accounts.demo_plans import seed_plans
 
     seed_plans(apps.get_model("accounts", "Plan"))
 

@@ -17,10 +17,10 @@ from redis.exceptions import RedisError
 from core.navigation import upgrade_url
 from core.periods import Period, current_period
 from metering import selectors, store
-from metering.catalogue import UNLIMITED, EndpointRule, PlanRules, catalogue
 from metering.errors import FeatureNotInPlan, InvalidApiKey, QuotaExceeded, RateLimited
 from metering.grants import Grant, grant_for_key, record_first_call
 from metering.models import RequestVoid
+from metering.rules import UNLIMITED, EndpointRule, PlanRules, rules
 
 logger = logging.getLogger(__name__)
 
@@ -169,13 +169,13 @@ def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
             "Missing API key: send it in the X-API-Key header (or Authorization: Bearer)."
         )
     grant = grant_for_key(raw_key)
-    rule = catalogue.endpoint(method, route)
+    rule = rules.endpoint(method, route)
     # One id and one record bucket for the request, whatever is re-sent below: every copy of
     # the script finds the first one's record.
     request_id = _request_member()
     bucket = store.request_bucket(time.time())
     for _ in range(4):
-        plan = catalogue.plan(grant.plan_id)
+        plan = rules.plan(grant.plan_id)
         if grant.revoked or not plan.allows(rule.feature):
             # Refusals are rare: confirm against the current token before refusing.
             if not _token_is_current(grant):

@@ -3,8 +3,8 @@ import stripe
 from django.core.management import call_command
 
 from accounts.models import Plan
-from billing.catalog import UNITS_METER, class_meter, stripe_catalog_sync
 from billing.models import PlanPrice
+from billing.stripe_catalog import UNITS_METER, class_meter, stripe_catalog_sync
 
 
 def stripe_prices(active=True):

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from accounts.models import Plan
 from accounts.services import customer_register
-from billing.catalog import stripe_catalog_sync
 from billing.reporting import usage_report_to_stripe
 from billing.services import subscription_cancel, subscription_change
+from billing.stripe_catalog import stripe_catalog_sync
 from metering.models import UsageRecord
 
 LIVE_KEY = os.environ.get("STRIPE_LIVE_SECRET_KEY", "")

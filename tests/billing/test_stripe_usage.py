@@ -9,9 +9,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Plan
-from billing.catalog import UNITS_METER
 from billing.models import MeterReport
 from billing.reporting import reports_prepare, reports_send, usage_report_to_stripe
+from billing.stripe_catalog import UNITS_METER
 from metering.models import UsageRecord
 from metering.services import usage_flush
 from pricing.engine import Usage, quote_for_plan

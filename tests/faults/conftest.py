@@ -17,9 +17,9 @@ import redis
 from django.db.models import Sum
 
 from metering import store
-from metering.catalogue import catalogue
 from metering.grants import grants
 from metering.models import UsageRecord
+from metering.rules import rules
 from petstore.embedded_redis import start_redis_server
 from petstore.ports import free_port
 
@@ -104,7 +104,7 @@ def use_redis(url: str, monkeypatch, settings) -> None:
         "default": {**settings.CACHES["default"], "LOCATION": url},
     }
     grants.clear()
-    catalogue.invalidate()
+    rules.invalidate()
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def app_on_own_redis(own_redis, monkeypatch, settings):
     use_redis(own_redis.url, monkeypatch, settings)
     yield own_redis
     grants.clear()
-    catalogue.invalidate()
+    rules.invalidate()
 
 
 class ScriptSpy:

@@ -9,9 +9,9 @@ from redis.exceptions import RedisError
 
 from core.periods import current_period
 from metering import services, store
-from metering.catalogue import catalogue
 from metering.grants import grant_for_key
 from metering.models import RequestVoid
+from metering.rules import rules
 from tests.faults.conftest import ledger_totals
 
 PETS = "/api/v1/pets"
@@ -94,8 +94,8 @@ def test_a_void_before_its_admission_runs_leaves_a_tombstone(pro_client, app_on_
     # The order a paused Redis may run them in: the void (sent after the request gave up)
     # first, then the admission that was queued before it.
     grant = grant_for_key(pro_client.raw_key)
-    plan = catalogue.plan(grant.plan_id)
-    rule = catalogue.endpoint("POST", "api/v1/pets")
+    plan = rules.plan(grant.plan_id)
+    rule = rules.endpoint("POST", "api/v1/pets")
     counted = services.CountedRequest(
         grant.customer_id,
         "late:1",
@@ -140,7 +140,7 @@ def test_a_lost_admission_answer_is_voided_when_redis_is_back(pro_client, app_on
 def test_request_records_are_small_and_expire(make_customer, app_on_own_redis):
     customer, raw = make_customer("enterprise")
     grant = grant_for_key(raw)
-    plan = catalogue.plan(grant.plan_id)
+    plan = rules.plan(grant.plan_id)
     period = current_period()
     services.period_seed(customer_id=customer.pk, period=period)
     bucket = store.request_bucket(time.time())

@@ -13,7 +13,7 @@ PETS = "/api/v1/pets"
 
 @pytest.fixture
 def warm(pro_client, app_on_own_redis):
-    """A pro customer whose first calls are counted and flushed: key, plan, catalogue and both
+    """A pro customer whose first calls are counted and flushed: key, plan, rules and both
     scripts are cached, so the next call is the one-round-trip warm path."""
     assert pro_client.get(ANALYTICS).status_code == 200
     assert pro_client.get(f"{PETS}/999999").status_code == 404

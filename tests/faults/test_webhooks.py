@@ -28,9 +28,9 @@ from django.urls import reverse
 from djstripe.models import Event as DjstripeEvent
 
 from accounts.models import Customer, Plan
-from billing.catalog import subscription_items
 from billing.models import PaymentFailure
 from billing.services import subscription_change
+from billing.stripe_catalog import subscription_items
 from billing.webhooks.endpoint import webhook_endpoint_ensure
 
 pytestmark = pytest.mark.django_db(transaction=True)  # a live server; emails leave on commit

@@ -57,11 +57,11 @@ def test_weights_follow_the_endpoint_table(pro_client, django_capture_on_commit_
 @pytest.mark.django_db
 def test_unknown_routes_weigh_one(pro_client, settings):
     """A DRF route with no row in the endpoint table is metered at weight 1."""
-    from metering.catalogue import catalogue
+    from metering.rules import rules
 
-    rule = catalogue.endpoint("GET", "api/v1/brand-new/<int:pk>")
+    rule = rules.endpoint("GET", "api/v1/brand-new/<int:pk>")
     assert (rule.weight, rule.path, rule.billable_class) == (1, "/api/v1/brand-new/{pk}", "read")
-    assert catalogue.endpoint("POST", "api/v1/brand-new").billable_class == "write"
+    assert rules.endpoint("POST", "api/v1/brand-new").billable_class == "write"
 
 
 @pytest.mark.django_db

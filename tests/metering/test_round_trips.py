@@ -3,7 +3,7 @@
 import pytest
 import redis
 
-from metering import catalogue as catalogue_module
+from metering import rules as rules_module
 
 PETS = "/api/v1/pets"
 
@@ -35,11 +35,11 @@ def test_a_warm_request_is_one_round_trip(
 ):
     call = getattr(pro_client, method)
     kwargs = {"data": {"name": "Rex"}, "format": "json"} if method == "post" else {}
-    for _ in range(2):  # cold: key, plan, catalogue, scripts, pending hash
+    for _ in range(2):  # cold: key, plan, rules, scripts, pending hash
         assert call(path, **kwargs).status_code == status
-    # The catalogue's once-a-second version check is the only other Redis read on this path;
+    # The rule snapshot's once-a-second version check is the only other Redis read on this path;
     # keep it out of the measured call.
-    monkeypatch.setattr(catalogue_module, "CHECK_EVERY_SECONDS", 3600)
+    monkeypatch.setattr(rules_module, "CHECK_EVERY_SECONDS", 3600)
     redis_writes.clear()
     assert call(path, **kwargs).status_code == status
     assert redis_writes == ["EVALSHA"]

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from accounts.catalogue import seed_plans
+from accounts.demo_plans import seed_plans
 from accounts.models import Plan
 
 

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from billing.catalog import stripe_catalog_sync
+from billing.stripe_catalog import stripe_catalog_sync
 from billing.webhooks.endpoint import webhook_endpoint_ensure
 
 

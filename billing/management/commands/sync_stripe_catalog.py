@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from billing.catalog import stripe_catalog_sync
+from billing.stripe_catalog import stripe_catalog_sync
 
 
 class Command(BaseCommand):

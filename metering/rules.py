@@ -1,4 +1,5 @@
-"""Process-local snapshot of the plan catalogue and the endpoint cost table.
+"""The rules metering enforces, as a process-local snapshot: each plan's limits (rate, quota,
+features) and the endpoint cost table.
 
 Both are small and read on every request, so each process keeps them in memory. At most once a
 second a process reads `metering:catalog` (one GET) and reloads from the database only when the
@@ -63,7 +64,7 @@ def route_template(route: str) -> str:
     return text if text.startswith("/") else f"/{text}"
 
 
-class Catalogue:
+class RuleSnapshot:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._plans: dict[int, PlanRules] = {}
@@ -79,11 +80,11 @@ class Catalogue:
         with self._lock:
             if now - self._checked_at < CHECK_EVERY_SECONDS:
                 return
-            version = store.client().get(store.CATALOG_VERSION)
+            version = store.client().get(store.RULES_VERSION)
             if version is None:
                 version = uuid.uuid4().hex
-                store.client().set(store.CATALOG_VERSION, version, nx=True)
-                version = store.client().get(store.CATALOG_VERSION)
+                store.client().set(store.RULES_VERSION, version, nx=True)
+                version = store.client().get(store.RULES_VERSION)
             if version != self._version:
                 self._load()
                 self._version = version
@@ -137,4 +138,4 @@ class Catalogue:
         return rule
 
 
-catalogue = Catalogue()
+rules = RuleSnapshot()
