@@ -33,7 +33,7 @@ sys.path.insert(0, str(BASE_DIR))
 from common import bench_env
 from common import ensure_database as common_ensure_database
 
-from petstore.ports import free_port, wait_for_port
+from petstore.launch import gunicorn
 
 DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/petstore_bench"
@@ -77,28 +77,6 @@ print(raw)
         check=True,
     )
     return out.stdout.strip().splitlines()[-1]
-
-
-def start_gunicorn(workers: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "petstore.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        cwd=BASE_DIR,
-        env=env(),
-    )
-    wait_for_port(port, timeout=30)
-    return proc, f"http://127.0.0.1:{port}"
 
 
 def percentile_ms(wrk_output: str, percentile: int) -> float:
@@ -186,8 +164,7 @@ def main() -> int:
 
     ensure_database()
     key = prepare_customer()
-    proc, url = start_gunicorn(args.workers)
-    try:
+    with gunicorn(env=env(), workers=args.workers) as url:
         metered_url, unmetered_url = f"{url}/api/v1/pets", f"{url}/bench/unmetered/pets"
         for target in (metered_url, unmetered_url):  # warm up caches and connections
             run_wrk(target, key, 2, args.connections)
@@ -200,9 +177,6 @@ def main() -> int:
                 target = metered_url if side == "metered" else unmetered_url
                 results[side].append(run_wrk(target, key, args.duration, args.connections))
         commands = redis_commands_per_request(url, key)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
     def summary(name: str) -> dict[str, float]:
         runs = results[name]

@@ -4,17 +4,13 @@ and the suite's Redis."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
 from urllib.parse import quote
 
-import requests
 from django.conf import settings
 from django.db import connection
 
-from petstore.ports import free_port
+from petstore import launch
 
 
 def test_database_url() -> str:
@@ -38,45 +34,9 @@ def server_env(**extra: str) -> dict[str, str]:
     }
 
 
-def wait_for_http(url: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=1)
-            return
-        except requests.RequestException:
-            time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer within {timeout}s")
-
-
 @contextmanager
 def gunicorn(workers: int = 2, port: int | None = None, **extra_env: str):
-    """gunicorn with `workers` processes serving the app on `port` (default: a free one);
-    yields its base URL."""
-    port = port or free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "petstore.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--log-level",
-            "warning",
-        ],
-        env=server_env(**extra_env),
-        cwd=settings.BASE_DIR,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_http(url + "/api/schema/")
+    """gunicorn (petstore.launch) with `workers` processes on the test database and the suite's
+    Redis, on `port` (default: a free one); yields its base URL."""
+    with launch.gunicorn(env=server_env(**extra_env), workers=workers, port=port) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()

@@ -5,7 +5,7 @@ import stripe
 
 from accounts.models import PlanChange
 from accounts.services import customer_change_plan
-from tests.servers import free_port
+from petstore.ports import free_port
 
 SUBSCRIBE = "/api/v1/billing/subscribe"
 CANCEL = "/api/v1/billing/cancel"

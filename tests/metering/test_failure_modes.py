@@ -7,8 +7,8 @@ import pytest
 
 from accounts.keys import generate_key
 from metering import store
+from petstore.ports import free_port
 from tests.conftest import KeyClient
-from tests.servers import free_port
 
 PETS = "/api/v1/pets"
 
