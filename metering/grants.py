@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cachetools import TTLCache
 from django.utils import timezone
@@ -37,7 +37,6 @@ class Grant:
     expires_at: float | None  # epoch seconds of a rotated key's grace end
     first_call_recorded: bool
     revoked: bool = False
-    loaded_at: float = field(default_factory=time.time)
 
 
 class ApiCaller:
@@ -70,10 +69,6 @@ class GrantCache:
     def put(self, digest: str, grant: Grant) -> None:
         with self._lock:
             self._grants[digest] = grant
-
-    def drop(self, digest: str) -> None:
-        with self._lock:
-            self._grants.pop(digest, None)
 
     def is_unknown(self, digest: str) -> bool:
         with self._lock:

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,18 +58,6 @@ class RedisProcess:
         timer = threading.Timer(seconds, self.resume)
         timer.start()
         return timer
-
-    @contextmanager
-    def paused_for(self, seconds: float):
-        """Paused now, resumed `seconds` later by a timer; on exit, resumed for sure."""
-        self.pause()
-        timer = self.resume_after(seconds)
-        try:
-            yield
-        finally:
-            timer.join(timeout=seconds + 5)
-            if self._paused:
-                self.resume()
 
     def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
