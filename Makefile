@@ -19,11 +19,13 @@ run: install
 	$(PY) -m petstore.devrun
 
 # Uses DATABASE_URL and REDIS_URL when set (CI: PostgreSQL and Redis), else SQLite and an
-# embedded Redis. Includes the browser suite.
+# embedded Redis. Includes the browser suite. lint-imports checks the layers between the apps
+# (contracts in pyproject.toml).
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/vulture
+	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -31,6 +33,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/vulture
+	$(VENV)/bin/lint-imports
 
 format: install
 	$(VENV)/bin/ruff check --fix .
@@ -40,4 +43,4 @@ bench: install
 	$(PY) bench/metering.py
 
 clean:
-	rm -rf $(VENV) .run staticfiles db.sqlite3 .pytest_cache .ruff_cache
+	rm -rf $(VENV) .run staticfiles db.sqlite3 .pytest_cache .ruff_cache .import_linter_cache

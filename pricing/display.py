@@ -12,7 +12,6 @@ from pricing.engine import (
     CLASS_LABELS,
     PlanTerms,
     PricingError,
-    format_unit_price,
     plan_terms,
 )
 
@@ -48,10 +47,10 @@ def usage_pricing_lines(terms: PlanTerms) -> list[str]:
             return [f"Hard cap at {terms.included:,} calls: no overage charges"]
         return ["No usage charges"]
     if pricing.model == "per_unit":
-        return [f"{then.capitalize()}${format_unit_price(pricing.unit_price)} per call"]
+        return [f"{then.capitalize()}{money(pricing.unit_price, exact=True)} per call"]
     if pricing.model == "package":
-        price = format_unit_price(pricing.package_price)
-        return [f"{then.capitalize()}${price} per {pricing.package_size:,} calls"]
+        price = money(pricing.package_price, exact=True)
+        return [f"{then.capitalize()}{price} per {pricing.package_size:,} calls"]
     if pricing.model in ("graduated", "volume"):
         head = (
             "Then per call, by tier:" if pricing.model == "graduated" else "All calls at one rate:"
@@ -59,8 +58,8 @@ def usage_pricing_lines(terms: PlanTerms) -> list[str]:
         lines = [head]
         start = 1
         for tier in pricing.tiers:
-            fee = f" + ${format_unit_price(tier.flat_fee)}" if tier.flat_fee else ""
-            lines.append(f"{_range(start, tier.up_to)}: ${format_unit_price(tier.unit_price)}{fee}")
+            fee = f" + {money(tier.flat_fee, exact=True)}" if tier.flat_fee else ""
+            lines.append(f"{_range(start, tier.up_to)}: {money(tier.unit_price, exact=True)}{fee}")
             start = (tier.up_to or 0) + 1
         return lines
     labels = {
@@ -68,7 +67,7 @@ def usage_pricing_lines(terms: PlanTerms) -> list[str]:
         "default": "Other calls" if len(pricing.class_prices) > 1 else "Calls",
     }
     lines = [
-        f"{labels[name]}: ${format_unit_price(price)} each"
+        f"{labels[name]}: {money(price, exact=True)} each"
         for name, price in pricing.class_prices.items()
     ]
     start = 1

@@ -98,8 +98,8 @@ def _priced_line(
     noun: str = "",
     note: str = "",
 ) -> Line:
-    price = format_unit_price(unit_price)
-    text = f"{description} {quantity:,}{noun} × ${price} = {money(amount)}{note}"
+    price = money(unit_price, exact=True)
+    text = f"{description} {quantity:,}{noun} × {price} = {money(amount)}{note}"
     return Line(text, quantity, unit_price, amount, kind)
 
 

@@ -21,6 +21,10 @@ from core.money import cents_to_dollars, money
         (Decimal("-12.3"), {}, "−$12.30"),  # a typographic minus, before the sign
         (Decimal("-0.001"), {}, "$0.00"),  # never "−$0.00"
         (Decimal("49"), {"sign": ""}, "49.00"),
+        (Decimal("0.001"), {"exact": True}, "$0.001"),  # a unit price, every place shown
+        (Decimal("0.0010"), {"exact": True}, "$0.001"),
+        (Decimal("0.25"), {"exact": True}, "$0.25"),
+        (Decimal("5"), {"exact": True}, "$5.00"),
         (None, {}, ""),
         ("", {}, ""),
     ],
