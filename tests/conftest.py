@@ -11,7 +11,6 @@ import stripe
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from accounts import services as account_services
 from accounts.demo_plans import seed_plans
 from accounts.models import Plan
 from billing.stripe_catalog import stripe_catalog_sync
@@ -21,6 +20,7 @@ from metering.grants import grants
 from metering.models import Endpoint
 from metering.rules import rules
 from stripe_emulator.testing import running_stripe_server
+from tests.factories import CustomerFactory
 
 # The SQLite test database is a file (see settings) so that gunicorn/Celery processes share it.
 (settings.BASE_DIR / ".run").mkdir(exist_ok=True)
@@ -95,13 +95,8 @@ def make_customer(db, plans):
     def make(plan: str = "free", email: str | None = None):
         counter["n"] += 1
         email = email or f"customer{counter['n']}@example.com"
-        customer, raw = account_services.customer_register(email=email)
-        if plan != "free":
-            account_services.customer_change_plan(
-                customer=customer, plan=plans[plan], reason="test"
-            )
-            customer.refresh_from_db()
-        return customer, raw
+        customer = CustomerFactory(email=email, plan=plans[plan])
+        return customer, customer.raw_key
 
     return make
 

@@ -12,11 +12,21 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ApiKey, Customer, Plan, PlanChange
-from alerts.models import AlertSettings, UsageAlert
-from billing.models import MeterReport, PaymentFailure, PlanPrice
+from accounts.models import ApiKey, Plan, PlanChange
+from billing.models import PaymentFailure, PlanPrice
 from core.periods import current_period
-from metering.models import Endpoint, RequestVoid, UsageRecord
+from metering.models import Endpoint
+from tests.factories import (
+    AlertSettingsFactory,
+    CustomerFactory,
+    MeterReportFactory,
+    PaymentFailureFactory,
+    PlanPriceFactory,
+    RequestVoidFactory,
+    StripeSubscriptionFactory,
+    UsageAlertFactory,
+    UsageRecordFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -24,67 +34,28 @@ OUR_APPS = {"accounts", "metering", "billing", "alerts"}
 
 
 @pytest.fixture
-def console_data(make_customer, plans):
-    free, _ = make_customer("free", "free@example.com")
-    pro, _ = make_customer("pro", "pro@example.com")
-    Customer.objects.filter(pk=pro.pk).update(stripe_customer_id="cus_test_1")
+def console_data(plans):
+    """A row of every model of ours on the console: three customers (two paying, one past 80% of
+    Free), last period's usage, a Stripe price, a meter report, an open and a paid payment
+    failure, alert settings and an alert, and a void waiting for Redis."""
+    free = CustomerFactory(email="free@example.com")
+    pro = CustomerFactory(email="pro@example.com", plan=plans["pro"])
     period = current_period()
-    for customer, units in ((free, 8_000), (pro, 1_234)):
-        UsageRecord.objects.create(
-            customer=customer,
-            endpoint="GET /api/v1/pets",
-            hour=period.start,
-            calls=units,
-            units=units,
-        )
+    UsageRecordFactory(customer=free, calls=8_000)
+    UsageRecordFactory(customer=pro, calls=1_234)
     # Last period's usage does not count in "usage this period".
-    UsageRecord.objects.create(
-        customer=free,
-        endpoint="GET /api/v1/pets",
-        hour=period.start - timedelta(hours=1),
-        calls=999,
-        units=999,
-    )
-    PlanPrice.objects.create(
-        plan=plans["pro"],
-        role="base",
-        stripe_product_id="prod_1",
-        stripe_price_id="price_1",
-        lookup_key="pro_base",
-        fingerprint="x",
-    )
-    MeterReport.objects.create(
-        customer=pro,
-        event_name="api_units",
-        hour=period.start,
-        value=1_234,
-        identifier="pro-1",
-        stripe_customer_id="cus_test_1",
-    )
-    now = timezone.now()
-    PaymentFailure.objects.create(
-        customer=pro, stripe_invoice_id="in_open", amount_due=4900, grace_ends_at=now
-    )
-    PaymentFailure.objects.create(
-        customer=pro,
-        stripe_invoice_id="in_paid",
-        amount_due=4900,
-        grace_ends_at=now,
-        resolved_at=now,
-    )
-    AlertSettings.objects.create(customer=free, thresholds=[50, 80])
-    UsageAlert.objects.create(
-        customer=free, period=period.id, threshold=80, units_used=8_000, included_units=10_000
-    )
-    RequestVoid.objects.create(
-        customer=free,
-        request_id="0123456789ab:7",
-        bucket=1,
-        period_id=period.id,
-        endpoint="GET /api/v1/pets",
-        weight=1,
-    )
-    return {"free": free, "pro": pro}
+    UsageRecordFactory(customer=free, hour=period.start - timedelta(hours=1), calls=999)
+    StripeSubscriptionFactory(customer=pro, status="past_due")
+    business = CustomerFactory(email="business@example.com", plan=plans["business"])
+    StripeSubscriptionFactory(customer=business, status="active")
+    PlanPriceFactory(plan=plans["pro"], stripe_price_id="price_1")
+    MeterReportFactory(customer=pro, value=1_234)
+    PaymentFailureFactory(customer=pro, stripe_invoice_id="in_open")
+    PaymentFailureFactory(customer=pro, stripe_invoice_id="in_paid", resolved_at=timezone.now())
+    AlertSettingsFactory(customer=free)
+    UsageAlertFactory(customer=free)
+    RequestVoidFactory(customer=free)
+    return {"free": free, "pro": pro, "business": business}
 
 
 def our_models():
@@ -126,24 +97,21 @@ def test_the_customer_list_shows_plan_mrr_usage_and_stripe(admin_client, console
     assert "8,000 / 10,000 (80%)" in html  # the ledger's units of this period only
     assert "1,234 / 50,000 (2%)" in html
     assert "$49.00" in html  # Pro's MRR
-    assert "payment failed" in html  # the open payment failure
+    assert "payment failed" in html  # the open payment failure wins over past_due
+    assert '<td class="field-stripe_status">active</td>' in html  # Business's subscription
+    assert '<td class="field-stripe_status">–</td>' in html  # Free: not a Stripe customer
 
 
-def test_the_customer_list_costs_the_same_queries_for_more_rows(admin_client, make_customer):
+def test_the_customer_list_costs_the_same_queries_for_more_rows(admin_client, plans):
     url = reverse("admin:accounts_customer_changelist")
-    make_customer("pro")
+    CustomerFactory(plan=plans["pro"])
     admin_client.get(url)
     with CaptureQueriesContext(connection) as few:
         assert admin_client.get(url).status_code == 200
     for _ in range(15):
-        customer, _ = make_customer("pro")
-        UsageRecord.objects.create(
-            customer=customer,
-            endpoint="GET /api/v1/pets",
-            hour=current_period().start,
-            calls=1,
-            units=1,
-        )
+        customer = CustomerFactory(plan=plans["pro"])
+        UsageRecordFactory(customer=customer)
+        StripeSubscriptionFactory(customer=customer)
     with CaptureQueriesContext(connection) as many:
         assert admin_client.get(url).status_code == 200
     assert len(many) == len(few)

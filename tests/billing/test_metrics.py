@@ -6,14 +6,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from accounts import services as account_services
 from accounts.models import Customer, Plan, PlanChange
-from accounts.selectors import plan_mrr
 from console import metrics
 from core.periods import month_period
-from metering.models import UsageRecord
+from tests.factories import CustomerFactory, UsageRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -24,41 +22,24 @@ def at(text: str) -> datetime:
 
 
 def customer(email: str, created: str, *changes: tuple[str, str], first_call=None) -> Customer:
-    """A customer signed up at `created` on the first plan of `changes`, then moved along them:
-    ("2025-04-05", "pro") means a change to Pro at that instant. Explicit PlanChange rows."""
+    """A customer signed up at `created` on the first plan of `changes`, then moved along them
+    by the plan-change service: ("2025-04-05", "pro") means a change to Pro at that instant."""
     plans = {plan.slug: plan for plan in Plan.objects.all()}
-    user = get_user_model().objects.create_user(username=email, email=email)
-    created_at = at(created)
-    history = [(created_at, changes[0][1])] + [(at(w), slug) for w, slug in changes[1:]]
-    final = plans[history[-1][1]]
-    c = Customer.objects.create(
-        user=user,
+    c = CustomerFactory(
         email=email,
-        plan=final,
-        created_at=created_at,
-        plan_changed_at=history[-1][0],
+        plan=plans[changes[0][1]],
+        created_at=at(created),
         first_call_at=at(first_call) if isinstance(first_call, str) else first_call,
     )
-    previous = None
-    for when, slug in history:
-        plan = plans[slug]
-        PlanChange.objects.create(
-            customer=c,
-            from_plan=previous,
-            to_plan=plan,
-            from_mrr=plan_mrr(previous),
-            to_mrr=plan_mrr(plan),
-            reason="signup" if previous is None else "test",
-            changed_at=when,
+    for when, slug in changes[1:]:
+        account_services.customer_change_plan(
+            customer=c, plan=plans[slug], reason="test", when=at(when)
         )
-        previous = plan
     return c
 
 
 def usage(c: Customer, hour: str, units: int, endpoint: str = "GET /api/v1/pets") -> None:
-    UsageRecord.objects.create(
-        customer=c, endpoint=endpoint, hour=at(hour), calls=units, units=units
-    )
+    UsageRecordFactory(customer=c, endpoint=endpoint, hour=at(hour), calls=units)
 
 
 JUNE = month_period(2025, 6)

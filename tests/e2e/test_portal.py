@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.models import ApiKey, Customer
-from alerts.models import UsageAlert
 from core.periods import current_period
 from metering.models import UsageRecord
 from metering.selectors import customer_usage
+from tests.factories import UsageAlertFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -122,12 +122,8 @@ def test_signup_copy_key_first_call_and_usage(page, live_server, screenshot):
     used = customer_usage(customer_id=customer.pk, start=period.start, end=period.end).total.units
     included = customer.plan.included_units
     if used * 100 >= included * 80:  # what the alert task would have recorded
-        UsageAlert.objects.create(
-            customer=customer,
-            period=period.id,
-            threshold=80,
-            units_used=used,
-            included_units=included,
+        UsageAlertFactory(
+            customer=customer, period=period.id, units_used=used, included_units=included
         )
     page.reload()
     expect()(page.locator("#usage-panel svg.pygal-chart")).to_be_visible()

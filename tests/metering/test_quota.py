@@ -6,18 +6,18 @@ from core.periods import current_period
 from metering.models import UsageRecord
 from metering.services import usage_flush
 from tests.conftest import KeyClient
+from tests.factories import UsageRecordFactory
 
 PETS = "/api/v1/pets"
 
 
 def ledger_usage(customer, units: int, endpoint="GET /api/v1/pets"):
     """Usage already in the ledger this period (as earlier flushes would have left it)."""
-    UsageRecord.objects.create(
+    UsageRecordFactory(
         customer=customer,
         endpoint=endpoint,
         hour=current_period().start + timedelta(hours=1),
         calls=units,
-        units=units,
     )
 
 

@@ -8,8 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from alerts.models import UsageAlert
-from core.periods import current_period
+from tests.factories import UsageAlertFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -83,13 +82,7 @@ def test_public_pages(client, url):
 def test_dashboard_pages(owner, owner_web, url):
     owner.get("/api/v1/analytics")  # a refusal, so the refusal tables render
     owner.get("/api/v1/pets")
-    UsageAlert.objects.create(
-        customer=owner.customer,
-        period=current_period().id,
-        threshold=80,
-        units_used=1,
-        included_units=1,
-    )
+    UsageAlertFactory(customer=owner.customer, units_used=1, included_units=1)
     key = owner.customer.api_keys.get()
     if url == "/dashboard/":
         owner_web.post("/dashboard/keys/", {"name": "second"})  # the one-time key panel

@@ -9,12 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from alerts.models import UsageAlert
-from billing.models import PaymentFailure
 from core.periods import current_period
 from metering.grants import grants
-from metering.models import UsageRecord
 from tests.conftest import KeyClient
+from tests.factories import PaymentFailureFactory, UsageAlertFactory, UsageRecordFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -131,10 +129,8 @@ def test_usage_page_tables_by_endpoint_and_day(owner, owner_web):
     day = period.start + timedelta(hours=5)
     if day > timezone.now():  # the first hours of a month: use now
         day = timezone.now().replace(minute=0, second=0, microsecond=0)
-    UsageRecord.objects.create(
-        customer=owner.customer, endpoint="GET /api/v1/pets", hour=day, calls=120, units=120
-    )
-    UsageRecord.objects.create(
+    UsageRecordFactory(customer=owner.customer, hour=day, calls=120)
+    UsageRecordFactory(
         customer=owner.customer,
         endpoint="POST /api/v1/pets",
         hour=day,
@@ -156,13 +152,7 @@ def test_usage_page_shows_a_past_month(owner, owner_web):
     previous = current_period().previous()
     customer.created_at = previous.start
     customer.save(update_fields=["created_at"])
-    UsageRecord.objects.create(
-        customer=customer,
-        endpoint="GET /api/v1/pets",
-        hour=previous.start + timedelta(days=3),
-        calls=42,
-        units=42,
-    )
+    UsageRecordFactory(customer=customer, hour=previous.start + timedelta(days=3), calls=42)
     html = body(owner_web.get("/dashboard/usage/", {"month": previous.label}))
     assert f"Usage in {previous.start:%B %Y}" in html
     assert 'data-testid="units-used">42<' in html
@@ -184,24 +174,15 @@ def test_usage_panel_partial(owner, owner_web):
 
 
 def test_usage_alert_banner(owner, owner_web):
-    UsageAlert.objects.create(
-        customer=owner.customer,
-        period=current_period().id,
-        threshold=80,
-        units_used=8_100,
-        included_units=10_000,
-    )
+    UsageAlertFactory(customer=owner.customer, units_used=8_100)
     html = body(owner_web.get("/dashboard/"))
     assert "You have passed 80% of your included usage" in html
     assert "8,100 of 10,000 units" in html
 
 
 def test_payment_failure_banner(owner, owner_web):
-    PaymentFailure.objects.create(
-        customer=owner.customer,
-        stripe_invoice_id="in_test_1",
-        amount_due=12_700,
-        grace_ends_at=datetime(2030, 1, 15, tzinfo=UTC),
+    PaymentFailureFactory(
+        customer=owner.customer, amount_due=12_700, grace_ends_at=datetime(2030, 1, 15, tzinfo=UTC)
     )
     html = body(owner_web.get("/dashboard/"))
     assert "Your last payment failed" in html
@@ -211,19 +192,8 @@ def test_payment_failure_banner(owner, owner_web):
 
 
 def test_another_customers_banners_are_not_shown(owner, stranger, owner_web):
-    PaymentFailure.objects.create(
-        customer=stranger.customer,
-        stripe_invoice_id="in_test_2",
-        amount_due=100,
-        grace_ends_at=datetime(2030, 1, 15, tzinfo=UTC),
-    )
-    UsageAlert.objects.create(
-        customer=stranger.customer,
-        period=current_period().id,
-        threshold=100,
-        units_used=10_000,
-        included_units=10_000,
-    )
+    PaymentFailureFactory(customer=stranger.customer, amount_due=100)
+    UsageAlertFactory(customer=stranger.customer, threshold=100)
     html = body(owner_web.get("/dashboard/"))
     assert "Your last payment failed" not in html
     assert "You have passed" not in html
