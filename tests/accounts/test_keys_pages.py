@@ -11,8 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from tests.conftest import KeyClient
-from tests.portal.conftest import web_client
+from tests.conftest import KeyClient, web_client
 
 pytestmark = pytest.mark.django_db
 
