@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 import requests
@@ -49,10 +50,19 @@ def wait_for_http(url: str, timeout: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+# One access-log line per request: method, path, status and User-Agent (tests/sdks reads it to
+# tell which operations each SDK's suite called).
+ACCESS_LOG_FORMAT = '%(m)s %(U)s %(s)s "%(a)s"'
+
+
 @contextmanager
-def gunicorn(workers: int = 2, **extra_env: str):
-    """gunicorn with `workers` processes serving the app on a free port; yields its base URL."""
+def gunicorn(workers: int = 2, access_log: Path | None = None, **extra_env: str):
+    """gunicorn with `workers` processes serving the app on a free port; yields its base URL.
+    With `access_log`, every request is logged there in ACCESS_LOG_FORMAT."""
     port = free_port()
+    logging = ["--log-level", "warning"]
+    if access_log is not None:
+        logging += ["--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT]
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -63,8 +73,7 @@ def gunicorn(workers: int = 2, **extra_env: str):
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "--log-level",
-            "warning",
+            *logging,
         ],
         env=server_env(**extra_env),
         cwd=settings.BASE_DIR,
