@@ -137,3 +137,12 @@ def test_the_flow_runs_as_shown(sample, sdk_world, tmp_path):
     else:
         assert f"Buddy (#{buddy.pk}) is sold; you had 0 pets" in out
         assert "calls left this minute: 7" in out
+
+
+def test_the_readme_shows_the_same_files():
+    readme = (REPO / "README.md").read_text()
+    fences = {"curl": "sh", "python": "python", "javascript": "js", "go": "go"}
+    for sample in QUICKSTART_FLOW:
+        assert f"```{fences[sample.name]}\n{source(sample).read_text()}```" in readme, sample
+    assert source(QUICKSTART_REGISTER).read_text() in readme
+    assert source(QUICKSTART_USAGE).read_text() in readme
