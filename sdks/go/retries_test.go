@@ -205,15 +205,15 @@ func TestARefusedConnectionEndsInConnectionError(t *testing.T) {
 }
 
 func TestASlowAnswerTimesOutAndIsRetried(t *testing.T) {
-	slow := reply{delay: time.Second, status: 200, body: `{"results": []}`}
+	slow := reply{delay: 3 * time.Second, status: 200, body: `{"results": []}`}
 	s := newStub(t, slow, reply{status: 200, body: `{"results": []}`})
 	var events []RetryEvent
-	page, err := stubClient(s, Options{Timeout: 100 * time.Millisecond, InitialRetryDelay: time.Millisecond}, &events).Keys.List(context.Background())
+	page, err := stubClient(s, Options{Timeout: 500 * time.Millisecond, InitialRetryDelay: time.Millisecond}, &events).Keys.List(context.Background())
 	if err != nil || len(page.Results) != 0 || len(events) != 1 || events[0].Reason != "timeout" {
 		t.Fatalf("%v %v %+v", page, err, events)
 	}
 	always := newStub(t, slow)
-	_, err = stubClient(always, Options{Timeout: 100 * time.Millisecond, DisableRetries: true}, &events).Usage.Retrieve(context.Background())
+	_, err = stubClient(always, Options{Timeout: 500 * time.Millisecond, DisableRetries: true}, &events).Usage.Retrieve(context.Background())
 	var connErr *ConnectionError
 	if !errors.As(err, &connErr) || !connErr.Timeout {
 		t.Fatalf("got %v", err)

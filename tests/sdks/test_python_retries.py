@@ -172,14 +172,14 @@ def test_a_refused_connection_ends_in_api_connection_error(flavour):
 
 
 def test_a_slow_answer_times_out_and_is_retried(flavour, stub):
-    slow = Reply(200, {"results": []}, delay=1.0)
+    slow = Reply(200, {"results": []}, delay=3.0)
     s = stub(slow, Reply(200, {"results": []}))
     page, events = run(
-        flavour, s.url, lambda c: c.keys.list(), timeout=0.1, initial_retry_delay=0.01
+        flavour, s.url, lambda c: c.keys.list(), timeout=0.5, initial_retry_delay=0.01
     )
     assert page.results == [] and [e.reason for e in events] == ["timeout"]
     always = stub(slow)
-    err, _ = run(flavour, always.url, lambda c: c.usage.retrieve(), timeout=0.1, max_retries=0)
+    err, _ = run(flavour, always.url, lambda c: c.usage.retrieve(), timeout=0.5, max_retries=0)
     assert isinstance(err, APITimeoutError)
 
 

@@ -10,6 +10,7 @@ const http = require('node:http');
 async function startStub(replies) {
   const queue = [...replies];
   const received = [];
+  const timers = new Set();
   const server = http.createServer((req, res) => {
     const chunks = [];
     req.on('data', (chunk) => chunks.push(chunk));
@@ -31,8 +32,15 @@ async function startStub(replies) {
         res.writeHead(reply.status || 200, { 'Content-Type': 'application/json', ...(reply.headers || {}) });
         res.end(body);
       };
-      if (reply.delayMs) setTimeout(send, reply.delayMs);
-      else send();
+      if (reply.delayMs) {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          send();
+        }, reply.delayMs);
+        timers.add(timer);
+      } else {
+        send();
+      }
     });
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -42,6 +50,7 @@ async function startStub(replies) {
     received,
     close: () =>
       new Promise((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
         server.closeAllConnections();
         server.close(resolve);
       }),

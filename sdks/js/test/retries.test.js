@@ -160,17 +160,17 @@ test('a refused connection ends in APIConnectionError after the retries', async 
 });
 
 test('a slow answer times out, and the timeout is retried', async (t) => {
-  const slow = { delayMs: 1000, status: 200, body: { results: [] } };
+  const slow = { delayMs: 3000, status: 200, body: { results: [] } };
   const stub = await startStub([slow, { status: 200, body: { results: [] } }]);
   t.after(stub.close);
-  const { client, retries } = clientFor(stub, { timeout: 100, initialRetryDelay: 0.01 });
+  const { client, retries } = clientFor(stub, { timeout: 500, initialRetryDelay: 0.01 });
   const page = await client.keys.list();
   assert.deepEqual(page.results, []);
   assert.deepEqual(retries.map((r) => r.reason), ['timeout']);
 
   const alwaysSlow = await startStub([slow]);
   t.after(alwaysSlow.close);
-  const { client: once } = clientFor(alwaysSlow, { timeout: 100, maxRetries: 0 });
+  const { client: once } = clientFor(alwaysSlow, { timeout: 500, maxRetries: 0 });
   await assert.rejects(once.usage.retrieve(), PetStore.APIConnectionTimeoutError);
   assert.equal(alwaysSlow.received.length, 1);
 });
