@@ -105,7 +105,7 @@ class PetStore {
    * an error status and APIConnectionError when no answer came. Writes carry an Idempotency-Key
    * (the caller's, or a random UUID) that stays the same on every retry of this call.
    */
-  async request(name, { params, query, body, form, options = {} } = {}) {
+  async request(name, { params, query, body, multipart, options = {} } = {}) {
     const op = operation(name);
     const path = op.path.replace(/\{(\w+)\}/g, (_, key) => {
       const value = params ? params[key] : undefined;
@@ -135,8 +135,9 @@ class PetStore {
     const idempotencyKey = isWrite ? options.idempotencyKey || randomUUID() : null;
     if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
     let payload;
-    if (form !== undefined) {
-      payload = form; // FormData: fetch sets the multipart boundary, and re-reads it on a retry
+    if (multipart !== undefined) {
+      payload = multipart.body; // encoded once: every retry sends the same bytes
+      headers['Content-Type'] = multipart.contentType;
     } else if (body !== undefined) {
       payload = JSON.stringify(body);
       headers['Content-Type'] = 'application/json';

@@ -1,5 +1,7 @@
 'use strict';
 
+const { randomUUID } = require('node:crypto');
+
 /** Gives a returned object its answer's metadata, without making it part of the data. */
 function withResponse(value, info) {
   Object.defineProperty(value, 'lastResponse', { value: info, enumerable: false, configurable: true });
@@ -72,15 +74,24 @@ const IMAGE_TYPES = [
   { magic: [0x52, 0x49, 0x46, 0x46], type: 'image/webp', ext: 'webp' },
 ];
 
-function imageBlob(image, contentType) {
-  if (typeof Blob !== 'undefined' && image instanceof Blob) return { blob: image, ext: 'bin' };
+/**
+ * The multipart body of an image upload and its Content-Type. Encoded once, with one boundary,
+ * so that every retry sends the very same bytes (a server that honours Idempotency-Key compares
+ * them): a FormData would get a new boundary on each attempt.
+ */
+async function imageUpload(image, filename, contentType) {
   let bytes;
-  if (image instanceof ArrayBuffer) bytes = new Uint8Array(image);
+  if (typeof Blob !== 'undefined' && image instanceof Blob) bytes = new Uint8Array(await image.arrayBuffer());
+  else if (image instanceof ArrayBuffer) bytes = new Uint8Array(image);
   else if (ArrayBuffer.isView(image)) bytes = new Uint8Array(image.buffer, image.byteOffset, image.byteLength);
   else throw new TypeError('image must be a Buffer, Uint8Array, ArrayBuffer or Blob');
   const known = IMAGE_TYPES.find((t) => t.magic.every((b, i) => bytes[i] === b));
-  const type = contentType || (known ? known.type : 'application/octet-stream');
-  return { blob: new Blob([bytes], { type }), ext: known ? known.ext : 'bin' };
+  const type = contentType || (typeof Blob !== 'undefined' && image instanceof Blob && image.type) || (known ? known.type : 'application/octet-stream');
+  const name = String(filename || `image.${known ? known.ext : 'bin'}`).replace(/"/g, '%22').replace(/[\r\n]/g, '');
+  const boundary = `petstore-${randomUUID()}`;
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${name}"\r\nContent-Type: ${type}\r\n\r\n`;
+  const body = Buffer.concat([Buffer.from(head), bytes, Buffer.from(`\r\n--${boundary}--\r\n`)]);
+  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 class Resource {
@@ -130,12 +141,10 @@ class Pets extends Resource {
   }
 
   /** Uploads an image (Buffer, Uint8Array, ArrayBuffer or Blob; JPEG, PNG, GIF or WebP). */
-  uploadImage(id, image, options = {}) {
+  async uploadImage(id, image, options = {}) {
     const { filename, contentType, ...requestOptions } = options;
-    const { blob, ext } = imageBlob(image, contentType);
-    const form = new FormData();
-    form.append('image', blob, filename || `image.${ext}`);
-    return call(this._client, 'pets.uploadImage', { params: { id }, form, options: requestOptions });
+    const multipart = await imageUpload(image, filename, contentType);
+    return call(this._client, 'pets.uploadImage', { params: { id }, multipart, options: requestOptions });
   }
 }
 

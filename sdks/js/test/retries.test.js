@@ -5,7 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const PetStore = require('@petstore/sdk');
-const { startStub, closedPort, UUID } = require('./helpers');
+const { startStub, closedPort, PNG, UUID } = require('./helpers');
 
 const OK_PET = { status: 201, body: { id: 7, name: 'Buddy', status: 'available' } };
 
@@ -194,4 +194,19 @@ test('writes carry an Idempotency-Key (yours if given); reads do not', async (t)
     assert.match(r.headers['user-agent'], /^petstore-sdk-js\/0\.1\.0 /);
     assert.equal(r.headers['x-api-key'], 'ps_test_stub');
   }
+});
+
+test('an image is sent as multipart, the same bytes on a retry', async (t) => {
+  const stub = await startStub([{ status: 503, body: {} }, { status: 200, body: { id: 3, image: { format: 'PNG' } } }]);
+  t.after(stub.close);
+  const { client } = clientFor(stub, { initialRetryDelay: 0.01 });
+  const pet = await client.pets.uploadImage(3, PNG, { filename: 'rex.png' });
+  assert.equal(pet.image.format, 'PNG');
+  const [first, second] = stub.received;
+  assert.equal(first.url, '/api/v1/pets/3/image');
+  assert.match(first.headers['content-type'], /^multipart\/form-data; boundary=/);
+  assert.ok(first.body.includes('filename="rex.png"') && first.body.includes('Content-Type: image/png'));
+  assert.equal(second.body, first.body);
+  assert.equal(second.headers['content-type'], first.headers['content-type']);
+  assert.equal(second.headers['idempotency-key'], first.headers['idempotency-key']);
 });

@@ -75,7 +75,7 @@ class Prepared:
     headers: dict[str, str]
     params: dict[str, Any] | None
     json: Any
-    files: dict[str, Any] | None
+    content: bytes | None  # a body sent as is (multipart), the same bytes on every retry
     idempotency_key: str | None
 
 
@@ -86,7 +86,7 @@ def prepare(
     path_params: dict[str, Any] | None = None,
     query: dict[str, Any] | None = None,
     json: Any = None,
-    files: dict[str, Any] | None = None,
+    multipart: tuple[bytes, str] | None = None,
     idempotency_key: str | None = None,
 ) -> Prepared:
     op = operation(name)
@@ -108,8 +108,11 @@ def prepare(
     if op.method != "GET":
         key = idempotency_key or str(uuid.uuid4())
         headers["Idempotency-Key"] = key
+    content = None
+    if multipart is not None:
+        content, headers["Content-Type"] = multipart
     params = {k: v for k, v in (query or {}).items() if v is not None} or None
-    return Prepared(op, path, config.base_url + path, headers, params, json, files, key)
+    return Prepared(op, path, config.base_url + path, headers, params, json, content, key)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -211,11 +214,10 @@ def pet_body(**fields: Any) -> dict[str, Any]:
     return {k: v for k, v in fields.items() if v is not None}
 
 
-def image_file(
-    image: Any, filename: str | None, content_type: str | None
-) -> dict[str, tuple[str, bytes, str]]:
-    """The multipart field of an image: bytes, a binary file or a path. Read once, so that a
-    retry sends the same bytes."""
+def image_upload(image: Any, filename: str | None, content_type: str | None) -> tuple[bytes, str]:
+    """The multipart body of an image upload (bytes, a binary file or a path) and its Content-Type.
+    Encoded once, with one boundary, so that every retry sends the very same bytes (a server
+    that honours Idempotency-Key compares them)."""
     if isinstance(image, bytes | bytearray | memoryview):
         data = bytes(image)
     elif isinstance(image, str | os.PathLike):
@@ -225,9 +227,21 @@ def image_file(
     else:
         data = image.read()
         filename = filename or os.path.basename(getattr(image, "name", "") or "") or None
-    kind = _image_kind(data)
-    name = filename or f"image.{kind[1]}"
-    return {"image": (name, data, content_type or kind[0])}
+    kind, extension = _image_kind(data)
+    name = (
+        (filename or f"image.{extension}").replace('"', "%22").replace("\r", "").replace("\n", "")
+    )
+    boundary = uuid.uuid4().hex
+    body = b"".join(
+        [
+            f"--{boundary}\r\n".encode(),
+            f'Content-Disposition: form-data; name="image"; filename="{name}"\r\n'.encode(),
+            f"Content-Type: {content_type or kind}\r\n\r\n".encode(),
+            data,
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
 
 
 def _image_kind(data: bytes) -> tuple[str, str]:

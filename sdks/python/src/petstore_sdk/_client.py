@@ -161,12 +161,12 @@ class Pets(_Resource):
         idempotency_key: str | None = None,
     ) -> PetWithImage:
         """Upload an image (bytes, a binary file or a path; JPEG, PNG, GIF or WebP)."""
-        files = _base.image_file(image, filename, content_type)
+        multipart = _base.image_upload(image, filename, content_type)
         return self._client._call(
             "pets.upload_image",
             PetWithImage,
             path_params={"id": id},
-            files=files,
+            multipart=multipart,
             idempotency_key=idempotency_key,
         )
 
@@ -351,7 +351,7 @@ class PetStore:
                     headers=prepared.headers,
                     params=prepared.params,
                     json=prepared.json,
-                    files=prepared.files,
+                    content=prepared.content,
                     timeout=config.timeout,
                 )
             except httpx.TimeoutException as exc:
