@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.utils import extend_schema
+from redis.exceptions import RedisError
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -13,7 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.errors import KeyNotFound
+from accounts.errors import KeyNotFound, SignupUnavailable
 from accounts.models import ApiKey, Customer
 from petstore.errors import ApplicationError
 
@@ -33,6 +35,13 @@ class RegistrationThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request, view):
+        """Raises SignupUnavailable (503) when the cache cannot be read or written."""
+        try:
+            return super().allow_request(request, view)
+        except (ConnectionInterrupted, RedisError) as exc:
+            raise SignupUnavailable() from exc
 
 
 class RegisterApi(APIView):

@@ -1,4 +1,4 @@
-from petstore.errors import ApplicationError, Conflict, PermissionDenied
+from petstore.errors import ApplicationError, Conflict, PermissionDenied, ServiceUnavailable
 
 
 class EmailTaken(Conflict):
@@ -19,3 +19,19 @@ class KeyNotFound(ApplicationError):
 class PlanNotAvailable(ApplicationError):
     code = "plan_not_available"
     default_message = "This plan cannot be chosen here."
+
+
+class SignupUnavailable(ServiceUnavailable):
+    """The per-address sign-up limit is counted in Redis; while it cannot be checked, sign-up
+    is refused rather than left unlimited (a new key could not be used meanwhile anyway: the
+    metered API needs Redis too)."""
+
+    default_message = (
+        "Sign-up is briefly unavailable (its rate limit cannot be checked). Try again in a minute."
+    )
+    retry_after = 60
+
+    def __init__(self, message=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.headers.setdefault("Retry-After", str(self.retry_after))
+        self.extra.setdefault("retry_after", self.retry_after)

@@ -5,7 +5,6 @@ from django.contrib.auth.views import LogoutView
 from django.urls import path, reverse_lazy
 
 from accounts import views
-from accounts.forms import PasswordSetOrResetForm
 
 urlpatterns: list = [
     path("signup/", views.signup, name="signup"),
@@ -13,17 +12,7 @@ urlpatterns: list = [
     # POST only (Django's LogoutView): a link or an <img> cannot log anyone out.
     path("logout/", LogoutView.as_view(), name="logout"),
     # Forgotten password, or a first password for accounts made through the API.
-    path(
-        "login/reset/",
-        auth_views.PasswordResetView.as_view(
-            form_class=PasswordSetOrResetForm,
-            template_name="accounts/password_reset.html",
-            email_template_name="emails/password_reset.txt",
-            subject_template_name="emails/password_reset_subject.txt",
-            success_url=reverse_lazy("password_reset_done"),
-        ),
-        name="password_reset",
-    ),
+    path("login/reset/", views.PasswordResetView.as_view(), name="password_reset"),
     path(
         "login/reset/sent/",
         auth_views.PasswordResetDoneView.as_view(template_name="accounts/password_reset_sent.html"),

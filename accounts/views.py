@@ -6,31 +6,36 @@ behind the user) and the one-time display of a new raw key (`new_key_stash`/`new
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from datetime import timedelta
 from functools import wraps
 
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import authenticate, login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
-from rest_framework.throttling import BaseThrottle
 
 from accounts import services
 from accounts.api import RegistrationThrottle
-from accounts.errors import EmailTaken, KeyLimitReached
-from accounts.forms import KeyCreateForm, KeyRotateForm, LoginForm, SignupForm
+from accounts.errors import EmailTaken, KeyLimitReached, SignupUnavailable
+from accounts.forms import (
+    KeyCreateForm,
+    KeyRotateForm,
+    LoginForm,
+    PasswordSetOrResetForm,
+    SignupForm,
+)
 from accounts.models import ApiKey, Customer
 from accounts.selectors import active_keys, customer_for_user, customer_keys
+from accounts.throttling import login_lockout_time, password_reset_limit
 from petstore.errors import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -84,39 +89,6 @@ def _safe_next(request: HttpRequest) -> str | None:
     return None
 
 
-# --- log-in throttle: failed attempts per client IP and email, in the cache (Redis) -----------
-
-
-def _login_failures_key(request: HttpRequest, email: str) -> str:
-    # DRF's client address rule: REMOTE_ADDR unless NUM_PROXIES trusted proxies are in front
-    # (a client could put anything in X-Forwarded-For).
-    ident = f"{BaseThrottle().get_ident(request)}|{email}"
-    return "portal:login-failures:" + hashlib.sha256(ident.encode()).hexdigest()[:32]
-
-
-def login_blocked_for(request: HttpRequest, email: str) -> int | None:
-    """Seconds until log-in may be tried again, or None when it may be tried now."""
-    key = _login_failures_key(request, email)
-    if (cache.get(key) or 0) < settings.PORTAL_LOGIN_MAX_FAILURES:
-        return None
-    ttl = cache.ttl(key) if hasattr(cache, "ttl") else None
-    return int(ttl) if ttl else settings.PORTAL_LOGIN_FAILURE_WINDOW
-
-
-def login_failure_record(request: HttpRequest, email: str) -> None:
-    key = _login_failures_key(request, email)
-    # The window starts at the first failure (add sets the expiry; incr keeps it).
-    if not cache.add(key, 1, timeout=settings.PORTAL_LOGIN_FAILURE_WINDOW):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=settings.PORTAL_LOGIN_FAILURE_WINDOW)
-
-
-def login_failures_clear(request: HttpRequest, email: str) -> None:
-    cache.delete(_login_failures_key(request, email))
-
-
 def _minutes(seconds: int) -> str:
     minutes = max(1, -(-seconds // 60))
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
@@ -141,14 +113,20 @@ def signup(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             throttle = RegistrationThrottle()
-            if not throttle.allow_request(request, None):
+            try:
+                allowed = throttle.allow_request(request, None)
+            except SignupUnavailable as exc:
+                allowed = None
+                form.add_error(None, exc.message)
+                status = exc.status_code
+            if allowed is False:
                 wait = int(throttle.wait() or 0) + 1
                 form.add_error(
                     None,
                     f"Too many sign-ups from this address. Try again in {_minutes(wait)}.",
                 )
                 status = 429
-            else:
+            elif allowed:
                 try:
                     customer, raw = services.customer_register(
                         email=form.cleaned_data["email"], password=form.cleaned_data["password"]
@@ -176,26 +154,67 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            email = form.cleaned_data["email"]
-            blocked = login_blocked_for(request, email)
-            if blocked:
-                form.add_error(
-                    None,
-                    "Too many failed log-in attempts for this email from your network. "
-                    f"Try again in {_minutes(blocked)}.",
-                )
-                status = 429
+            # A locked-out account or address is refused by django-axes inside `authenticate`;
+            # its middleware then answers with `login_locked_out` instead of this page.
+            user = authenticate(
+                request,
+                username=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+            )
+            if user is None:
+                form.add_error(None, "That email and password do not match an account.")
             else:
-                user = authenticate(request, username=email, password=form.cleaned_data["password"])
-                if user is None:
-                    login_failure_record(request, email)
-                    form.add_error(None, "That email and password do not match an account.")
-                else:
-                    login_failures_clear(request, email)
-                    login(request, user)
-                    return redirect(next_url or settings.LOGIN_REDIRECT_URL)
+                login(request, user)
+                return redirect(next_url or settings.LOGIN_REDIRECT_URL)
     context = {"form": form, "next": next_url or ""}
     return render(request, "accounts/login.html", context, status=status)
+
+
+LOCKED_OUT_MESSAGE = (
+    "Too many failed log-in attempts for this account or from your network. Try again in {wait}."
+)
+
+
+def login_locked_out(request: HttpRequest, original_response, credentials) -> HttpResponse:
+    """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE), 429 whatever the password: the
+    portal's log-in page, or the admin's own page, saying how long to wait."""
+    wait = _minutes(int(login_lockout_time(request).total_seconds()))
+    message = LOCKED_OUT_MESSAGE.format(wait=wait)
+    if request.path.startswith(reverse("admin:index")):
+        context = {**admin.site.each_context(request), "title": "Log in", "message": message}
+        return render(request, "admin/locked_out.html", context, status=429)
+    form = LoginForm({"email": request.POST.get("email", "")})
+    form.is_valid()  # binds the email back into the form; the password is never echoed
+    form.add_error(None, message)
+    context = {"form": form, "next": _safe_next(request) or ""}
+    return render(request, "accounts/login.html", context, status=429)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset page, with the number of emails limited per address asked for and per
+    client (accounts.throttling). Whether an account exists never changes the answer."""
+
+    form_class = PasswordSetOrResetForm
+    template_name = "accounts/password_reset.html"
+    email_template_name = "emails/password_reset.txt"
+    subject_template_name = "emails/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        limit = password_reset_limit(self.request, form.cleaned_data["email"])
+        if limit.scope == "ip":
+            form.add_error(
+                None,
+                "Too many password-reset requests from your network. "
+                f"Try again in {_minutes(limit.retry_after)}.",
+            )
+            response = self.render_to_response(self.get_context_data(form=form), status=429)
+            response["Retry-After"] = str(limit.retry_after)
+            return response
+        if limit.scope == "email":
+            # Enough links went to that address: answer as if one more did.
+            return redirect(self.get_success_url())
+        return super().form_valid(form)
 
 
 def _key_rows(customer: Customer) -> list[dict]:

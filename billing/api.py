@@ -158,6 +158,16 @@ class SubscriptionOutputSerializer(serializers.Serializer):
         ref_name = "Subscription"
 
 
+@extend_schema_serializer(component_name="BillingError")
+class BillingErrorSerializer(serializers.Serializer):
+    error = serializers.CharField(
+        help_text="A stable code: payment_method_required, card_declined, plan_not_available, "
+        "plan_not_found, no_subscription, contract_plan (409: the plan is a contract that only "
+        "staff change), billing_unavailable (503)…"
+    )
+    message = serializers.CharField()
+
+
 class SubscribeApi(APIView):
     class InputSerializer(serializers.Serializer):
         plan = serializers.SlugField()
@@ -173,8 +183,13 @@ class SubscribeApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses=SubscriptionOutputSerializer,
+        responses={
+            200: SubscriptionOutputSerializer,
+            **dict.fromkeys((400, 402, 404, 409, 503), BillingErrorSerializer),
+        },
         summary="Subscribe to a plan, or upgrade/downgrade (prorated)",
+        description="A customer on a contract plan (not self-serve, e.g. Enterprise) cannot "
+        "change it here: 409 `contract_plan`; staff change it.",
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -201,8 +216,13 @@ class SubscribeApi(APIView):
 class CancelApi(APIView):
     @extend_schema(
         request=None,
-        responses=SubscriptionOutputSerializer,
+        responses={
+            200: SubscriptionOutputSerializer,
+            **dict.fromkeys((400, 409, 503), BillingErrorSerializer),
+        },
         summary="Cancel the subscription at the end of the period",
+        description="A contract plan (not self-serve) is cancelled by staff only: 409 "
+        "`contract_plan`.",
     )
     def post(self, request):
         state = billing_services.subscription_cancel(customer=_caller_customer(request))

@@ -1,9 +1,11 @@
 """Dunning: what happens when a payment fails.
 
-`invoice.payment_failed` records the failure (once per invoice) and emails the customer. Then the
-hourly `dunning` task retries the invoice on days 1, 3 and 5 and sends reminders; if the invoice is
-still unpaid when the 7-day grace period ends, the subscription is cancelled and the customer moves
-to Free. `invoice.payment_succeeded` (or a successful retry) clears it at any point.
+`invoice.payment_failed` records the failure (once per invoice, and only if Stripe, re-read, still
+has the invoice open and unpaid) and emails the customer. Then the hourly `dunning` task retries
+the invoice on days 1, 3 and 5 and sends reminders; if the invoice is still unpaid when the 7-day
+grace period ends, the subscription is cancelled and the customer moves to Free. `invoice.paid` /
+`invoice.payment_succeeded` (once Stripe, re-read, says the invoice is paid) or a successful retry
+clears it at any point.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -24,6 +27,7 @@ from accounts.selectors import default_plan
 from accounts.services import customer_change_plan
 from billing.errors import CardDeclined
 from billing.models import PaymentFailure
+from billing.services import customer_for_stripe_id
 from billing.stripe_api import stripe_call
 
 logger = logging.getLogger(__name__)
@@ -43,20 +47,38 @@ def _amount(failure: PaymentFailure) -> str:
     return f"${failure.amount_due / 100:,.2f}"
 
 
-def payment_failure_record(*, customer: Customer, invoice_id: str) -> PaymentFailure | None:
-    """Record a failed invoice payment (idempotent per invoice) and tell the customer."""
+def _invoice_under_customer_lock(invoice_id: str) -> tuple[Customer | None, Any]:
+    """Read the invoice from Stripe to learn whose it is, lock that customer's row, then read it
+    again: what the caller acts on is Stripe's state once every earlier webhook about the same
+    customer has committed. Call inside a transaction."""
     invoice = stripe_call(stripe.Invoice.retrieve, invoice_id)
-    if invoice["status"] == "paid":
-        return None  # a late or replayed event: it has been paid since
+    customer = customer_for_stripe_id(invoice["customer"], lock=True)
+    if customer is None:
+        return None, invoice
+    return customer, stripe_call(stripe.Invoice.retrieve, invoice_id)
+
+
+@transaction.atomic
+def payment_failure_record(*, invoice_id: str) -> PaymentFailure | None:
+    """`invoice.payment_failed`: re-read the invoice from Stripe and, only if it is still open
+    and unpaid, record the failure (once per invoice) and tell the customer. A late, stale or
+    replayed event about an invoice since paid, voided or written off records nothing."""
+    customer, invoice = _invoice_under_customer_lock(invoice_id)
+    if customer is None:
+        return None
+    if invoice["status"] != "open" or invoice["amount_remaining"] <= 0:
+        logger.info("invoice %s is %s: no payment failure recorded", invoice_id, invoice["status"])
+        return None
     now = timezone.now()
+    attempts = max(invoice["attempt_count"], 1)
     try:
         with transaction.atomic():
             failure = PaymentFailure.objects.create(
                 customer=customer,
                 stripe_invoice_id=invoice_id,
-                amount_due=invoice.get("amount_due") or 0,
-                currency=invoice.get("currency") or "usd",
-                attempt_count=invoice.get("attempt_count") or 1,
+                amount_due=invoice["amount_due"],
+                currency=invoice["currency"],
+                attempt_count=attempts,
                 first_failed_at=now,
                 last_failed_at=now,
                 grace_ends_at=now + GRACE_PERIOD,
@@ -65,7 +87,7 @@ def payment_failure_record(*, customer: Customer, invoice_id: str) -> PaymentFai
             )
     except IntegrityError:  # the same failure delivered again: update, do not re-notify
         PaymentFailure.objects.filter(stripe_invoice_id=invoice_id).update(
-            last_failed_at=now, attempt_count=max(invoice.get("attempt_count") or 1, 1)
+            last_failed_at=now, attempt_count=attempts
         )
         return PaymentFailure.objects.get(stripe_invoice_id=invoice_id)
     transaction.on_commit(
@@ -80,6 +102,21 @@ def payment_failure_record(*, customer: Customer, invoice_id: str) -> PaymentFai
         )
     )
     return failure
+
+
+@transaction.atomic
+def payment_failure_resolve_if_paid(*, invoice_id: str) -> int:
+    """`invoice.paid` / `invoice.payment_succeeded`: re-read the invoice from Stripe and close
+    its payment failure only if Stripe says it is paid. Returns how many were open."""
+    customer, invoice = _invoice_under_customer_lock(invoice_id)
+    if customer is None:
+        return 0
+    if invoice["status"] != "paid":
+        logger.warning(
+            "invoice %s is %s, not paid: failure left open", invoice_id, invoice["status"]
+        )
+        return 0
+    return payment_failure_resolve(invoice_id=invoice_id)
 
 
 def payment_failure_resolve(*, invoice_id: str) -> int:
@@ -125,10 +162,10 @@ def _retry_due(failure: PaymentFailure, now: datetime) -> bool:
     return any(days >= day for day in RETRY_DAYS[done : done + 1])
 
 
-def _downgrade(failure: PaymentFailure, invoice: dict, result: DunningResult) -> None:
-    subscription_id = ((invoice.get("parent") or {}).get("subscription_details") or {}).get(
-        "subscription"
-    )
+def _downgrade(failure: PaymentFailure, invoice: Any, result: DunningResult) -> None:
+    parent = invoice["parent"]
+    details = parent["subscription_details"] if parent else None
+    subscription_id = details["subscription"] if details else None
     if subscription_id:
         try:
             stripe_call(stripe.Subscription.cancel, subscription_id)
@@ -156,7 +193,9 @@ def dunning_run(*, now: datetime | None = None) -> DunningResult:
     )
     for pk in open_ids:
         with transaction.atomic():
-            # One worker per failure at a time; others skip it this pass.
+            # One worker per failure at a time; others skip it this pass. The join makes FOR
+            # UPDATE lock the customer's row too, which webhooks about the customer lock first:
+            # a failure whose customer a webhook is handling is skipped, never deadlocked.
             failure = (
                 PaymentFailure.objects.select_for_update(skip_locked=True)
                 .select_related("customer")

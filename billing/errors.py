@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from petstore.errors import ApplicationError, ServiceUnavailable
 
 
@@ -17,6 +19,25 @@ class PlanNotSelfServe(ApplicationError):
     status_code = 400
     code = "plan_not_available"
     default_message = "This plan cannot be chosen here; contact sales."
+
+
+class ContractPlan(ApplicationError):
+    """The customer is on a plan that is not self-serve (a contract, e.g. Enterprise): only staff
+    change or cancel it."""
+
+    status_code = 409
+    code = "contract_plan"
+    default_message = (
+        "Your plan is a contract: our sales team changes or cancels it. Contact sales (or your "
+        "account manager) to change it."
+    )
+
+    @classmethod
+    def for_plan(cls, plan_name: str) -> ContractPlan:
+        return cls(
+            f"Your {plan_name} plan is a contract: only our sales team can change or cancel it. "
+            "Contact sales (or your account manager) and they will make the change for you."
+        )
 
 
 class NoSubscription(ApplicationError):

@@ -10,6 +10,7 @@ from django import forms
 from billing.services import payment_method_ids_for_test_cards
 
 CALCULATOR_MAX_CALLS = 10_000_000
+_ASCII_NUMBER = re.compile(r"[0-9]+")  # the field's max_length bounds it
 
 
 class PaymentMethodForm(forms.Form):
@@ -55,7 +56,8 @@ class AlertSettingsForm(forms.Form):
         parts = [part for part in re.split(r"[\s,;%]+", raw) if part]
         if not parts:
             raise forms.ValidationError("Give at least one threshold, e.g. 80.")
-        if not all(part.isdigit() for part in parts):
+        # ASCII digits only: str.isdigit() also accepts "²" or "①", which int() refuses.
+        if not all(_ASCII_NUMBER.fullmatch(part) for part in parts):
             raise forms.ValidationError("Use whole numbers, e.g. 50, 80, 100.")
         # The ranges (1-500 %, at most 5 of them) are the service's rules: it says what is wrong.
         return [int(part) for part in parts]

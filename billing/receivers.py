@@ -1,7 +1,10 @@
-"""Stripe webhook handlers (dj-stripe verifies the signature and stores the event first).
+"""Stripe webhook handlers. Our view (billing/views/stripe_webhook.py) has verified the signature
+against the endpoint's stored secret and dj-stripe has stored the event (once per event id: a
+replayed event does not reach these handlers again).
 
-Each handler re-reads the current state from Stripe rather than trusting the event's copy, so
-they are idempotent and tolerate out-of-order delivery: the latest Stripe state wins.
+The event's copy of the object is never acted on: each handler takes only the object's id from
+it and re-reads the object from Stripe (the services below), under a lock on the customer, so
+they are idempotent and tolerate stale and out-of-order delivery: the latest Stripe state wins.
 """
 
 from __future__ import annotations
@@ -10,27 +13,20 @@ import logging
 
 from djstripe.event_handlers import djstripe_receiver
 
-from accounts.models import Customer
-from billing.dunning import payment_failure_record, payment_failure_resolve
-from billing.services import customer_plan_sync
+from billing.dunning import payment_failure_record, payment_failure_resolve_if_paid
+from billing.services import subscription_sync
 
 logger = logging.getLogger(__name__)
 
 
-def _customer_of(event) -> Customer | None:
-    stripe_customer_id = (event.data.get("object") or {}).get("customer")
-    if isinstance(stripe_customer_id, dict):
-        stripe_customer_id = stripe_customer_id.get("id")
-    customer = (
-        Customer.objects.select_related("plan")
-        .filter(stripe_customer_id=stripe_customer_id)
-        .first()
-        if stripe_customer_id
-        else None
-    )
-    if customer is None:
-        logger.warning("stripe event %s for unknown customer %s", event.id, stripe_customer_id)
-    return customer
+def _object_id(event) -> str | None:
+    # `event.data` is dj-stripe's stored JSON (a plain dict), not a StripeObject.
+    obj = event.data.get("object") if isinstance(event.data, dict) else None
+    object_id = obj.get("id") if isinstance(obj, dict) else None
+    if not isinstance(object_id, str) or not object_id:
+        logger.warning("stripe event %s (%s) names no object", event.id, event.type)
+        return None
+    return object_id
 
 
 @djstripe_receiver(
@@ -41,18 +37,17 @@ def _customer_of(event) -> Customer | None:
     ]
 )
 def subscription_changed_sync_plan(sender, event, **kwargs) -> None:
-    customer = _customer_of(event)
-    if customer is not None:
-        customer_plan_sync(customer=customer, reason="stripe")
+    if subscription_id := _object_id(event):
+        subscription_sync(subscription_id=subscription_id)
 
 
 @djstripe_receiver("invoice.payment_failed")
 def invoice_payment_failed_start_dunning(sender, event, **kwargs) -> None:
-    customer = _customer_of(event)
-    if customer is not None:
-        payment_failure_record(customer=customer, invoice_id=event.data["object"]["id"])
+    if invoice_id := _object_id(event):
+        payment_failure_record(invoice_id=invoice_id)
 
 
 @djstripe_receiver(["invoice.paid", "invoice.payment_succeeded"])
 def invoice_paid_clear_dunning(sender, event, **kwargs) -> None:
-    payment_failure_resolve(invoice_id=event.data["object"]["id"])
+    if invoice_id := _object_id(event):
+        payment_failure_resolve_if_paid(invoice_id=invoice_id)

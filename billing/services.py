@@ -4,6 +4,7 @@ as it was."""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -19,16 +20,18 @@ from accounts.selectors import default_plan
 from accounts.services import customer_change_plan
 from billing.catalog import plan_for_price_ids, subscription_items
 from billing.errors import (
+    ContractPlan,
     InvalidPaymentMethod,
     NoSubscription,
     PaymentMethodRequired,
     PlanNotSelfServe,
 )
-from billing.stripe_api import djstripe_sync, stripe_call
+from billing.stripe_api import djstripe_sync, stripe_call, stripe_retrieve
 
 # Subscriptions that keep the plan: `past_due` keeps it through the dunning grace period.
 LIVE_STATUSES = ("active", "trialing", "past_due")
 PAYMENT_METHOD_RE = re.compile(r"^pm_[A-Za-z0-9_]{3,100}$")
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -159,6 +162,14 @@ def subscription_state(subscription: Any, *, customer: Customer | None = None) -
     )
 
 
+def contract_plan_refuse(customer: Customer) -> None:
+    """A customer on a plan that is not self-serve (a contract, e.g. Enterprise) cannot change or
+    cancel it itself, through the API or the portal: staff do, from the admin (which calls
+    accounts.services.customer_change_plan directly). Raises ContractPlan (409)."""
+    if not customer.plan.self_serve:
+        raise ContractPlan.for_plan(customer.plan.name)
+
+
 def _reason(old: Plan, new: Plan) -> str:
     if not old.monthly_price and new.monthly_price:
         return "subscribe"
@@ -171,6 +182,7 @@ def subscription_change(
     """Subscribe, upgrade or downgrade (with proration). Choosing Free cancels the paid
     subscription at period end. Returns the subscription state (None when on Free)."""
     customer = Customer.objects.select_related("plan").get(pk=customer.pk)
+    contract_plan_refuse(customer)
     if not plan.is_active or not plan.self_serve:
         raise PlanNotSelfServe()
     items = subscription_items(plan)
@@ -233,6 +245,7 @@ def subscription_change(
 
 def subscription_cancel(*, customer: Customer) -> SubscriptionState:
     """Cancel the paid subscription at the end of the period (the plan stays until then)."""
+    contract_plan_refuse(Customer.objects.select_related("plan").get(pk=customer.pk))
     current = live_subscription(customer)
     if current is None:
         raise NoSubscription()
@@ -249,15 +262,46 @@ def subscription_cancel(*, customer: Customer) -> SubscriptionState:
 def customer_plan_sync(*, customer: Customer, reason: str = "stripe") -> Plan:
     """Make the customer's plan what Stripe says now (webhooks call this). The customer row is
     locked before Stripe is read, so concurrent webhooks apply one after the other and the
-    latest Stripe state wins, whatever order the events arrive in."""
+    latest Stripe state wins, whatever order the events arrive in. A contract plan (not
+    self-serve, e.g. Enterprise) is set by staff only: Stripe's subscriptions do not move it."""
     with transaction.atomic():
         locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
+        if not locked.plan.self_serve:
+            return locked.plan
         subscription = live_subscription(locked)
         plan = _subscription_plan(subscription) if subscription else None
         if plan is None:
             plan = default_plan() if not _keeps_unbilled_plan(locked) else locked.plan
         customer_change_plan(customer=locked, plan=plan, reason=reason)
     return plan
+
+
+def customer_for_stripe_id(stripe_customer_id: Any, *, lock: bool = False) -> Customer | None:
+    """Our customer behind a Stripe customer id (None, logged, if it is not one of ours). With
+    `lock`, its row is locked until the transaction ends: webhooks about one customer then apply
+    one after the other."""
+    if not isinstance(stripe_customer_id, str) or not stripe_customer_id:
+        return None
+    customers = Customer.objects.select_related("plan")
+    if lock:
+        customers = customers.select_for_update()
+    customer = customers.filter(stripe_customer_id=stripe_customer_id).first()
+    if customer is None:
+        logger.warning("stripe object of unknown customer %s", stripe_customer_id)
+    return customer
+
+
+def subscription_sync(*, subscription_id: str) -> Plan | None:
+    """A `customer.subscription.*` webhook: re-read the subscription from Stripe to learn whose
+    it is (never from the event's copy), then sync that customer's plan with Stripe's state."""
+    subscription = stripe_retrieve(stripe.Subscription.retrieve, subscription_id)
+    if subscription is None:
+        logger.warning("stripe has no subscription %s", subscription_id)
+        return None
+    customer = customer_for_stripe_id(subscription["customer"])
+    if customer is None:
+        return None
+    return customer_plan_sync(customer=customer, reason="stripe")
 
 
 def _keeps_unbilled_plan(customer: Customer) -> bool:

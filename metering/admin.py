@@ -3,7 +3,7 @@ from django.core.paginator import Paginator
 from django.utils.functional import cached_property
 
 from accounts.admin import ReadOnlyAdmin
-from metering.models import Endpoint, UsageRecord
+from metering.models import Endpoint, RequestVoid, UsageRecord
 from metering.periods import current_period, parse_month
 
 # Counting a ledger of hundreds of millions of rows takes seconds: the changelist counts up to
@@ -75,3 +75,14 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     raw_id_fields = ["customer"]
     show_full_result_count = False
     paginator = CappedPaginator
+
+
+@admin.register(RequestVoid)
+class RequestVoidAdmin(ReadOnlyAdmin):
+    """Requests answered unbilled whose counting Redis did not confirm; the next flush voids
+    them in Redis and deletes them (rows that stay mean Redis is still out of reach)."""
+
+    list_display = ["created_at", "customer", "endpoint", "weight", "request_id"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email", "=request_id"]
+    raw_id_fields = ["customer"]

@@ -2,7 +2,9 @@
 
 Before the view: authenticate the key and admit the request (rate limit, quota, feature gate,
 count) in one Redis round trip. After it: settle (a 4xx/5xx answer gives its units back) and
-add the `X-RateLimit-*`, `X-Usage-Cost` and `X-Quota-Remaining` headers.
+add the `X-RateLimit-*`, `X-Usage-Cost` and `X-Quota-Remaining` headers. A request whose
+admission went unanswered (Redis paused or gone mid-call) and that is not answered 2xx/3xx is
+voided, so that nothing answered 503 is ever billed.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.db import DatabaseError
 from redis.exceptions import RedisError
 
 from metering import services
@@ -32,14 +35,28 @@ class MeteringMiddleware:
         if admission is not None:
             try:
                 headers = services.request_finish(admission, response.status_code)
-            except RedisError:
+            except (RedisError, DatabaseError):
                 logger.exception(
-                    "metering: could not settle a request for customer %s",
+                    "metering: could not settle request %s of customer %s",
+                    admission.counted.request_id,
                     admission.grant.customer_id,
                 )
             else:
                 for name, value in headers.items():
                     response[name] = value
+        unconfirmed = getattr(request, "_metering_unconfirmed", None)
+        if unconfirmed is not None and not 200 <= response.status_code < 400:
+            try:
+                services.request_void(unconfirmed)
+            except DatabaseError:
+                logger.exception(
+                    "metering: could not record the void of request %s (customer %s, %s, "
+                    "%s units): if Redis counted it, it stays billed",
+                    unconfirmed.request_id,
+                    unconfirmed.customer_id,
+                    unconfirmed.endpoint,
+                    unconfirmed.weight,
+                )
         return response
 
     def process_view(self, request, view_func, view_args, view_kwargs):
@@ -55,6 +72,9 @@ class MeteringMiddleware:
             )
         except ApplicationError as refusal:
             return error_response(refusal)
+        except services.UnconfirmedAdmission as unconfirmed:
+            request._metering_unconfirmed = unconfirmed.counted
+            return self._redis_down(request, raw_key)
         except RedisError:
             return self._redis_down(request, raw_key)
         request._metering_admission = admission

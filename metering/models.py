@@ -90,3 +90,25 @@ class FlushedBatch(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class RequestVoid(models.Model):
+    """A request answered without being billed (503, or 4xx/5xx) whose admission or refund in
+    Redis could not be confirmed (a timeout: the script may have run, or may still run when a
+    paused Redis resumes). The flush voids it in Redis, then deletes the row: a refund if it was
+    admitted, else a tombstone so that a late admission counts nothing (metering.store,
+    UNCOUNT_LUA). Kept in the database because Redis is what could not be reached."""
+
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.CASCADE, related_name="+")
+    request_id = models.CharField(max_length=64, unique=True)
+    bucket = models.BigIntegerField(help_text="Names the request record in Redis.")
+    period_id = models.CharField(max_length=6)
+    endpoint = models.CharField(max_length=220)
+    weight = models.IntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"void {self.request_id} ({self.endpoint})"

@@ -3,6 +3,7 @@ the ledger does not yet (pending counters and batches taken by a flush but not y
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -11,11 +12,14 @@ from django.conf import settings
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.urls import URLPattern, URLResolver, get_resolver
+from redis.exceptions import RedisError
 
 from metering import store
 from metering.catalogue import route_template
 from metering.models import REFUSAL_REASONS, FlushedBatch, UsageRecord
 from metering.periods import Period
+
+logger = logging.getLogger(__name__)
 
 COUNTERS = ("calls", "units", "errors", "refused", *REFUSAL_REASONS)
 
@@ -48,6 +52,8 @@ class UsageBreakdown:
     by_day_endpoint: dict[tuple[date, str], Counts] = field(
         default_factory=lambda: defaultdict(Counts)
     )
+    # False when Redis could not be read: the ledger alone, behind by what was not yet flushed.
+    live: bool = True
 
     def add(self, endpoint: str, day: date, counter: str, value: int) -> None:
         if not value:
@@ -82,12 +88,26 @@ def _applied(names: list[str]) -> set[str]:
     return set(FlushedBatch.objects.filter(key__in=names).values_list("key", flat=True))
 
 
-def customer_usage(*, customer_id: int, start: datetime, end: datetime) -> UsageBreakdown:
+def customer_usage(
+    *, customer_id: int, start: datetime, end: datetime, ledger_if_redis_down: bool = False
+) -> UsageBreakdown:
+    """Usage between `start` and `end`. Redis unreachable raises a RedisError, unless
+    `ledger_if_redis_down` (pages): then the ledger alone, with `live` False."""
     breakdown = UsageBreakdown(start, end)
     ledger_rows: list[dict] = []
     unapplied: list[dict[str, str]] = []
     for _ in range(5):
-        pending, batches = _unapplied_in_redis(customer_id)
+        try:
+            pending, batches = _unapplied_in_redis(customer_id)
+        except RedisError:
+            if not ledger_if_redis_down:
+                raise
+            logger.warning(
+                "metering: Redis unreachable; usage of customer %s from the ledger only",
+                customer_id,
+            )
+            breakdown.live = False
+            pending, batches = {}, {}
         names = list(batches)
         applied = _applied(names)
         ledger_rows = list(

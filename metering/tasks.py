@@ -10,6 +10,7 @@ def flush_usage() -> dict:
         "flush_id": result.flush_id,
         "batches": result.batches_applied,
         "rows": result.rows_upserted,
+        "voids": result.voids_applied,
     }
 
 

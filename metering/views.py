@@ -242,11 +242,15 @@ def usage_overview(customer: Customer, period: Period, breakdown: UsageBreakdown
             {"day": day, "counts": breakdown.by_day[day]} for day in sorted(breakdown.by_day)
         ],
         "refusals": refusals,
+        "live": breakdown.live,
     }
 
 
 def period_usage(customer: Customer, period: Period) -> tuple[UsageBreakdown, dict]:
-    breakdown = customer_usage(customer_id=customer.pk, start=period.start, end=period.end)
+    """A period's usage for a page: from the ledger alone (and said so) while Redis is down."""
+    breakdown = customer_usage(
+        customer_id=customer.pk, start=period.start, end=period.end, ledger_if_redis_down=True
+    )
     return breakdown, usage_overview(customer, period, breakdown)
 
 

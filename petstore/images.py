@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -13,6 +14,9 @@ from petstore.errors import ApplicationError
 ALLOWED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP"}
 THUMBNAIL_SIZE = (256, 256)
 MAX_PIXELS = 40_000_000  # refuse decompression bombs long before they eat memory
+# What Pillow raises on data it cannot decode: truncated ("image file is truncated"), corrupt
+# ("broken data stream"), or malformed headers and chunks (SyntaxError, ValueError, EOFError).
+UNREADABLE = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error)
 
 
 class InvalidImage(ApplicationError):
@@ -31,16 +35,27 @@ def make_thumbnail(upload) -> tuple[ContentFile, dict]:
         )
     data = upload.read()
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            fmt = probe.format
-            width, height = probe.size
-            probe.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        return _thumbnail(data)
+    except Image.DecompressionBombError as exc:
+        raise InvalidImage(
+            f"The image is too large to process; the limit is {MAX_PIXELS:,} pixels."
+        ) from exc
+    except UNREADABLE as exc:
+        # Truncated or corrupt data often passes the header check and fails only when decoded.
         raise InvalidImage("The upload is not a readable image.") from exc
+
+
+def _thumbnail(data: bytes) -> tuple[ContentFile, dict]:
+    # Image.open reads only the header; it raises DecompressionBombError itself past twice
+    # Pillow's own limit, and nothing is decoded before the size is checked against ours.
+    with Image.open(io.BytesIO(data)) as probe:
+        fmt = probe.format
+        width, height = probe.size
+        probe.verify()
     if fmt not in ALLOWED_FORMATS:
         raise InvalidImage(f"Unsupported image type {fmt}; send JPEG, PNG, GIF or WebP.")
     if width * height > MAX_PIXELS:
-        raise InvalidImage(f"The image is {width}×{height}; the limit is {MAX_PIXELS} pixels.")
+        raise InvalidImage(f"The image is {width}×{height}; the limit is {MAX_PIXELS:,} pixels.")
     with Image.open(io.BytesIO(data)) as image:
         image = image.convert("RGB")
         image.thumbnail(THUMBNAIL_SIZE)

@@ -1,3 +1,5 @@
+import secrets
+
 from django.db import models
 from django.utils import timezone
 
@@ -9,7 +11,11 @@ class PetStatus(models.TextChoices):
 
 
 def pet_image_path(instance: "Pet", filename: str) -> str:
-    return f"pets/{instance.owner_id}/{instance.pk}/{filename}"
+    """A random name (128 bits): nothing in it (customer, pet) helps anyone find the file, which
+    is only ever served through signed URLs (petstore/thumbnails.py). The two-character folder
+    keeps any one directory small."""
+    token = secrets.token_hex(16)
+    return f"pets/{token[:2]}/{token}.jpg"
 
 
 class Pet(models.Model):

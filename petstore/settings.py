@@ -20,7 +20,10 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-petstore-monetization-key")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# `make run` serves on WEB_PORT; the public URL (upgrade_url, emails, the Stripe webhook endpoint
+# that `setup_stripe` registers) follows it unless SITE_URL says otherwise (a proxy, a tunnel).
+WEB_PORT = env.int("WEB_PORT", default=8000)
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{WEB_PORT}").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -36,6 +39,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "djstripe",
+    "axes",
+    "django_ratelimit",
     "accounts",
     "metering",
     "billing",
@@ -44,6 +49,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Refuses oversized bodies and NUL bytes before anything reads them; keeps /api/ answers JSON.
+    "petstore.middleware.RequestGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -51,6 +58,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a log-in refused by django-axes (portal or admin) into our lockout page.
+    "axes.middleware.AxesMiddleware",
     # Authenticates API keys, enforces plans and counts usage for every metered API route.
     "metering.middleware.MeteringMiddleware",
 ]
@@ -110,7 +119,10 @@ CACHES = {
         },
     }
 }
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Portal sessions live in the database only. With `cached_db`, a Redis outage made every
+# logged-in page answer 500; and a cache that skipped failed writes could later serve a session
+# the database had already ended (a log-out undone). The portal is not a hot path.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
@@ -159,7 +171,8 @@ CELERY_BEAT_SCHEDULE = {
 METERING_FAIL_OPEN = env.bool("METERING_FAIL_OPEN", default=False)
 # URL prefix whose DRF routes are metered, and the route names that stay public (no key).
 METERING_PATH_PREFIX = "/api/v1/"
-METERING_PUBLIC_ROUTES = {"api-register", "api-pricing-quote"}
+# A thumbnail's signed URL is its own credential (petstore/thumbnails.py): no key, not metered.
+METERING_PUBLIC_ROUTES = {"api-register", "api-pricing-quote", "api-thumbnail"}
 # Only for bench/metering.py: exposes an unmetered copy of the pets endpoint. Never in production.
 METERING_BENCH_UNMETERED = env.bool("METERING_BENCH_UNMETERED", default=False)
 # Prices the usage API's `estimated_bill` (configured so that metering does not import billing).
@@ -173,9 +186,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
+        # DRF's, refusing JSON nested too deep and NUL characters (petstore/parsers.py).
+        "petstore.parsers.JSONParser",
+        "petstore.parsers.MultiPartParser",
+        "petstore.parsers.FormParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -236,6 +250,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out username or address before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/"
@@ -252,8 +271,11 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-MEDIA_URL = "/media/"
+# Pet images live here under random names and are never served from it directly: only through
+# signed, expiring URLs (petstore/thumbnails.py). No MEDIA_URL: there is no /media/ route.
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# How long a pet's thumbnail_url works (seconds).
+PET_IMAGE_URL_MAX_AGE = env.int("PET_IMAGE_URL_MAX_AGE", default=60 * 60)
 # Uploads above this are refused before Pillow ever sees them.
 PET_IMAGE_MAX_BYTES = env.int("PET_IMAGE_MAX_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = PET_IMAGE_MAX_BYTES + 1024 * 1024
@@ -272,16 +294,50 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "stripe": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "stripe": {"level": "WARNING"},
+        # Failed log-ins and lockouts are WARNINGs; every successful log-in would be noise.
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # --- Portal (developer dashboard, pricing page, docs) ------------------------------------------
 # Hand-written CSS/JS and images of the portal, served by whitenoise (never from a CDN).
 STATICFILES_DIRS = [BASE_DIR / "static"]
-# Failed log-ins allowed per client IP and email within the window (counted in the cache, Redis):
-# enough for typos, far too few for guessing a password.
-PORTAL_LOGIN_MAX_FAILURES = env.int("PORTAL_LOGIN_MAX_FAILURES", default=10)
-PORTAL_LOGIN_FAILURE_WINDOW = env.int("PORTAL_LOGIN_FAILURE_WINDOW", default=15 * 60)  # seconds
+# Log-in lockouts of the portal and the admin (django-axes, counted in the database, so they hold
+# whatever Redis does). Failed log-ins within LOGIN_LOCKOUT_SECONDS of each other lock out:
+# an account (email or username) after LOGIN_FAILURES_PER_USER, whatever addresses they come
+# from: enough for typos, far too few for guessing a password; a client address after
+# LOGIN_FAILURES_PER_IP, whatever accounts they try: room for an office behind one NAT, none
+# for trying a common password on every account. The lock lifts LOGIN_LOCKOUT_SECONDS after the
+# last counted failure (failures while locked are not counted); staff unlock sooner (docs/
+# operations.md). PORTAL_LOGIN_MAX_FAILURES and PORTAL_LOGIN_FAILURE_WINDOW are the old names.
+LOGIN_FAILURES_PER_USER = env.int(
+    "LOGIN_FAILURES_PER_USER", default=env.int("PORTAL_LOGIN_MAX_FAILURES", default=10)
+)
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=50)
+LOGIN_LOCKOUT_SECONDS = env.int(
+    "LOGIN_LOCKOUT_SECONDS", default=env.int("PORTAL_LOGIN_FAILURE_WINDOW", default=15 * 60)
+)
+AXES_HANDLER = "accounts.throttling.LoginLockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each counted on its own (see the handler)
+AXES_FAILURE_LIMIT = "accounts.throttling.login_failure_limit"
+AXES_COOLOFF_TIME = "accounts.throttling.login_lockout_time"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True  # clears the account's failures from that address only (handler)
+AXES_USERNAME_CALLABLE = "accounts.throttling.login_username"
+# The client address the API's throttles use: REMOTE_ADDR unless NUM_PROXIES proxies are trusted.
+AXES_CLIENT_IP_CALLABLE = "accounts.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # lockouts need only the failures; keep no log of every log-in
+# Password-reset emails (django-ratelimit, counted in the cache): per address asked for, and per
+# client address. Past the first the page answers as if a link went out (nobody learns whether
+# an account exists or was asked for already); past the second it says to wait. If Redis is
+# unreachable the limits are not applied (logged): people can still get back into their account.
+PASSWORD_RESET_RATE_PER_EMAIL = env.str("PASSWORD_RESET_RATE_PER_EMAIL", default="3/hour")
+PASSWORD_RESET_RATE_PER_IP = env.str("PASSWORD_RESET_RATE_PER_IP", default="10/hour")
+RATELIMIT_FAIL_OPEN = True
 # How often the dashboard asks whether the first API call has arrived (milliseconds).
 PORTAL_FIRST_CALL_POLL_MS = env.int("PORTAL_FIRST_CALL_POLL_MS", default=3000)
 # Rendered usage charts are cached by their data, so a reload without new usage skips pygal.

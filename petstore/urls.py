@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
+from djstripe.urls import trailing_slash
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.page_urls import urlpatterns as accounts_pages
@@ -9,6 +9,7 @@ from accounts.urls import api_urlpatterns as accounts_api
 from billing import admin_views
 from billing.page_urls import urlpatterns as billing_pages
 from billing.urls import api_urlpatterns as billing_api
+from billing.views.stripe_webhook import StripeWebhookView
 from metering.page_urls import urlpatterns as metering_pages
 from metering.urls import api_urlpatterns as metering_api
 from petstore import views
@@ -25,8 +26,10 @@ urlpatterns = [
     path("admin/metrics/", admin_views.metrics_page, name="admin-metrics"),
     path("admin/metrics.json", admin_views.metrics_json, name="admin-metrics-json"),
     path("admin/", admin.site.urls),
+    # Ahead of dj-stripe's own view at the same URL: ours always verifies the signature against
+    # the endpoint's stored secret (see billing/views/stripe_webhook.py for why).
+    path(trailing_slash("stripe/webhook/<uuid:uuid>"), StripeWebhookView.as_view()),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
-    path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT}),
     *accounts_pages,
     *metering_pages,
     *billing_pages,
@@ -40,5 +43,7 @@ if settings.METERING_BENCH_UNMETERED:
         path("bench/unmetered/pets", PetViewSet.as_view({"get": "list", "post": "create"}))
     )
 
+handler400 = "petstore.views.bad_request"
+handler403 = "petstore.views.permission_denied"
 handler404 = "petstore.views.not_found"
 handler500 = "petstore.views.server_error"

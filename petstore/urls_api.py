@@ -9,4 +9,5 @@ router.register("pets", api.PetViewSet, basename="api-pets")
 api_urlpatterns = [
     *router.urls,
     path("analytics", api.AnalyticsApi.as_view(), name="api-analytics"),
+    path("thumbnails/<str:token>.jpg", api.ThumbnailApi.as_view(), name="api-thumbnail"),
 ]

@@ -2,32 +2,53 @@
 
 from dataclasses import dataclass
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import get_template
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import DEFAULT_PLAN_SLUG, customer_for_user, plan_catalogue
+from petstore.errors import status_error_response
+
+# The portal's error pages: templates/<status>.html (500.html renders without context, so that
+# it works whatever failed).
+ERROR_PAGES = {400, 403, 404, 413}
+
+
+def is_api_request(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def error_page(request: HttpRequest, status: int) -> HttpResponse:
+    if status in ERROR_PAGES:
+        return render(request, f"{status}.html", status=status)
+    return render(request, "500.html", status=status)
+
+
+def _error(request: HttpRequest, status: int, message: str | None = None) -> HttpResponse:
+    if is_api_request(request):
+        return status_error_response(status, message)
+    return error_page(request, status)
+
+
+# Django's handlers (petstore/urls.py): JSON under /api/, the portal's pages elsewhere.
+def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        return _error(request, 413)
+    return _error(request, 400)
+
+
+def permission_denied(request, exception=None):
+    return _error(request, 403)
 
 
 def not_found(request, exception=None):
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {"error": "not_found", "message": f"No route for {request.path}."}, status=404
-        )
-    return render(request, "404.html", status=404)
+    return _error(request, 404, f"No route for {request.path}.")
 
 
 def server_error(request):
-    if request.path.startswith("/api/"):
-        return JsonResponse(
-            {
-                "error": "server_error",
-                "message": "Something went wrong on our side; it was logged.",
-            },
-            status=500,
-        )
-    return render(request, "500.html", status=500)
+    return _error(request, 500)
 
 
 def _api_base(request: HttpRequest) -> str:

@@ -15,12 +15,12 @@ from accounts import services as account_services
 from accounts.catalogue import seed_plans
 from accounts.models import Plan
 from billing.catalog import stripe_catalog_sync
-from billing.stripe_server.testing import running_stripe_server
 from metering import store
 from metering.catalogue import catalogue
 from metering.defaults import seed_endpoints
 from metering.grants import grants
 from metering.models import Endpoint
+from stripe_emulator.testing import running_stripe_server
 
 # The SQLite test database is a file (see settings) so that gunicorn/Celery processes share it.
 (settings.BASE_DIR / ".run").mkdir(exist_ok=True)

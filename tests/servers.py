@@ -56,10 +56,12 @@ ACCESS_LOG_FORMAT = '%(m)s %(U)s %(s)s "%(a)s"'
 
 
 @contextmanager
-def gunicorn(workers: int = 2, access_log: Path | None = None, **extra_env: str):
-    """gunicorn with `workers` processes serving the app on a free port; yields its base URL.
-    With `access_log`, every request is logged there in ACCESS_LOG_FORMAT."""
-    port = free_port()
+def gunicorn(
+    workers: int = 2, port: int | None = None, access_log: Path | None = None, **extra_env: str
+):
+    """gunicorn with `workers` processes serving the app on `port` (default: a free one);
+    yields its base URL. With `access_log`, every request is logged there in ACCESS_LOG_FORMAT."""
+    port = port or free_port()
     logging = ["--log-level", "warning"]
     if access_log is not None:
         logging += ["--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT]

@@ -18,6 +18,7 @@ from accounts.models import Customer
 from accounts.selectors import plan_catalogue
 from accounts.views import api_base_url, customer_required, new_key_pop
 from billing import alerts, selectors, services
+from billing.errors import ContractPlan
 from billing.forms import (
     AlertSettingsForm,
     PaymentMethodForm,
@@ -34,6 +35,7 @@ from billing.views.common import (
     money,
     plan_card,
     quote_display,
+    sales_email,
 )
 from metering.periods import current_period
 from metering.selectors import customer_usage
@@ -77,7 +79,8 @@ def _plan_rows(customer: Customer) -> list[dict[str, Any]]:
     rows = []
     for plan in plan_catalogue(self_serve_only=True):
         card = plan_card(plan)
-        if plan.pk == current.pk:
+        card["current"] = plan.pk == current.pk
+        if card["current"] or not current.self_serve:  # a contract plan: staff change it
             card["action"] = None
         else:
             dearer = (plan.base_fee, plan.sort_order) > (current.base_fee, current.sort_order)
@@ -106,8 +109,28 @@ def billing_page(request: HttpRequest, customer: Customer) -> HttpResponse:
         "plans": _plan_rows(customer),
         "payment_form": PaymentMethodForm(),
         "failure": selectors.customer_open_payment_failure(customer),
+        "contract": _contract_message(customer),
+        "sales_email": sales_email(),
     }
     return render(request, "billing/billing.html", context)
+
+
+def _contract_message(customer: Customer) -> str | None:
+    """Why a customer on a contract plan (not self-serve) cannot change it here, else None."""
+    return None if customer.plan.self_serve else ContractPlan.for_plan(customer.plan.name).message
+
+
+def _contract_page(request: HttpRequest, customer: Customer) -> HttpResponse:
+    """The plan change and cancel pages of a contract customer: the reason, no form; a post is
+    refused (409) and changes nothing."""
+    context = {
+        "customer": customer,
+        "plan": customer.plan,
+        "contract": _contract_message(customer),
+        "sales_email": sales_email(),
+    }
+    status = ContractPlan.status_code if request.method == "POST" else 200
+    return render(request, "billing/contract_plan.html", context, status=status)
 
 
 @customer_required
@@ -132,6 +155,8 @@ def payment_method(request: HttpRequest, customer: Customer) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def plan_change(request: HttpRequest, customer: Customer, slug: str) -> HttpResponse:
     plan = get_object_or_404(plan_catalogue(self_serve_only=True), slug=slug)
+    if not customer.plan.self_serve:
+        return _contract_page(request, customer)
     if plan.pk == customer.plan_id:
         messages.info(request, f"You are already on the {plan.name} plan.")
         return redirect("dashboard-billing")
@@ -168,7 +193,9 @@ def plan_change(request: HttpRequest, customer: Customer, slug: str) -> HttpResp
                     messages.success(request, f"You are now on the {plan.name} plan.")
                 return redirect("dashboard-billing")
     period = current_period()
-    used = customer_usage(customer_id=customer.pk, start=period.start, end=period.end).total.units
+    used = customer_usage(
+        customer_id=customer.pk, start=period.start, end=period.end, ledger_if_redis_down=True
+    ).total.units
     quotes = {}
     for key, target in (("current", customer.plan), ("new", plan)):
         try:
@@ -194,6 +221,8 @@ def plan_change(request: HttpRequest, customer: Customer, slug: str) -> HttpResp
 @customer_required
 @require_http_methods(["GET", "POST"])
 def subscription_cancel(request: HttpRequest, customer: Customer) -> HttpResponse:
+    if not customer.plan.self_serve:
+        return _contract_page(request, customer)
     error = None
     status = 200
     if request.method == "POST":
@@ -254,7 +283,9 @@ def alerts_page(request: HttpRequest, customer: Customer) -> HttpResponse:
                 return redirect("dashboard-alerts")
     plan = customer.plan
     period = current_period()
-    used = customer_usage(customer_id=customer.pk, start=period.start, end=period.end).total.units
+    used = customer_usage(
+        customer_id=customer.pk, start=period.start, end=period.end, ledger_if_redis_down=True
+    ).total.units
     included = plan.included_units
     thresholds = [
         {"percent": t, "units": None if not included else included * t // 100}

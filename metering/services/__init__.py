@@ -6,20 +6,27 @@ from metering.services.admission import (
     PERIOD_KEY_GRACE,
     WINDOW_MS,
     Admission,
+    CountedRequest,
+    UnconfirmedAdmission,
+    admission_call,
     period_seed,
     quota_remaining,
     rate_headers,
     request_admit,
     request_finish,
+    request_void,
 )
 from metering.services.endpoints import endpoints_sync
-from metering.services.flush import FlushResult, flushed_batches_prune, usage_flush
+from metering.services.flush import FlushResult, flushed_batches_prune, usage_flush, voids_apply
 
 __all__ = [
     "PERIOD_KEY_GRACE",
     "WINDOW_MS",
     "Admission",
+    "CountedRequest",
     "FlushResult",
+    "UnconfirmedAdmission",
+    "admission_call",
     "endpoints_sync",
     "flushed_batches_prune",
     "period_seed",
@@ -27,5 +34,7 @@ __all__ = [
     "rate_headers",
     "request_admit",
     "request_finish",
+    "request_void",
     "usage_flush",
+    "voids_apply",
 ]

@@ -7,14 +7,18 @@ import itertools
 import logging
 import math
 import os
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from redis.exceptions import RedisError
 
 from metering import selectors, store
 from metering.catalogue import UNLIMITED, EndpointRule, PlanRules, catalogue
 from metering.errors import FeatureNotInPlan, InvalidApiKey, QuotaExceeded, RateLimited, upgrade_url
 from metering.grants import Grant, grant_for_key, record_first_call
+from metering.models import RequestVoid
 from metering.periods import Period, current_period
 
 logger = logging.getLogger(__name__)
@@ -36,8 +40,46 @@ os.register_at_fork(after_in_child=_new_process_token)  # forked workers must no
 
 
 def _request_member() -> str:
-    """A unique member for the rate-limit window: a per-process random token + a counter."""
+    """A unique request id (also its rate-limit member): a per-process random token + a counter."""
     return f"{_process_token}:{next(_sequence)}"
+
+
+@dataclass(frozen=True)
+class CountedRequest:
+    """What the Redis scripts need to find a request again: its record and its counters."""
+
+    customer_id: int
+    request_id: str
+    bucket: int
+    period_id: str
+    endpoint: str
+    weight: int
+
+    def uncount_keys(self) -> list[str]:
+        return [
+            store.period_key(self.customer_id, self.period_id),
+            store.pending_key(self.customer_id),
+            store.request_key(self.customer_id, self.bucket),
+        ]
+
+    def uncount_args(self, mode: str) -> list:
+        return [
+            self.weight,
+            self.endpoint,
+            self.request_id,
+            store.REQUEST_RECORD_TTL_SECONDS,
+            mode,
+        ]
+
+
+class UnconfirmedAdmission(RedisError):
+    """The admission script was sent but no answer came back: it may have counted the request
+    (or may still, when a paused Redis resumes). Unless the request ends up billable, it must be
+    voided (`request_void`)."""
+
+    def __init__(self, counted: CountedRequest, cause: RedisError) -> None:
+        super().__init__(f"admission of request {counted.request_id} not confirmed: {cause}")
+        self.counted = counted
 
 
 @dataclass
@@ -50,6 +92,7 @@ class Admission:
     remaining: int
     reset_ms: int
     period_units: int
+    counted: CountedRequest
 
 
 def _mark_dirty(customer_id: int) -> None:
@@ -89,6 +132,34 @@ def _token_is_current(grant: Grant) -> bool:
     return store.client().get(store.cfg_key(grant.customer_id)) == grant.token
 
 
+def admission_call(
+    grant: Grant, plan: PlanRules, counted: CountedRequest
+) -> tuple[list[str], list]:
+    """KEYS and ARGV of the admission script (metering.store.METER_LUA) for one request."""
+    customer_id = counted.customer_id
+    return (
+        [
+            store.cfg_key(customer_id),
+            store.rate_key(customer_id),
+            store.period_key(customer_id, counted.period_id),
+            store.pending_key(customer_id),
+            store.request_key(customer_id, counted.bucket),
+        ],
+        [
+            grant.token,
+            plan.rate_limit,
+            WINDOW_MS,
+            counted.weight,
+            plan.included,
+            "1" if plan.block_over_quota else "0",
+            counted.endpoint,
+            grant.key_id,
+            counted.request_id,
+            store.REQUEST_RECORD_TTL_SECONDS,
+        ],
+    )
+
+
 def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
     """Authenticate, gate, rate-limit, check the quota and count a request: one Redis round trip
     when caches are warm. Raises an ApplicationError refusal."""
@@ -98,6 +169,10 @@ def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
         )
     grant = grant_for_key(raw_key)
     rule = catalogue.endpoint(method, route)
+    # One id and one record bucket for the request, whatever is re-sent below: every copy of
+    # the script finds the first one's record.
+    request_id = _request_member()
+    bucket = store.request_bucket(time.time())
     for _ in range(4):
         plan = catalogue.plan(grant.plan_id)
         if grant.revoked or not plan.allows(rule.feature):
@@ -116,25 +191,13 @@ def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
                 extra={"feature": rule.feature, "plan": plan.slug, "upgrade_url": upgrade_url()},
             )
         period = current_period()
-        result = store.meter(
-            [
-                store.cfg_key(grant.customer_id),
-                store.rate_key(grant.customer_id),
-                store.period_key(grant.customer_id, period.id),
-                store.pending_key(grant.customer_id),
-            ],
-            [
-                grant.token,
-                plan.rate_limit,
-                WINDOW_MS,
-                rule.weight,
-                plan.included,
-                "1" if plan.block_over_quota else "0",
-                rule.label,
-                grant.key_id,
-                _request_member(),
-            ],
+        counted = CountedRequest(
+            grant.customer_id, request_id, bucket, period.id, rule.label, rule.weight
         )
+        try:
+            result = store.meter(*admission_call(grant, plan, counted))
+        except store.ScriptUnanswered as exc:
+            raise UnconfirmedAdmission(counted, exc) from exc
         status = int(result[0])
         if status == -1:
             grant = grant_for_key(raw_key, refresh=True)
@@ -142,9 +205,15 @@ def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
         if status == -2:
             period_seed(customer_id=grant.customer_id, period=period)
             continue
+        if status == -3:  # only a copy nobody waits for can meet its own tombstone
+            raise UnconfirmedAdmission(counted, RedisError("request already voided"))
         _, remaining, wait_or_reset, period_units, hour, fresh = (int(v) for v in result)
         if fresh:
-            _mark_dirty(grant.customer_id)
+            try:
+                _mark_dirty(grant.customer_id)
+            except RedisError as exc:
+                # Counted but not findable by the flush: void it (the flush re-marks).
+                raise UnconfirmedAdmission(counted, exc) from exc
         if status == 1:
             retry_after = max(math.ceil(wait_or_reset / 1000), 1)
             raise RateLimited(
@@ -177,31 +246,53 @@ def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
                     **rate_headers(plan, remaining, 0),
                 },
             )
-        return Admission(grant, rule, plan, period, hour, remaining, wait_or_reset, period_units)
+        return Admission(
+            grant, rule, plan, period, hour, remaining, wait_or_reset, period_units, counted
+        )
     raise InvalidApiKey("The API key could not be verified. Retry.")
 
 
 def request_finish(admission: Admission, status_code: int) -> dict[str, str]:
-    """Settle an admitted request: a 4xx/5xx answer gives back its units. Returns the headers
-    every metered response carries."""
+    """Settle an admitted request: a 4xx/5xx answer gives back its units (once, however often
+    the refund is sent; voided later if its outcome is unknown). Returns the headers every
+    metered response carries."""
     billable = 200 <= status_code < 400
     grant, rule = admission.grant, admission.rule
     if billable:
         if not grant.first_call_recorded:
             record_first_call(grant)
     else:
-        fresh = store.refund_script()(
-            keys=[
-                store.period_key(grant.customer_id, admission.period.id),
-                store.pending_key(grant.customer_id),
-            ],
-            args=[rule.weight, f"{rule.label}|{admission.hour}|"],
-        )
-        if fresh:
-            _mark_dirty(grant.customer_id)
+        counted = admission.counted
+        try:
+            _, fresh = store.uncount_script()(
+                keys=counted.uncount_keys(), args=counted.uncount_args("f")
+            )
+            if fresh:
+                _mark_dirty(grant.customer_id)
+        except RedisError:
+            logger.warning(
+                "metering: refund of request %s not confirmed; voiding it", counted.request_id
+            )
+            request_void(counted)
         admission.period_units -= rule.weight
     return {
         **rate_headers(admission.plan, admission.remaining, admission.reset_ms),
         "X-Usage-Cost": str(rule.weight if billable else 0),
         "X-Quota-Remaining": quota_remaining(admission.plan, admission.period_units),
     }
+
+
+def request_void(counted: CountedRequest) -> None:
+    """Make sure a request answered without billing counts nothing, whatever its admission or
+    refund did in Redis. Written to the database (Redis is what could not be reached); the next
+    flush applies it in Redis (`voids_apply`). Idempotent per request id."""
+    RequestVoid.objects.get_or_create(
+        request_id=counted.request_id,
+        defaults={
+            "customer_id": counted.customer_id,
+            "bucket": counted.bucket,
+            "period_id": counted.period_id,
+            "endpoint": counted.endpoint,
+            "weight": counted.weight,
+        },
+    )

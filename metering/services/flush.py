@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from accounts.models import ApiKey
 from metering import store
-from metering.models import REFUSAL_REASONS, FlushedBatch, UsageRecord
+from metering.models import REFUSAL_REASONS, FlushedBatch, RequestVoid, UsageRecord
 
 logger = logging.getLogger(__name__)
 
@@ -23,12 +23,62 @@ logger = logging.getLogger(__name__)
 ORPHAN_BATCH_AGE_SECONDS = 300
 
 
+# Voids applied per flush at most (each is one script call, pipelined).
+VOIDS_PER_FLUSH = 5000
+
+
 @dataclass
 class FlushResult:
     flush_id: str
     batches_taken: int
     batches_applied: int
     rows_upserted: int
+    voids_applied: int = 0
+
+
+def voids_apply(*, limit: int = VOIDS_PER_FLUSH) -> int:
+    """Apply the recorded voids in Redis (metering.models.RequestVoid): each gives back a request
+    that was admitted, or leaves a tombstone for an admission still to come. The script is
+    idempotent per request, so a crash between it and the delete only repeats a no-op."""
+    voids = list(RequestVoid.objects.order_by("id")[:limit])
+    if not voids:
+        return 0
+    uncount = store.uncount_script()
+    pipe = store.client().pipeline(transaction=False)
+    for void in voids:
+        uncount(
+            keys=[
+                store.period_key(void.customer_id, void.period_id),
+                store.pending_key(void.customer_id),
+                store.request_key(void.customer_id, void.bucket),
+            ],
+            args=[
+                void.weight,
+                void.endpoint,
+                void.request_id,
+                store.REQUEST_RECORD_TTL_SECONDS,
+                "v",
+            ],
+            client=pipe,
+        )
+    outcomes = pipe.execute()
+    # Whoever was voided may hold counters whose dirty mark was lost with an answer.
+    store.client().sadd(store.DIRTY_SET, *{void.customer_id for void in voids})
+    now = time.time()
+    for void, (outcome, _) in zip(voids, outcomes, strict=True):
+        age = now - void.created_at.timestamp()
+        if outcome == 0 and age > store.REQUEST_RECORD_TTL_SECONDS:
+            # Redis was out of reach longer than it keeps request records: if the admission
+            # had run before the outage, its units stay counted.
+            logger.warning(
+                "metering: void of request %s (customer %s) applied %.0f s late; whether it "
+                "had been counted is no longer known",
+                void.request_id,
+                void.customer_id,
+                age,
+            )
+    RequestVoid.objects.filter(pk__in=[void.pk for void in voids]).delete()
+    return len(voids)
 
 
 def _take_pending(flush_id: str, customer_ids: list[int]) -> list[str]:
@@ -201,15 +251,18 @@ def _forget_batches(batches: dict[str, dict[str, str]], gone: list[str]) -> None
 
 
 def usage_flush(*, chunk_size: int = 500) -> FlushResult:
-    """Move Redis counters into the ledger. Idempotent and crash-safe: every batch is applied in
-    a transaction that also inserts its applied-marker, and is deleted from Redis only after;
-    any batch left behind by a crashed flush is picked up by the next one."""
+    """Apply pending voids, then move Redis counters into the ledger. Idempotent and crash-safe:
+    every batch is applied in a transaction that also inserts its applied-marker, and is deleted
+    from Redis only after; any batch left behind by a crashed flush is picked up by the next
+    one."""
     flush_id = f"{int(time.time())}-{uuid.uuid4().hex[:12]}"
+    # Voids first: what they give back lands in the pending counters this flush takes.
+    voids = voids_apply()
     taken = _take_dirty(flush_id, chunk_size)
     batches, gone = _collect_batches(taken)
     applied, rows = _apply_batches(batches)
     _forget_batches(batches, gone)
-    return FlushResult(flush_id, len(taken), len(applied), rows)
+    return FlushResult(flush_id, len(taken), len(applied), rows, voids)
 
 
 def flushed_batches_prune(*, older_than: timedelta = timedelta(days=7)) -> int:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from billing.models import AlertSettings, MeterReport, PaymentFailure, PlanPrice, UsageAlert
-from metering.models import Endpoint, UsageRecord
+from metering.models import Endpoint, RequestVoid, UsageRecord
 from metering.periods import current_period
 
 pytestmark = pytest.mark.django_db
@@ -75,6 +75,14 @@ def console_data(make_customer, plans):
     UsageAlert.objects.create(
         customer=free, period=period.id, threshold=80, units_used=8_000, included_units=10_000
     )
+    RequestVoid.objects.create(
+        customer=free,
+        request_id="0123456789ab:7",
+        bucket=1,
+        period_id=period.id,
+        endpoint="GET /api/v1/pets",
+        weight=1,
+    )
     return {"free": free, "pro": pro}
 
 
@@ -95,6 +103,7 @@ def test_every_changelist_and_change_page_renders(admin_client, console_data):
         "PaymentFailure",
         "AlertSettings",
         "UsageAlert",
+        "RequestVoid",
     }
     for model in our_models():
         opts = model._meta
@@ -188,6 +197,30 @@ def test_change_plan_asks_for_the_plan_then_goes_through_the_service(
         "sales",
     )
     assert (change.from_mrr, change.to_mrr) == (Decimal("0.00"), Decimal("199.00"))
+
+
+def test_staff_move_a_contract_customer_from_the_admin(admin_client, console_data, plans):
+    """A contract plan (Enterprise) is refused to the customer's own requests, not to staff."""
+    from accounts.services import customer_change_plan
+
+    customer = console_data["free"]
+    customer_change_plan(customer=customer, plan=plans["enterprise"], reason="sales")
+    url = reverse("admin:accounts_customer_changelist")
+    response = admin_client.post(
+        url,
+        {
+            "action": "change_plan",
+            "_selected_action": [customer.pk],
+            "apply": "1",
+            "plan": plans["free"].pk,
+            "reason": "contract ended",
+        },
+    )
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.plan.slug == "free"
+    change = PlanChange.objects.filter(customer=customer).order_by("-changed_at", "-id").first()
+    assert (change.from_plan.slug, change.reason) == ("enterprise", "contract ended")
 
 
 def test_extend_grace_moves_open_failures_only(admin_client, console_data):

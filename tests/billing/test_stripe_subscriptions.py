@@ -4,6 +4,7 @@ import pytest
 import stripe
 
 from accounts.models import PlanChange
+from accounts.services import customer_change_plan
 from tests.servers import free_port
 
 SUBSCRIBE = "/api/v1/billing/subscribe"
@@ -146,3 +147,65 @@ def test_stripe_unreachable_is_503_and_changes_nothing(owner, stripe_server, mon
     assert response.json()["error"] == "billing_unavailable"
     owner.customer.refresh_from_db()
     assert owner.customer.plan.slug == "free"
+
+
+# --- contract plans (not self-serve): staff change them, the customer cannot ------------------
+
+
+def put_on_contract(client, plans):
+    """Sales signed the customer: staff moved it to Enterprise from the admin."""
+    customer_change_plan(customer=client.customer, plan=plans["enterprise"], reason="sales")
+    client.customer.refresh_from_db()
+
+
+def assert_contract_refusal(response):
+    assert response.status_code == 409, response.content
+    body = response.json()
+    assert body["error"] == "contract_plan"
+    assert "Enterprise" in body["message"] and "contact sales" in body["message"].lower()
+
+
+def last_change_reason(customer) -> str:
+    return PlanChange.objects.filter(customer=customer).order_by("-changed_at", "-id")[0].reason
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "payload"),
+    [
+        (SUBSCRIBE, {"plan": "free"}),
+        (SUBSCRIBE, {"plan": "pro", "payment_method": "pm_card_visa"}),
+        (SUBSCRIBE, {"plan": "enterprise"}),
+        (CANCEL, None),
+    ],
+)
+def test_a_contract_plan_is_not_changed_by_the_customer(owner, plans, stripe_server, url, payload):
+    put_on_contract(owner, plans)
+    assert_contract_refusal(owner.post(url, payload, format="json"))
+    owner.customer.refresh_from_db()
+    assert owner.customer.plan.slug == "enterprise"
+    assert last_change_reason(owner.customer) == "sales"
+    assert stripe_subscriptions(owner.customer) == []
+
+
+@pytest.mark.django_db
+def test_a_contract_customer_cannot_touch_a_subscription_left_in_stripe(
+    owner, plans, stripe_server
+):
+    owner.post(SUBSCRIBE, {"plan": "pro", "payment_method": "pm_card_visa"}, format="json")
+    put_on_contract(owner, plans)
+    (before,) = stripe_subscriptions(owner.customer)
+    assert_contract_refusal(owner.post(CANCEL))
+    assert_contract_refusal(owner.post(SUBSCRIBE, {"plan": "business"}, format="json"))
+    (after,) = stripe_subscriptions(owner.customer)
+    assert after.status == "active" and not after.cancel_at_period_end
+    assert {i.price.id for i in after["items"].data} == {i.price.id for i in before["items"].data}
+    owner.customer.refresh_from_db()
+    assert owner.customer.plan.slug == "enterprise"
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_the_contract_plan_refusal(client):
+    paths = client.get("/api/schema/", {"format": "json"}).json()["paths"]
+    for path in (SUBSCRIBE, CANCEL):
+        assert "409" in paths[path]["post"]["responses"], path

@@ -143,3 +143,20 @@ def test_payment_succeeded_clears_dunning(owner, webhooks):
     assert len(mail.outbox) == 1 and "received" in mail.outbox[0].subject
     assert dunning_run(now=timezone.now() + GRACE_PERIOD * 2).downgraded == 0
     assert plan_of(owner.customer) == "pro"
+
+
+@pytest.mark.django_db
+def test_stripe_events_do_not_move_a_contract_plan(owner, webhooks, plans):
+    """Staff moved a Pro customer to Enterprise; its Pro subscription still renews in Stripe
+    until staff cancel it: its events leave the contract plan alone."""
+    from accounts.services import customer_change_plan
+
+    sub_id = subscribe(owner)
+    webhooks.deliver()
+    customer_change_plan(customer=owner.customer, plan=plans["enterprise"], reason="sales")
+    webhooks.server.advance_period(sub_id)
+    assert "customer.subscription.updated" in {e["type"] for e in webhooks.deliver()}
+    assert plan_of(owner.customer) == "enterprise"
+    stripe.Subscription.cancel(sub_id)
+    webhooks.deliver()
+    assert plan_of(owner.customer) == "enterprise"

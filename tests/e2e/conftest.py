@@ -80,6 +80,7 @@ def page(browser, live_server) -> Iterator:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    page.console_errors = errors  # a test that expects an error answer removes its own message
     yield page
     context.close()
     assert not off_host, f"requests left the app: {off_host}"

@@ -250,3 +250,28 @@ def test_pages_fit_a_phone_screen(browser, live_server, db, screenshot):
         screenshot(page, "mobile-dashboard")
     finally:
         context.close()
+
+
+def test_a_locked_out_user_sees_the_log_in_page_with_the_reason(page, db):
+    account_services.customer_register(email="locked@example.com", password=PASSWORD)
+    for _ in range(10):
+        page.goto("/login/")
+        page.get_by_label("Email").fill("locked@example.com")
+        page.get_by_label("Password").fill("wrong-password")
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_load_state()
+    page.goto("/login/")
+    page.get_by_label("Email").fill("locked@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    posted = lambda r: r.url.endswith("/login/") and r.request.method == "POST"  # noqa: E731
+    with page.expect_response(posted) as answer:
+        page.get_by_role("button", name="Log in").click()
+    assert answer.value.status == 429
+    expect()(page.get_by_text("Too many failed log-in attempts")).to_be_visible()
+    expect()(page.get_by_text("Try again in 15 minutes.")).to_be_visible()
+    expect()(page.get_by_label("Email")).to_have_value("locked@example.com")
+    expect()(page.get_by_role("link", name=re.compile("Forgot your password"))).to_be_visible()
+    assert "/dashboard/" not in page.url
+    # Chromium logs every 400 (wrong password) and 429 (locked out) page as a console error.
+    expected = ("status of 400 (Bad Request)", "status of 429 (Too Many Requests)")
+    page.console_errors[:] = [e for e in page.console_errors if not e.endswith(expected)]

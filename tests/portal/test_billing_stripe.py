@@ -56,3 +56,28 @@ def test_set_the_default_card_then_subscribe_with_it(owner, owner_web, stripe_se
     assert response.status_code == 302
     html = body(owner_web.get("/dashboard/billing/"))
     assert "Mastercard •••• 4444" in html
+
+
+def test_a_contract_plan_is_explained_and_offers_no_change(owner, owner_web, stripe_server, plans):
+    """Staff put the customer on Enterprise (not self-serve): the billing pages say to contact
+    sales, offer no plan change or cancellation, and refuse posts."""
+    from accounts.services import customer_change_plan
+
+    customer_change_plan(customer=owner.customer, plan=plans["enterprise"], reason="sales")
+    contract_note = "Your Enterprise plan is a contract"
+
+    html = body(owner_web.get("/dashboard/billing/"))
+    assert contract_note in html and "Contact sales" in html
+    assert "/dashboard/billing/plan/" not in html and "/dashboard/billing/cancel/" not in html
+    for url in (
+        "/dashboard/billing/plan/free/",
+        "/dashboard/billing/plan/pro/",
+        "/dashboard/billing/cancel/",
+    ):
+        page = owner_web.get(url)
+        assert page.status_code == 200 and contract_note in body(page)
+        assert f'action="{url}"' not in body(page)  # no form to post
+        refused = owner_web.post(url, {"payment_method": "pm_card_visa"})
+        assert refused.status_code == 409 and contract_note in body(refused)
+    customer = Customer.objects.get(pk=owner.customer.pk)
+    assert customer.plan.slug == "enterprise" and not customer.stripe_customer_id

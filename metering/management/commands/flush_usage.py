@@ -10,5 +10,6 @@ class Command(BaseCommand):
         result = usage_flush()
         self.stdout.write(
             f"flush {result.flush_id}: {result.batches_taken} batch(es) taken, "
-            f"{result.batches_applied} applied, {result.rows_upserted} ledger row(s) updated"
+            f"{result.batches_applied} applied, {result.rows_upserted} ledger row(s) updated, "
+            f"{result.voids_applied} void(s) applied"
         )

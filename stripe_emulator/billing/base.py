@@ -1,0 +1,58 @@
+"""Billing's shared state and lookups, and the descriptions Stripe gives invoice lines."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from ..context import Ctx
+from ..errors import not_found
+
+RETRY_DELAY = 3 * 86400  # next_payment_attempt after a failed renewal (no retries run here)
+NO_PAYMENT_METHOD = (
+    "This customer has no attached payment source or default payment method. Please consider "
+    "adding a default payment method. For more information, visit "
+    "https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority."
+)
+LIVE_STATUSES = ("active", "past_due", "trialing", "unpaid", "incomplete", "paused")
+
+
+def _money(amount: int, currency: str) -> str:
+    return (
+        f"${amount / 100:,.2f}" if currency == "usd" else f"{amount / 100:,.2f} {currency.upper()}"
+    )
+
+
+def _date(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%d %b %Y").lstrip("0")
+
+
+class BillingBase:
+    """What every part of ``Billing`` shares: the request's context, store and events."""
+
+    def __init__(self, ctx: Ctx) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.events = ctx.events
+
+    def subscription(self, sub_id: str, param: str = "subscription") -> dict[str, Any]:
+        record = self.store.get("subscription", sub_id)
+        if record is None:
+            raise not_found("subscription", sub_id, param)
+        return record
+
+    def live_items(self, sub: dict[str, Any]) -> list[dict[str, Any]]:
+        items = (self.store.get("subscription_item", i) for i in sub["_items"])
+        return [i for i in items if i is not None and not i.get("_deleted")]
+
+    def _product_name(self, price: dict[str, Any]) -> str:
+        product = self.store.get("product", price["product"])
+        return product["name"] if product else price["product"]
+
+    def _describe(self, price: dict[str, Any], quantity: int) -> str:
+        name = self._product_name(price)
+        interval = (price.get("recurring") or {}).get("interval", "")
+        if price.get("billing_scheme") == "per_unit" and price.get("unit_amount") is not None:
+            unit = _money(price["unit_amount"], price["currency"])
+            return f"{quantity} × {name} (at {unit} / {interval})"
+        return f"{quantity} × {name}"

@@ -1,0 +1,142 @@
+"""The end of a period and of a subscription: renewal invoices, immediate cancellation (with
+a final invoice or proration credit), expiry of an incomplete subscription, and the end of
+dunning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import StripeError, not_found
+from ..invoicing import next_boundary_after
+from ..params import Params
+from ..render import render
+from ..resources.prices import get_price
+from .base import BillingBase
+
+
+class Renewals(BillingBase):
+    def cancel_now(
+        self, sub_id: str, *, invoice_now: bool, prorate: bool, params: Params | None = None
+    ) -> dict[str, Any]:
+        current = self.subscription(sub_id, "subscription")
+        if current["status"] in ("canceled", "incomplete_expired"):
+            raise not_found("subscription", sub_id, "subscription")
+        sub = self.store.get_mut("subscription", sub_id)
+        now = self.ctx.now
+        if invoice_now or prorate:
+            self._final_invoice(sub, now, invoice_now=invoice_now, prorate=prorate)
+        sub.update({"status": "canceled", "canceled_at": now, "ended_at": now})
+        sub["cancellation_details"]["reason"] = "cancellation_requested"
+        if params is not None and params.has("cancellation_details"):
+            details = params.sub("cancellation_details")
+            for key in ("comment", "feedback"):
+                if details.has(key):
+                    sub["cancellation_details"][key] = details.str(key)
+        self.events.emit("customer.subscription.deleted", "subscription", sub)
+        return sub
+
+    def _final_invoice(
+        self, sub: dict[str, Any], now: int, *, invoice_now: bool, prorate: bool
+    ) -> None:
+        start = sub["_period_start"]
+        if prorate:
+            # Credit the unused time of licensed items (a pending credit if not invoiced now).
+            for item in self.live_items(sub):
+                price = get_price(self.store, item["_price"])
+                self._prorate(sub, (price, item["quantity"]), None, item, now, "create_prorations")
+        if not invoice_now:
+            return
+        invoice = self._new_invoice(sub, "subscription_cycle", start, now, now)
+        self._add_pending_items(invoice, sub)
+        # Usage reported up to and including the cancellation second is billed.
+        self._add_usage_lines(invoice, sub, start, now, until=now + 1)
+        self._totals(invoice)
+        self._collect_renewal(sub, invoice)
+
+    def renew(self, sub_id: str, *, collect: bool = True) -> dict[str, Any] | None:
+        """Close the current period at its end: invoice usage of the closed period, pending
+        items and (unless the subscription ends now) licensed items of the next period."""
+        sub = self.store.get_mut("subscription", sub_id)
+        before = render(self.store, "subscription", sub)
+        start, end = sub["_period_start"], sub["_period_end"]
+        ends = sub["cancel_at_period_end"] or (
+            sub.get("cancel_at") is not None and sub["cancel_at"] <= end
+        )
+        mark = self.store.event_mark()
+        invoice = self._new_invoice(sub, "subscription_cycle", start, end, end)
+        self._add_pending_items(invoice, sub)
+        self._add_usage_lines(invoice, sub, start, end)
+        if not ends:
+            new_end = next_boundary_after(
+                sub["billing_cycle_anchor"], sub["_interval"], sub["_interval_count"], end
+            )
+            self._set_period(sub, end, new_end)
+            self._add_licensed_lines(invoice, sub, end, new_end)
+        self._totals(invoice)
+        if not collect:
+            return invoice
+        if not invoice["_lines"]:
+            self.store.delete("invoice", invoice["id"])
+            sub["latest_invoice"] = before["latest_invoice"]
+            invoice = None
+        else:
+            self._collect_renewal(sub, invoice)
+        if ends:
+            sub.update(
+                {"status": "canceled", "ended_at": end, "canceled_at": sub["canceled_at"] or end}
+            )
+            sub["cancellation_details"]["reason"] = "cancellation_requested"
+            self.events.emit("customer.subscription.deleted", "subscription", sub)
+            return invoice
+        after = render(self.store, "subscription", sub)
+        from ..events import diff
+
+        self.events.emit(
+            "customer.subscription.updated",
+            "subscription",
+            sub,
+            diff(before, after),
+            snapshot=after,
+            at=mark,
+        )
+        return invoice
+
+    def _collect_renewal(self, sub: dict[str, Any], invoice: dict[str, Any]) -> None:
+        self._finalize(invoice)
+        if invoice["amount_due"] == 0:
+            self._mark_paid(invoice, charged=False)
+            return
+        if sub["collection_method"] == "send_invoice":
+            return
+        error = self._attempt(invoice, sub)
+        if error is not None and sub["status"] == "active":
+            sub["status"] = "past_due"
+
+    def _set_period(self, sub: dict[str, Any], start: int, end: int) -> None:
+        sub["_period_start"], sub["_period_end"] = start, end
+        for item in self.live_items(sub):
+            record = self.store.get_mut("subscription_item", item["id"])
+            record["current_period_start"], record["current_period_end"] = start, end
+
+    def expire_incomplete(self, sub_id: str) -> None:
+        """An unpaid first invoice: Stripe expires the subscription after 23 hours."""
+        sub = self.store.get_mut("subscription", sub_id)
+        now = self.ctx.now
+        for invoice in self.store.all("invoice"):
+            if invoice.get("_subscription") == sub_id and invoice["status"] == "open":
+                self.void(invoice["id"])
+        sub.update({"status": "incomplete_expired", "ended_at": now})
+        self.events.emit("customer.subscription.deleted", "subscription", sub)
+
+    def retries_exhausted(self, sub_id: str, outcome: str) -> dict[str, Any]:
+        """Stripe's end of dunning: cancel (default setting) or mark the subscription unpaid."""
+        sub = self.subscription(sub_id)
+        if sub["status"] != "past_due":
+            raise StripeError(400, f"Subscription {sub_id} is {sub['status']}, not past_due.")
+        if outcome == "canceled":
+            return self.cancel_now(sub_id, invoice_now=False, prorate=False)
+        record = self.store.get_mut("subscription", sub_id)
+        before = render(self.store, "subscription", record)
+        record["status"] = "unpaid"
+        self.events.emit_update("customer.subscription.updated", "subscription", record, before)
+        return record

@@ -1,0 +1,184 @@
+"""Changing a subscription: item swaps, quantities, additions and deletions (prorated), and
+the simple fields; ``always_invoice`` invoices and charges the prorations at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import StripeError, invalid_param, missing_param
+from ..params import Params, merge_metadata
+from ..render import render
+from ..resources.prices import get_price
+from .base import BillingBase
+
+
+class SubscriptionChanges(BillingBase):
+    def update_subscription(
+        self, sub_id: str, params: Params, *, collect: bool = True
+    ) -> dict[str, Any]:
+        current = self.subscription(sub_id, "subscription")
+        if current["status"] in ("canceled", "incomplete_expired"):
+            raise StripeError(
+                400,
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            )
+        sub = self.store.get_mut("subscription", sub_id)
+        before = render(self.store, "subscription", sub)
+        proration = (
+            params.str(
+                "proration_behavior", choices=("create_prorations", "none", "always_invoice")
+            )
+            or "create_prorations"
+        )
+        payment_behavior = (
+            params.str(
+                "payment_behavior",
+                choices=(
+                    "allow_incomplete",
+                    "default_incomplete",
+                    "error_if_incomplete",
+                    "pending_if_incomplete",
+                ),
+            )
+            or "allow_incomplete"
+        )
+        at = params.int("proration_date") or self.ctx.now
+        mark = self.store.event_mark()
+        created_items = self._apply_item_changes(sub, params.subs("items"), at, proration)
+        self._apply_simple_fields(sub, params)
+        invoice = None
+        if proration == "always_invoice" and created_items:
+            invoice = self._new_invoice(sub, "subscription_update", at, at, self.ctx.now)
+            self._add_pending_items(invoice, sub)
+            self._totals(invoice)
+            if collect:
+                self._collect_update(sub, invoice, payment_behavior)
+        after = render(self.store, "subscription", sub)
+        from ..events import diff
+
+        changes = diff(before, after)
+        if changes and collect:
+            self.events.emit(
+                "customer.subscription.updated",
+                "subscription",
+                sub,
+                changes,
+                snapshot=after,
+                at=mark,
+            )
+        return sub
+
+    def _collect_update(self, sub: dict[str, Any], invoice: dict[str, Any], behavior: str) -> None:
+        self._finalize(invoice)
+        if invoice["amount_due"] == 0:
+            self._mark_paid(invoice, charged=False)
+            return
+        if behavior == "default_incomplete" or sub["collection_method"] == "send_invoice":
+            return
+        error = self._attempt(invoice, sub)
+        if error is None:
+            return
+        if behavior in ("error_if_incomplete", "pending_if_incomplete"):
+            raise error  # roll the whole update back, as Stripe does
+        if sub["status"] == "active":
+            sub["status"] = "past_due"
+
+    def _apply_simple_fields(self, sub: dict[str, Any], params: Params) -> None:
+        if params.has("cancel_at_period_end"):
+            value = bool(params.bool("cancel_at_period_end", default=False))
+            if value != sub["cancel_at_period_end"]:
+                sub["cancel_at_period_end"] = value
+                sub["canceled_at"] = self.ctx.now if value else None
+                sub["cancellation_details"]["reason"] = "cancellation_requested" if value else None
+        if params.has("cancel_at"):
+            sub["cancel_at"] = params.int("cancel_at")
+        if params.has("default_payment_method"):
+            sub["default_payment_method"] = (
+                None
+                if params.is_blank("default_payment_method")
+                else self._default_pm(params, sub["customer"])
+            )
+        if params.has("description"):
+            sub["description"] = params.str("description")
+        if params.has("cancellation_details"):
+            details = params.sub("cancellation_details")
+            for key in ("comment", "feedback"):
+                if details.has(key):
+                    sub["cancellation_details"][key] = details.str(key)
+        sub["metadata"] = merge_metadata(sub["metadata"], params.metadata())
+
+    def _apply_item_changes(
+        self, sub: dict[str, Any], changes: list[Params], at: int, proration: str
+    ) -> list[str]:
+        """Swap prices, change quantities, add and delete items; returns the proration invoice
+        items created."""
+        created: list[str] = []
+        for change in changes:
+            item_id = change.str("id")
+            if item_id is None:
+                if change.bool("deleted", default=False):
+                    raise missing_param(change.name("id"))
+                price = get_price(
+                    self.store, change.str("price", required=True) or "", change.name("price")
+                )
+                self._check_compatible(sub, price, change)
+                item = self._new_item(sub, self._item_spec(change, price), self.ctx.now)
+                created += self._prorate(sub, None, (price, item["quantity"]), item, at, proration)
+                continue
+            existing = self.store.get("subscription_item", item_id)
+            if (
+                existing is None
+                or existing["subscription"] != sub["id"]
+                or existing.get("_deleted")
+            ):
+                raise invalid_param(
+                    change.name("id"),
+                    f"Invalid subscription_item id: {item_id}",
+                    code="resource_missing",
+                )
+            item = self.store.get_mut("subscription_item", item_id)
+            old_price = get_price(self.store, item["_price"])
+            old = (old_price, item["quantity"])
+            if change.bool("deleted", default=False):
+                item["_deleted"] = True
+                sub["_items"] = [i for i in sub["_items"] if i != item_id]
+                created += self._prorate(sub, old, None, item, at, proration)
+                continue
+            price = old_price
+            if change.has("price"):
+                price = get_price(
+                    self.store, change.str("price", required=True) or "", change.name("price")
+                )
+                self._check_compatible(sub, price, change, replacing=item_id)
+                item["_price"] = price["id"]
+            metered = price["recurring"]["usage_type"] == "metered"
+            if change.has("quantity"):
+                if metered:
+                    raise invalid_param(
+                        change.name("quantity"),
+                        "Quantity should not be specified where usage_type is `metered`.",
+                    )
+                item["quantity"] = change.int("quantity", minimum=0)
+            elif metered:
+                item["quantity"] = None
+            elif item["quantity"] is None:
+                item["quantity"] = 1
+            item["metadata"] = merge_metadata(item["metadata"], change.metadata())
+            if (price["id"], item["quantity"]) != (old_price["id"], old[1]):
+                created += self._prorate(sub, old, (price, item["quantity"]), item, at, proration)
+        if not self.live_items(sub):
+            raise StripeError(
+                400, "A subscription must have at least one active item.", param="items"
+            )
+        return created
+
+    def _check_compatible(
+        self,
+        sub: dict[str, Any],
+        price: dict[str, Any],
+        change: Params,
+        replacing: str | None = None,
+    ) -> None:
+        taken = {i["_price"] for i in self.live_items(sub) if i["id"] != replacing}
+        interval = (sub["_interval"], sub["_interval_count"])
+        self._check_price(price, change.name("price"), sub["currency"], interval, taken)
