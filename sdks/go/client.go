@@ -138,14 +138,15 @@ func WithAPIKey(key string) RequestOption {
 
 // Client calls the API. It is safe for concurrent use.
 type Client struct {
-	Auth      *AuthService
-	Pets      *PetsService
-	Analytics *AnalyticsService
-	Usage     *UsageService
-	Keys      *KeysService
-	Billing   *BillingService
-	Invoices  *InvoicesService
-	Pricing   *PricingService
+	Auth       *AuthService
+	Pets       *PetsService
+	Analytics  *AnalyticsService
+	Usage      *UsageService
+	Keys       *KeysService
+	Billing    *BillingService
+	Invoices   *InvoicesService
+	Pricing    *PricingService
+	Thumbnails *ThumbnailsService
 
 	apiKey            string
 	baseURL           string
@@ -214,6 +215,7 @@ func New(opts Options) *Client {
 	c.Billing = &BillingService{c}
 	c.Invoices = &InvoicesService{c}
 	c.Pricing = &PricingService{c}
+	c.Thumbnails = &ThumbnailsService{c}
 	return c
 }
 
@@ -228,6 +230,7 @@ type call struct {
 	raw         []byte      // sent as is, with contentType (multipart)
 	contentType string
 	opts        []RequestOption
+	binary      bool // the answer is not JSON: out must be a *Thumbnail
 }
 
 // do calls one operation of the table and decodes its JSON answer into out (when not nil).
@@ -310,7 +313,9 @@ func (c *Client) do(ctx context.Context, req call, out interface{}) (*Response, 
 		}
 		resp.IdempotencyKey = idempotencyKey
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			if out != nil && len(data) > 0 {
+			if t, ok := out.(*Thumbnail); ok && req.binary {
+				t.Content, t.ContentType = data, resp.Header.Get("Content-Type")
+			} else if out != nil && len(data) > 0 {
 				if err := json.Unmarshal(data, out); err != nil {
 					return resp, fmt.Errorf("petstore: decoding the answer of %s %s: %w", op.HTTPMethod, path, err)
 				}

@@ -132,11 +132,20 @@ func TestLivePets(t *testing.T) {
 		*withImage.LastResponse.UsageCost != 10 {
 		t.Fatalf("%+v", withImage)
 	}
+	jpeg := must[*Thumbnail](t)(New(Options{}).Thumbnails.Download(ctx, *withImage.ThumbnailURL)) // no key
+	if !bytes.HasPrefix(jpeg.Content, []byte{0xff, 0xd8, 0xff}) || jpeg.ContentType != "image/jpeg" || jpeg.LastResponse.StatusCode != 200 {
+		t.Fatalf("thumbnail %q %d bytes", jpeg.ContentType, len(jpeg.Content))
+	}
+	_, err := client.Thumbnails.Download(ctx, os.Getenv("PETSTORE_BASE_URL")+"/api/v1/thumbnails/forged.jpg")
+	var denied *PermissionDeniedError
+	if !errors.As(err, &denied) || denied.Code != "invalid_signature" {
+		t.Fatalf("forged thumbnail URL: %v", err)
+	}
 	gone := must[*Deleted](t)(client.Pets.Delete(ctx, first.ID))
 	if !gone.Deleted || gone.ID != first.ID || gone.LastResponse.StatusCode != 204 {
 		t.Fatalf("%+v", gone)
 	}
-	_, err := client.Pets.Retrieve(ctx, first.ID)
+	_, err = client.Pets.Retrieve(ctx, first.ID)
 	var notFound *NotFoundError
 	if !errors.As(err, &notFound) || notFound.StatusCode != 404 {
 		t.Fatalf("got %v", err)

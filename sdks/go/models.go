@@ -96,6 +96,13 @@ type Deleted struct {
 	Deleted bool
 }
 
+// Thumbnail is a pet's JPEG thumbnail.
+type Thumbnail struct {
+	APIResource
+	Content     []byte
+	ContentType string
+}
+
 // Registration is a new account: its first key is shown only here.
 type Registration struct {
 	APIResource

@@ -32,6 +32,7 @@ var Operations = []Operation{
 	{"billing.cancel", "POST", "/api/v1/billing/cancel", "Billing.Cancel", true},
 	{"invoices.list", "GET", "/api/v1/billing/invoices", "Invoices.List", true},
 	{"pricing.quote", "GET", "/api/v1/pricing/quote", "Pricing.Quote", false},
+	{"thumbnails.download", "GET", "/api/v1/thumbnails/{token}.jpg", "Thumbnails.Download", false},
 }
 
 func operation(name string) Operation {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"regexp"
 	"strconv"
 )
 
@@ -230,6 +231,28 @@ func (s *PricingService) Quote(ctx context.Context, params QuoteParams, opts ...
 	}
 	out := &Quote{}
 	_, err := s.client.do(ctx, call{name: "pricing.quote", query: q, opts: opts}, out)
+	return result(out, err)
+}
+
+// ThumbnailsService fetches pets' thumbnails.
+type ThumbnailsService struct{ client *Client }
+
+var thumbnailToken = regexp.MustCompile(`(?:^|/thumbnails/)([^/?#]+?)(?:\.jpg)?(?:[?#].*)?$`)
+
+// Download fetches the JPEG behind a pet's signed ThumbnailURL (or its token): no key needed,
+// valid for an hour. It is asked of the client's own base URL.
+func (s *ThumbnailsService) Download(ctx context.Context, thumbnailURL string, opts ...RequestOption) (*Thumbnail, error) {
+	m := thumbnailToken.FindStringSubmatch(thumbnailURL)
+	if m == nil {
+		return nil, fmt.Errorf("petstore: %q is not a thumbnail URL", thumbnailURL)
+	}
+	token, err := url.PathUnescape(m[1])
+	if err != nil {
+		return nil, fmt.Errorf("petstore: %q is not a thumbnail URL: %w", thumbnailURL, err)
+	}
+	out := &Thumbnail{}
+	c := call{name: "thumbnails.download", pathParams: map[string]string{"token": token}, binary: true, opts: opts}
+	_, err = s.client.do(ctx, c, out)
 	return result(out, err)
 }
 

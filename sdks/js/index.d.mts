@@ -47,6 +47,7 @@ export type KeysResource = PetStore.KeysResource;
 export type BillingResource = PetStore.BillingResource;
 export type InvoicesResource = PetStore.InvoicesResource;
 export type PricingResource = PetStore.PricingResource;
+export type ThumbnailsResource = PetStore.ThumbnailsResource;
 export type Operation = PetStore.Operation;
 export type PetStoreError = PetStore.PetStoreError;
 export declare const PetStoreError: typeof PetStore.PetStoreError;

@@ -19,6 +19,7 @@ declare class PetStore {
   readonly billing: PetStore.BillingResource;
   readonly invoices: PetStore.InvoicesResource;
   readonly pricing: PetStore.PricingResource;
+  readonly thumbnails: PetStore.ThumbnailsResource;
 
   static readonly PetStore: typeof PetStore;
   static readonly default: typeof PetStore;
@@ -348,6 +349,11 @@ declare namespace PetStore {
 
   export interface PricingResource {
     quote(params: QuoteParams, options?: RequestOptions): Promise<WithResponse<Quote>>;
+  }
+
+  export interface ThumbnailsResource {
+    /** The JPEG behind a pet's signed `thumbnail_url` (or its token); no key needed. */
+    download(thumbnailUrl: string, options?: RequestOptions): Promise<WithResponse<Uint8Array>>;
   }
 
   export interface Operation {

@@ -4,6 +4,7 @@ SDK's suite called, read back from the server's access log by the SDK's User-Age
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import requests
@@ -55,8 +56,19 @@ class AccessLog:
         return self.path.stat().st_size if self.path.exists() else 0
 
     def operations_called(
-        self, since: int, agent_prefix: str, operations: set[Operation]
+        self, since: int, agent_prefix: str, operations: set[Operation], wait: float = 5.0
     ) -> set[Operation]:
+        """The operations requested since the mark by clients whose User-Agent starts with
+        `agent_prefix`. gunicorn logs a request after answering it, so the last lines may lag
+        the client by a moment: read again (for up to `wait` seconds) while some are missing."""
+        deadline = time.monotonic() + wait
+        while True:
+            called = self._read(since, agent_prefix, operations)
+            if operations <= called or time.monotonic() > deadline:
+                return called
+            time.sleep(0.1)
+
+    def _read(self, since: int, agent_prefix: str, operations: set[Operation]) -> set[Operation]:
         match = _matcher(operations)
         with self.path.open() as log:
             log.seek(since)

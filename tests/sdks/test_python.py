@@ -22,6 +22,7 @@ from petstore_sdk import (
     ConflictError,
     FeatureNotInPlanError,
     NotFoundError,
+    PermissionDeniedError,
     PetStore,
     QuotaExceededError,
     RateLimitError,
@@ -119,6 +120,13 @@ def test_every_operation(make_client, sdk_world):
         with_image = await call(client.pets.upload_image(first.id, PNG))
         assert with_image.image.format == "PNG" and with_image.thumbnail_url.endswith(".jpg")
         assert with_image.last_response.usage_cost == 10
+        thumbnail = await call(
+            make_client(api_key=None).thumbnails.download(with_image.thumbnail_url)  # no key
+        )
+        assert thumbnail.content[:3] == b"\xff\xd8\xff" and thumbnail.content_type == "image/jpeg"
+        with pytest.raises(PermissionDeniedError) as forged:
+            await call(client.thumbnails.download(f"{sdk_world.url}/api/v1/thumbnails/forged.jpg"))
+        assert forged.value.code == "invalid_signature"
         gone = await call(client.pets.delete(first.id))
         assert (gone.id, gone.deleted, gone.last_response.status_code) == (first.id, True, 204)
         with pytest.raises(NotFoundError):

@@ -98,6 +98,7 @@ class PetStore {
     this.billing = new resources.Billing(this);
     this.invoices = new resources.Invoices(this);
     this.pricing = new resources.Pricing(this);
+    this.thumbnails = new resources.Thumbnails(this);
   }
 
   /**
@@ -105,7 +106,7 @@ class PetStore {
    * an error status and APIConnectionError when no answer came. Writes carry an Idempotency-Key
    * (the caller's, or a random UUID) that stays the same on every retry of this call.
    */
-  async request(name, { params, query, body, multipart, options = {} } = {}) {
+  async request(name, { params, query, body, multipart, binary = false, options = {} } = {}) {
     const op = operation(name);
     const path = op.path.replace(/\{(\w+)\}/g, (_, key) => {
       const value = params ? params[key] : undefined;
@@ -147,9 +148,9 @@ class PetStore {
 
     for (let attempt = 0; ; attempt += 1) {
       let response;
-      let text;
+      let bytes;
       try {
-        ({ response, text } = await this._send(url, { method: op.method, headers, body: payload }, timeout, options.signal));
+        ({ response, bytes } = await this._send(url, { method: op.method, headers, body: payload }, timeout, options.signal));
       } catch (err) {
         if (options.signal && options.signal.aborted) throw err;
         const timedOut = err instanceof TimeoutSignal;
@@ -170,7 +171,8 @@ class PetStore {
       }
       const info = responseInfo(response, idempotencyKey);
       this.lastResponse = info;
-      const data = parseBody(text);
+      if (response.ok && binary) return { data: bytes, info };
+      const data = parseBody(bytes.toString('utf8'));
       if (response.ok) return { data, info };
       const error = errors.errorFromResponse({
         status: response.status,
@@ -207,8 +209,8 @@ class PetStore {
     }
     try {
       const response = await this.fetch(url.toString(), { ...init, signal: controller.signal });
-      const text = await response.text();
-      return { response, text };
+      const bytes = Buffer.from(await response.arrayBuffer());
+      return { response, bytes };
     } catch (err) {
       if (timedOut) throw new TimeoutSignal('timeout');
       throw err;

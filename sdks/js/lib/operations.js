@@ -25,6 +25,7 @@ const OPERATIONS = Object.freeze([
   { name: 'billing.cancel', method: 'POST', path: '/api/v1/billing/cancel' },
   { name: 'invoices.list', method: 'GET', path: '/api/v1/billing/invoices' },
   { name: 'pricing.quote', method: 'GET', path: '/api/v1/pricing/quote', auth: false },
+  { name: 'thumbnails.download', method: 'GET', path: '/api/v1/thumbnails/{token}.jpg', auth: false },
 ].map((op) => Object.freeze({ auth: true, ...op })));
 
 const BY_NAME = new Map(OPERATIONS.map((op) => [op.name, op]));

@@ -213,4 +213,16 @@ class Pricing extends Resource {
   }
 }
 
-module.exports = { Page, Auth, Pets, Analytics, Usage, Keys, Billing, Invoices, Pricing, withResponse };
+class Thumbnails extends Resource {
+  /**
+   * The JPEG behind a pet's `thumbnail_url` (a Buffer). Give the URL (or its token): it is
+   * signed, expires after an hour and needs no key. Asked of the client's own base URL.
+   */
+  download(thumbnailUrl, options) {
+    const match = /(?:^|\/thumbnails\/)([^/?#]+?)(?:\.jpg)?(?:[?#].*)?$/.exec(String(thumbnailUrl || ''));
+    if (!match) throw new TypeError('download needs a pet\'s thumbnail_url');
+    return call(this._client, 'thumbnails.download', { params: { token: decodeURIComponent(match[1]) }, binary: true, options });
+  }
+}
+
+module.exports = { Page, Auth, Pets, Analytics, Usage, Keys, Billing, Invoices, Pricing, Thumbnails, withResponse };

@@ -71,6 +71,12 @@ test('pets: create, list every page, retrieve, replace, update, image, delete', 
   assert.equal(withImage.image.format, 'PNG');
   assert.match(withImage.thumbnail_url, /\.jpg$/);
   assert.equal(withImage.lastResponse.usageCost, 10);
+  const jpeg = await new PetStore({ apiKey: null }).thumbnails.download(withImage.thumbnail_url); // no key
+  assert.deepEqual([...jpeg.subarray(0, 3)], [0xff, 0xd8, 0xff]);
+  assert.equal(jpeg.lastResponse.headers.get('content-type'), 'image/jpeg');
+  const forged = await client.thumbnails.download(`${env.PETSTORE_BASE_URL}/api/v1/thumbnails/forged.jpg`).catch((e) => e);
+  assert.ok(forged instanceof PetStore.PermissionDeniedError, forged);
+  assert.equal(forged.code, 'invalid_signature');
 
   const deleted = await client.pets.delete(first.id);
   assert.deepEqual({ ...deleted }, { id: first.id, deleted: true });

@@ -16,6 +16,9 @@ async function main(): Promise<void> {
   await client.pets.replace(created.id, { name: 'Rex' });
   const withImage = await client.pets.uploadImage(created.id, new Uint8Array([1, 2]), { filename: 'a.png' });
   const width: number = withImage.image.width;
+  const jpeg = await client.thumbnails.download(withImage.thumbnail_url ?? '');
+  const jpegBytes: Uint8Array = jpeg;
+  const jpegStatus: number = jpeg.lastResponse.status;
   const deleted = await client.pets.delete(created.id);
   const gone: true = deleted.deleted;
   const quote = await client.pricing.quote({ plan: 'pro', calls: 1000 });
@@ -48,7 +51,7 @@ async function main(): Promise<void> {
       void fields;
     }
   }
-  void [first, remaining, cost, width, gone, total, used, raw, status, id];
+  void [first, remaining, cost, width, jpegBytes, jpegStatus, gone, total, used, raw, status, id];
 }
 
 void main;

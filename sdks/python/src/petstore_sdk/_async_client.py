@@ -27,6 +27,7 @@ from petstore_sdk.models import (
     Registration,
     ResponseInfo,
     SubscribeResult,
+    Thumbnail,
     Usage,
 )
 
@@ -263,6 +264,21 @@ class Pricing(_Resource):
         return await self._client._call("pricing.quote", Quote, query=query)
 
 
+class Thumbnails(_Resource):
+    async def download(self, thumbnail_url: str) -> Thumbnail:
+        """The JPEG behind a pet's signed `thumbnail_url` (or its token): no key needed, valid
+        for an hour. Asked of the client's own base URL."""
+        token = _base.thumbnail_token(thumbnail_url)
+        content, info = await self._client._request(
+            "thumbnails.download", path_params={"token": token}, binary=True
+        )
+        return Thumbnail(
+            content=content,
+            content_type=info.headers.get("content-type", "image/jpeg"),
+            last_response=info,
+        )
+
+
 class AsyncPetStore:
     """The Pet Store API, for asyncio (the same options and methods as PetStore).
 
@@ -309,6 +325,7 @@ class AsyncPetStore:
         self.billing = Billing(self)
         self.invoices = Invoices(self)
         self.pricing = Pricing(self)
+        self.thumbnails = Thumbnails(self)
 
     @property
     def api_key(self) -> str | None:
@@ -350,7 +367,9 @@ class AsyncPetStore:
 
     # -- transport -------------------------------------------------------------------------
 
-    async def _request(self, name: str, **kwargs: Any) -> tuple[Any, ResponseInfo]:
+    async def _request(
+        self, name: str, *, binary: bool = False, **kwargs: Any
+    ) -> tuple[Any, ResponseInfo]:
         config = self._config
         prepared = _base.prepare(config, name, **kwargs)
         for attempt in range(config.max_retries + 1):
@@ -377,7 +396,7 @@ class AsyncPetStore:
             else:
                 info = _base.response_info(response, prepared.idempotency_key)
                 if response.is_success:
-                    return _base.body_of(response), info
+                    return (response.content if binary else _base.body_of(response)), info
                 error = _base.error_of(response, info)
                 delay = _base.retry_delay(config, error, attempt)
                 if delay is None or attempt >= config.max_retries:

@@ -7,12 +7,13 @@ import email.utils
 import os
 import platform
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -242,6 +243,17 @@ def image_upload(image: Any, filename: str | None, content_type: str | None) -> 
         ]
     )
     return body, f"multipart/form-data; boundary={boundary}"
+
+
+_THUMBNAIL = re.compile(r"(?:^|/thumbnails/)([^/?#]+?)(?:\.jpg)?(?:[?#].*)?$")
+
+
+def thumbnail_token(thumbnail_url: str) -> str:
+    """The token of a pet's signed thumbnail_url (or the token itself)."""
+    match = _THUMBNAIL.search(thumbnail_url or "")
+    if match is None:
+        raise ValueError("download needs a pet's thumbnail_url")
+    return unquote(match.group(1))
 
 
 def _image_kind(data: bytes) -> tuple[str, str]:

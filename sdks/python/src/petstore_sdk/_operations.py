@@ -37,6 +37,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("billing.cancel", "POST", "/api/v1/billing/cancel"),
     Operation("invoices.list", "GET", "/api/v1/billing/invoices"),
     Operation("pricing.quote", "GET", "/api/v1/pricing/quote", auth=False),
+    Operation("thumbnails.download", "GET", "/api/v1/thumbnails/{token}.jpg", auth=False),
 )
 
 _BY_NAME = {op.name: op for op in OPERATIONS}

@@ -110,6 +110,14 @@ class Deleted(Model):
 
 
 @dataclass(kw_only=True)
+class Thumbnail(Model):
+    """A pet's JPEG thumbnail."""
+
+    content: bytes = field(repr=False)
+    content_type: str = "image/jpeg"
+
+
+@dataclass(kw_only=True)
 class Registration(Model):
     customer_id: int
     api_key: str  # shown only once
