@@ -17,6 +17,11 @@ NO_PAYMENT_METHOD = (
 LIVE_STATUSES = ("active", "past_due", "trialing", "unpaid", "incomplete", "paused")
 
 
+def is_flexible(sub: dict[str, Any]) -> bool:
+    """Flexible billing mode (Stripe's default for subscriptions created through the API)."""
+    return ((sub.get("billing_mode") or {}).get("type") or "flexible") == "flexible"
+
+
 def _money(amount: int, currency: str) -> str:
     return (
         f"${amount / 100:,.2f}" if currency == "usd" else f"{amount / 100:,.2f} {currency.upper()}"

@@ -136,9 +136,11 @@ class Invoices(BillingBase):
         description: str | None = None,
         proration: bool = False,
         invoice_item: str | None = None,
+        private: dict[str, Any] | None = None,
     ) -> None:
         invoice["_lines"].append(
             {
+                **(private or {}),
                 "id": new_id("il"),
                 "object": "line_item",
                 "amount": amount,
@@ -184,15 +186,45 @@ class Invoices(BillingBase):
         end: int,
         until: int | None = None,
     ) -> None:
-        """Metered items: the meter's aggregate over ``[start, until or end)``."""
+        """Metered items: the meter's aggregate over ``[since, until or end)``, where ``since``
+        is the period start or the time the item's price was set (usage before a price change
+        is billed, or not, by the change itself)."""
         for item in self.live_items(sub):
             if item["quantity"] is not None:
                 continue
             price = get_price(self.store, item["_price"])
-            meter = (price.get("recurring") or {}).get("meter")
-            quantity = usage_quantity(self.store, meter, sub["customer"], start, until or end)
-            amount = line_amount(price, quantity)
-            self._add_line(invoice, sub, item, price, quantity, amount, start, end)
+            since = max(start, item.get("_usage_since") or start)
+            usage = {"since": since, "until": until or end}
+            quantity, amount = self._usage_amount(price, sub["customer"], usage)
+            self._add_line(
+                invoice, sub, item, price, quantity, amount, since, end, private={"_usage": usage}
+            )
+
+    def _usage_amount(
+        self, price: dict[str, Any], customer_id: str, usage: dict[str, int]
+    ) -> tuple[int, int]:
+        meter = (price.get("recurring") or {}).get("meter")
+        quantity = usage_quantity(self.store, meter, customer_id, usage["since"], usage["until"])
+        return quantity, line_amount(price, quantity)
+
+    def _refresh_usage(self, invoice: dict[str, Any]) -> None:
+        """At finalization a draft's usage lines take the meters' latest totals for their
+        period (usage reported during the finalization grace period lands here)."""
+        for line in invoice["_lines"]:
+            usage = line.get("_usage")
+            if usage is None:
+                continue
+            price = get_price(self.store, line["pricing"]["price_details"]["price"])
+            quantity, amount = self._usage_amount(price, invoice["customer"], usage)
+            line.update(
+                {
+                    "quantity": quantity,
+                    "quantity_decimal": str(quantity),
+                    "amount": amount,
+                    "subtotal": amount,
+                    "description": self._describe(price, quantity),
+                }
+            )
 
     def _add_licensed_lines(
         self, invoice: dict[str, Any], sub: dict[str, Any], start: int, end: int
@@ -203,6 +235,7 @@ class Invoices(BillingBase):
             price = get_price(self.store, item["_price"])
             amount = line_amount(price, item["quantity"])
             self._add_line(invoice, sub, item, price, item["quantity"], amount, start, end)
+            self._record_debit(item, price, item["quantity"], amount, start, end)
 
     def _totals(self, invoice: dict[str, Any]) -> None:
         subtotal = sum(line["amount"] for line in invoice["_lines"])

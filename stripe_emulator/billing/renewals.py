@@ -117,6 +117,7 @@ class Renewals(BillingBase):
         for item in self.live_items(sub):
             record = self.store.get_mut("subscription_item", item["id"])
             record["current_period_start"], record["current_period_end"] = start, end
+            record["_usage_since"], record["_debits"] = start, []
 
     def expire_incomplete(self, sub_id: str) -> None:
         """An unpaid first invoice: Stripe expires the subscription after 23 hours."""

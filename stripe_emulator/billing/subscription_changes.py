@@ -9,7 +9,7 @@ from ..errors import StripeError, invalid_param, missing_param
 from ..params import Params, merge_metadata
 from ..render import render
 from ..resources.prices import get_price
-from .base import BillingBase
+from .base import BillingBase, is_flexible
 
 
 class SubscriptionChanges(BillingBase):
@@ -140,6 +140,7 @@ class SubscriptionChanges(BillingBase):
             old_price = get_price(self.store, item["_price"])
             old = (old_price, item["quantity"])
             if change.bool("deleted", default=False):
+                created += self._leave_metered(sub, item, old_price, at, proration)
                 item["_deleted"] = True
                 sub["_items"] = [i for i in sub["_items"] if i != item_id]
                 created += self._prorate(sub, old, None, item, at, proration)
@@ -150,6 +151,9 @@ class SubscriptionChanges(BillingBase):
                     self.store, change.str("price", required=True) or "", change.name("price")
                 )
                 self._check_compatible(sub, price, change, replacing=item_id)
+                if price["id"] != old_price["id"]:
+                    created += self._leave_metered(sub, item, old_price, at, proration)
+                    item["_usage_since"] = max(at, sub["_period_start"])
                 item["_price"] = price["id"]
             metered = price["recurring"]["usage_type"] == "metered"
             if change.has("quantity"):
@@ -171,6 +175,26 @@ class SubscriptionChanges(BillingBase):
                 400, "A subscription must have at least one active item.", param="items"
             )
         return created
+
+    def _leave_metered(
+        self,
+        sub: dict[str, Any],
+        item: dict[str, Any],
+        price: dict[str, Any],
+        at: int,
+        proration: str,
+    ) -> list[str]:
+        """A metered price leaves the item. Flexible: its usage so far is invoiced at that
+        price (unless ``proration_behavior=none``). Classic: that usage is never billed; the
+        next invoice shows only usage after the change, at the new price
+        (https://docs.stripe.com/billing/subscriptions/usage-based/manage-billing-setup#update-prices-mid-cycle)."""
+        if price["recurring"]["usage_type"] != "metered":
+            return []
+        if not is_flexible(sub) or proration == "none":
+            return []
+        if sub["status"] not in ("active", "past_due", "trialing"):
+            return []
+        return self._usage_item(sub, item, price, at)
 
     def _check_compatible(
         self,

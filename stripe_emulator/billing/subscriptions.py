@@ -21,6 +21,17 @@ from ..resources.prices import get_price
 from .base import BillingBase, _date
 
 
+def billing_mode(params: Params, now: int) -> dict[str, Any]:
+    """``billing_mode``: flexible unless ``classic`` is asked for (Stripe's default for
+    subscriptions created through the API since 2025-09-30.clover)."""
+    mode = params.str("type", required=params.has("type") or bool(params.data)) or "flexible"
+    if mode == "classic":
+        return {"flexible": None, "type": "classic", "updated_at": now}
+    flexible = params.sub("flexible")
+    discounts = flexible.str("proration_discounts") or "included"
+    return {"flexible": {"proration_discounts": discounts}, "type": "flexible", "updated_at": now}
+
+
 class SubscriptionCreation(BillingBase):
     def _check_price(
         self,
@@ -103,6 +114,10 @@ class SubscriptionCreation(BillingBase):
             "subscription": sub["id"],
             "tax_rates": [],
             "_price": spec["price"],
+            # Metered usage billed on this item starts here (the period start, or the time
+            # its price was set); licensed amounts charged for the period (flexible credits).
+            "_usage_since": max(now, sub["_period_start"]),
+            "_debits": [],
         }
         self.store.insert("subscription_item", record)
         sub["_items"].append(record["id"])
@@ -203,6 +218,7 @@ class SubscriptionCreation(BillingBase):
         sub = self._new_subscription_record(
             params, customer_id, first_price["currency"], now, anchor
         )
+        sub["billing_mode"] = billing_mode(params.sub("billing_mode"), now)
         sub.update(
             {
                 "collection_method": collection,
@@ -244,11 +260,7 @@ class SubscriptionCreation(BillingBase):
             "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
             "billing_cycle_anchor": anchor,
             "billing_cycle_anchor_config": None,
-            "billing_mode": {
-                "flexible": {"proration_discounts": "included"},
-                "type": "flexible",
-                "updated_at": now,
-            },
+            "billing_mode": None,
             "billing_schedules": [],
             "billing_thresholds": None,
             "cancel_at": params.int("cancel_at"),
@@ -337,6 +349,7 @@ class SubscriptionCreation(BillingBase):
                 description=description,
                 proration=partial,
             )
+            self._record_debit(item, price, quantity, amount, now, sub["_period_end"])
         self._totals(invoice)
         return invoice
 

@@ -30,7 +30,7 @@ def render_invoice(store: Store, record: dict[str, Any]) -> dict[str, Any]:
     url = f"/v1/invoices/{record['id']}/lines"
     obj["lines"] = {
         "object": "list",
-        "data": [dict(line) for line in lines[:LINES_PAGE]],
+        "data": [public(line) for line in lines[:LINES_PAGE]],
         "has_more": len(lines) > LINES_PAGE,
         "total_count": len(lines),
         "url": url,
@@ -109,7 +109,8 @@ def _as_preview(
     obj = render(store, "invoice", invoice)
     obj["id"] = f"upcoming_{invoice['id']}"
     lines = [
-        {**line, "id": "il_tmp_" + line["id"][3:], "invoice": None} for line in invoice["_lines"]
+        {**public(line), "id": "il_tmp_" + line["id"][3:], "invoice": None}
+        for line in invoice["_lines"]
     ]
     obj["lines"] = embedded_list(
         lines,

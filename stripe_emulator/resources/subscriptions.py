@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..billing import Billing
+from ..billing.base import is_flexible
+from ..billing.subscriptions import billing_mode
 from ..context import Ctx
 from ..errors import StripeError
 from ..render import RENDERERS, created_filter, embedded_list, list_object, public
@@ -47,6 +49,24 @@ def cancel(ctx: Ctx, sub_id: str) -> dict[str, Any]:
         prorate=bool(params.bool("prorate", default=False)),
         params=params,
     )
+    return ctx.render("subscription", sub)
+
+
+def migrate(ctx: Ctx, sub_id: str) -> dict[str, Any]:
+    """``POST /v1/subscriptions/{id}/migrate``: classic -> flexible billing mode (there is no
+    way back, https://docs.stripe.com/billing/subscriptions/billing-mode)."""
+    billing = Billing(ctx)
+    billing.subscription(sub_id, "subscription")
+    sub = ctx.store.get_mut("subscription", sub_id)
+    if is_flexible(sub):
+        raise StripeError(
+            400,
+            "This subscription is already on flexible billing mode.",
+            param="billing_mode[type]",
+        )
+    before = render_subscription(ctx.store, sub)
+    sub["billing_mode"] = billing_mode(ctx.params.sub("billing_mode"), ctx.now)
+    ctx.events.emit_update("customer.subscription.updated", "subscription", sub, before)
     return ctx.render("subscription", sub)
 
 
