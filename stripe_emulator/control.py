@@ -26,6 +26,34 @@ from .params import Params
 from .resources import subscriptions
 from .webhooks import WebhookDispatcher
 
+MAX_FINALIZATION_GRACE = 72 * 3600
+
+
+def _checked_settings(body: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        if key == "invoice_finalization_grace_period":
+            seconds = int(value)
+            if not 0 <= seconds <= MAX_FINALIZATION_GRACE:
+                raise StripeError(
+                    400, "invoice_finalization_grace_period is 0 to 72 hours (259200 s).", param=key
+                )
+            out[key] = seconds
+        elif key == "payment_retry_days":
+            days = [int(d) for d in (value or [])]
+            if days != sorted(days) or any(d < 1 for d in days) or len(days) > 8:
+                raise StripeError(
+                    400, "payment_retry_days: up to 8 increasing days after the failure.", param=key
+                )
+            out[key] = days
+        elif key == "retries_exhausted_subscription":
+            if value not in ("cancel", "unpaid", "past_due"):
+                raise StripeError(400, f"{key} is cancel, unpaid or past_due.", param=key)
+            out[key] = value
+        else:
+            raise StripeError(400, f"Unknown setting: {key}", param=key)
+    return out
+
 
 class Control:
     def __init__(self, app: App, dispatcher: WebhookDispatcher) -> None:
@@ -36,7 +64,9 @@ class Control:
     def handle(self, method: str, path: str, body: dict[str, Any]) -> Response:
         route = path[len("/_control") :].rstrip("/")
         if method == "POST" and route == "/advance":
-            return self._advance(body.get("subscription") or None)
+            return self._advance(body)
+        if route == "/settings":
+            return self._settings(method, body)
         if route == "/clock":
             return self._clock(method, body)
         if method == "POST" and route == "/webhooks/wait":
@@ -57,11 +87,27 @@ class Control:
     def _ctx(self) -> Ctx:
         return Ctx(server=self.app.server, params=Params({}), method="POST", path="/_control")
 
-    def _advance(self, sub_id: str | None) -> Response:
+    def _advance(self, body: dict[str, Any]) -> Response:
         store = self.app.server.store
+        to = body.get("to")
+        finalize = str(body.get("finalize", "true")).lower() not in ("false", "0")
         with store.lock, store.transaction():
-            result = subscriptions.control_advance(self._ctx(), sub_id)
+            result = subscriptions.control_advance(
+                self._ctx(),
+                body.get("subscription") or None,
+                finalize=finalize,
+                to=None if to in (None, "") else int(to),
+            )
         return json_response(200, result)
+
+    def _settings(self, method: str, body: dict[str, Any]) -> Response:
+        store = self.app.server.store
+        if method == "POST":
+            with store.lock:
+                changes = _checked_settings(body)
+                store.settings.update(changes)
+                store.save()
+        return json_response(200, dict(store.settings))
 
     def _clock(self, method: str, body: dict[str, Any]) -> Response:
         clock = self.app.server.store.clock

@@ -61,6 +61,7 @@ class Events:
                 previous_attributes=previous_attributes,
                 request_id=self.request_id,
                 idempotency_key=self.idempotency_key,
+                created=self.store.clock.now(),
             ),
             at,
         )
@@ -85,7 +86,7 @@ class Events:
             "id": new_id("evt"),
             "object": "event",
             "api_version": API_VERSION,
-            "created": self.store.clock.now(),
+            "created": pending.created or self.store.clock.now(),
             "data": data,
             "livemode": False,
             "pending_webhooks": len(endpoints),

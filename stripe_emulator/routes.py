@@ -76,6 +76,8 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/v1/invoices/create_preview", invoices.create_preview),
     ("GET", "/v1/invoices", invoices.list_),
     ("GET", "/v1/invoices/<invoice_id>", invoices.retrieve),
+    ("POST", "/v1/invoices/<invoice_id>", invoices.update),
+    ("POST", "/v1/invoices/<invoice_id>/finalize", invoices.finalize),
     ("GET", "/v1/invoices/<invoice_id>/lines", invoices.list_lines),
     ("POST", "/v1/invoices/<invoice_id>/pay", invoices.pay),
     ("POST", "/v1/invoices/<invoice_id>/void", invoices.void),

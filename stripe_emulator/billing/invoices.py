@@ -254,10 +254,12 @@ class Invoices(BillingBase):
             }
         )
 
-    def _finalize(self, invoice: dict[str, Any]) -> None:
-        """draft -> open: number, customer balance applied, hosted URL; invoice.created and
-        invoice.finalized events."""
+    def _announce(self, invoice: dict[str, Any]) -> None:
         self.events.emit("invoice.created", "invoice", invoice)
+
+    def _finalize(self, invoice: dict[str, Any]) -> None:
+        """draft -> open: number, customer balance applied, hosted URL; invoice.finalized
+        (``invoice.created`` was sent when the draft was made)."""
         self._totals(invoice)
         now = self.ctx.now
         customer = self.store.get_mut("customer", invoice["customer"])
@@ -277,4 +279,5 @@ class Invoices(BillingBase):
             }
         )
         invoice["status_transitions"]["finalized_at"] = now
+        invoice["automatically_finalizes_at"] = None
         self.events.emit("invoice.finalized", "invoice", invoice)

@@ -13,6 +13,9 @@ from ..render import render
 from ..resources.prices import get_price
 from .base import BillingBase
 
+INCOMPLETE_EXPIRY = 23 * 3600  # Stripe expires an unpaid first invoice's subscription then
+MAX_STEPS = 10_000
+
 
 class Renewals(BillingBase):
     def cancel_now(
@@ -80,7 +83,11 @@ class Renewals(BillingBase):
             sub["latest_invoice"] = before["latest_invoice"]
             invoice = None
         else:
-            self._collect_renewal(sub, invoice)
+            # A renewal stays a draft for the account's finalization grace period (usage
+            # reported meanwhile for the closed period still lands on it), then finalizes.
+            self._announce(invoice)
+            grace = int(self.store.settings["invoice_finalization_grace_period"])
+            invoice["automatically_finalizes_at"] = end + grace
         if ends:
             sub.update(
                 {"status": "canceled", "ended_at": end, "canceled_at": sub["canceled_at"] or end}
@@ -102,7 +109,36 @@ class Renewals(BillingBase):
         return invoice
 
     def _collect_renewal(self, sub: dict[str, Any], invoice: dict[str, Any]) -> None:
+        self._announce(invoice)
         self._finalize(invoice)
+        self._charge_finalized(sub, invoice)
+
+    def finalize_draft(self, invoice_id: str) -> dict[str, Any]:
+        """A draft's grace period is over (or ``POST /v1/invoices/{id}/finalize``): usage lines
+        take the meters' latest totals, the invoice is finalized and, if it belongs to a
+        subscription and advances automatically, charged."""
+        current = self.store.get("invoice", invoice_id)
+        if current is None:
+            raise not_found("invoice", invoice_id, "invoice")
+        if current["status"] != "draft":
+            raise StripeError(
+                400,
+                f"This invoice is already finalized ({current['status']}).",
+                code="invoice_not_editable",
+            )
+        invoice = self.store.get_mut("invoice", invoice_id)
+        self._refresh_usage(invoice)
+        self._totals(invoice)
+        self._finalize(invoice)
+        sub = self.store.get("subscription", invoice.get("_subscription") or "")
+        if sub is not None and invoice["auto_advance"]:
+            record = self.store.get_mut("subscription", sub["id"])
+            before = render(self.store, "subscription", record)
+            self._charge_finalized(record, invoice)
+            self.events.emit_update("customer.subscription.updated", "subscription", record, before)
+        return invoice
+
+    def _charge_finalized(self, sub: dict[str, Any], invoice: dict[str, Any]) -> None:
         if invoice["amount_due"] == 0:
             self._mark_paid(invoice, charged=False)
             return
@@ -111,6 +147,50 @@ class Renewals(BillingBase):
         error = self._attempt(invoice, sub)
         if error is not None and sub["status"] == "active":
             sub["status"] = "past_due"
+
+    # -- the clock ------------------------------------------------------------------------
+    def _next_due(self, until: int, renewals: bool) -> tuple[int, int, str, str] | None:
+        """The earliest work due at or before ``until``: (time, order, kind, object id)."""
+        due: list[tuple[int, int, str, str]] = []
+        for invoice in self.store.all("invoice"):
+            at = invoice.get("automatically_finalizes_at")
+            if invoice["status"] == "draft" and invoice["auto_advance"] and at is not None:
+                due.append((at, 0, "finalize", invoice["id"]))
+        if renewals:
+            for sub in self.store.all("subscription"):
+                if sub["status"] in ("canceled", "incomplete_expired"):
+                    continue
+                if sub["status"] == "incomplete":
+                    due.append((sub["created"] + INCOMPLETE_EXPIRY, 1, "expire", sub["id"]))
+                else:
+                    due.append((sub["_period_end"], 1, "renew", sub["id"]))
+        due = [d for d in due if d[0] <= until]
+        return min(due) if due else None
+
+    def run_due(self, until: int, *, renewals: bool) -> list[str]:
+        """Move the clock to ``until``, doing on the way, in time order, what Stripe does at
+        those times: finalize drafts whose grace period ended and (``renewals``) renew
+        subscriptions whose period ended. Returns the invoices made or finalized."""
+        touched: list[str] = []
+        for _ in range(MAX_STEPS):
+            step = self._next_due(until, renewals)
+            if step is None:
+                break
+            at, _order, kind, object_id = step
+            self.store.clock.advance_to(at)
+            if kind == "finalize":
+                self.finalize_draft(object_id)
+                touched.append(object_id)
+            elif kind == "expire":
+                self.expire_incomplete(object_id)
+            else:
+                invoice = self.renew(object_id)
+                if invoice is not None:
+                    touched.append(invoice["id"])
+        else:  # pragma: no cover - a bug, not a state
+            raise RuntimeError(f"more than {MAX_STEPS} billing steps before {until}")
+        self.store.clock.advance_to(until)
+        return list(dict.fromkeys(touched))
 
     def _set_period(self, sub: dict[str, Any], start: int, end: int) -> None:
         sub["_period_start"], sub["_period_end"] = start, end

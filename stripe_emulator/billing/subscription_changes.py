@@ -69,6 +69,7 @@ class SubscriptionChanges(BillingBase):
         return sub
 
     def _collect_update(self, sub: dict[str, Any], invoice: dict[str, Any], behavior: str) -> None:
+        self._announce(invoice)
         self._finalize(invoice)
         if invoice["amount_due"] == 0:
             self._mark_paid(invoice, charged=False)

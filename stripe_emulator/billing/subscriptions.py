@@ -354,6 +354,7 @@ class SubscriptionCreation(BillingBase):
         return invoice
 
     def _activate_first(self, sub: dict[str, Any], invoice: dict[str, Any], behavior: str) -> None:
+        self._announce(invoice)
         self._finalize(invoice)
         if invoice["amount_due"] == 0 or sub["collection_method"] == "send_invoice":
             if invoice["amount_due"] == 0:

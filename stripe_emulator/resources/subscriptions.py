@@ -117,10 +117,25 @@ def list_(ctx: Ctx) -> dict[str, Any]:
     return list_object(ctx.store, "subscription", records, params, "/v1/subscriptions")
 
 
-def control_advance(ctx: Ctx, sub_id: str | None) -> dict[str, Any]:
-    """``POST /_control/advance``: bring one (or every live) subscription to the end of its
-    current period, moving the clock there, and renew (or end) it."""
+def control_advance(
+    ctx: Ctx, sub_id: str | None, *, finalize: bool = True, to: int | None = None
+) -> dict[str, Any]:
+    """``POST /_control/advance``. With ``to``: move the clock there, doing everything due on
+    the way in time order (renewals, draft finalizations), as a Stripe test clock does.
+    Otherwise bring one (or every live) subscription to the end of its current period, moving
+    the clock there, renew (or end) it, and (``finalize``) move on past the finalization grace
+    period so that the renewal invoice is finalized and charged."""
     billing = Billing(ctx)
+    if to is not None:
+        if to < ctx.now:
+            raise StripeError(400, "The clock cannot go back.", param="to")
+        invoices = billing.run_due(to, renewals=True)
+        return {
+            "object": "control.advance",
+            "now": ctx.store.clock.now(),
+            "subscriptions": [],
+            "invoices": invoices,
+        }
     if sub_id is not None:
         sub = billing.subscription(sub_id)
         if sub["status"] in ("canceled", "incomplete_expired"):
@@ -143,6 +158,13 @@ def control_advance(ctx: Ctx, sub_id: str | None) -> dict[str, Any]:
             if invoice is not None:
                 invoices.append(invoice["id"])
         advanced.append(sub["id"])
+    if finalize:
+        due = [
+            ctx.store.get("invoice", i)["automatically_finalizes_at"]  # type: ignore[index]
+            for i in invoices
+        ]
+        until = max([d for d in due if d is not None], default=ctx.now)
+        billing.run_due(until, renewals=False)
     return {
         "object": "control.advance",
         "now": ctx.store.clock.now(),
