@@ -28,7 +28,7 @@ from .context import Ctx, Server
 from .definitions import request_type
 from .errors import StripeError, unrecognized_url
 from .ids import new_id
-from .params import Params, decode_form
+from .params import Params, as_wire, decode_form
 from .resources import invoices
 from .routes import HANDLERS, URL_MAP, Handler
 from .strict import conform
@@ -154,9 +154,17 @@ class App:
         handler = HANDLERS[rule]
         # stripe-python sends GET and DELETE parameters in the query, POST ones in the body.
         pairs = list(request.args.items(multi=True))
-        if method == "POST":
+        body: dict[str, Any] = {}
+        if path.startswith("/v2/"):
+            # API v2 takes JSON bodies; checked in the same wire form as v1's.
+            if method == "POST" and request.get_data():
+                loaded = request.get_json(silent=True, force=True)
+                if not isinstance(loaded, dict):
+                    raise StripeError(400, "The request body is not a JSON object.")
+                body = as_wire(loaded)
+        elif method == "POST":
             pairs += list(request.form.items(multi=True))
-        params = Params(conform(decode_form(pairs), DEFINITIONS[rule]))
+        params = Params(conform({**decode_form(pairs), **body}, DEFINITIONS[rule]))
         idem_key = request.headers.get("Idempotency-Key") if method in ("POST", "DELETE") else None
         if idem_key is None:
             return self._execute(

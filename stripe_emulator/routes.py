@@ -14,6 +14,7 @@ from werkzeug.routing import Map, Rule
 from .resources import (
     account,
     customers,
+    event_destinations,
     events_api,
     invoice_items,
     invoices,
@@ -90,6 +91,14 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("DELETE", "/v1/webhook_endpoints/<endpoint_id>", webhook_endpoints.delete),
     ("GET", "/v1/events", events_api.list_),
     ("GET", "/v1/events/<event_id>", events_api.retrieve),
+    ("POST", "/v2/core/event_destinations", event_destinations.create),
+    ("GET", "/v2/core/event_destinations", event_destinations.list_),
+    ("GET", "/v2/core/event_destinations/<destination_id>", event_destinations.retrieve),
+    ("DELETE", "/v2/core/event_destinations/<destination_id>", event_destinations.delete),
+    ("POST", "/v2/core/event_destinations/<destination_id>/disable", event_destinations.disable),
+    ("POST", "/v2/core/event_destinations/<destination_id>/enable", event_destinations.enable),
+    ("GET", "/v2/core/events", event_destinations.list_events),
+    ("GET", "/v2/core/events/<event_id>", event_destinations.retrieve_event),
 ]
 
 URL_MAP = Map([Rule(path, methods=[method], endpoint=(method, path)) for method, path, _ in ROUTES])

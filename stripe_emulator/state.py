@@ -38,6 +38,8 @@ KINDS = (
     "invoice_item",
     "webhook_endpoint",
     "event",
+    "event_destination",
+    "v2_event",
 )
 _ABSENT = object()
 STATE_VERSION = 1
@@ -62,6 +64,9 @@ class PendingEvent:
     request_id: str | None
     idempotency_key: str | None
     created: int | None = None
+    # API v2 events (thin events to event destinations): what they are about, and their data.
+    v2: bool = False
+    related_object: dict[str, Any] | None = None
 
 
 @dataclass
@@ -205,10 +210,11 @@ class Store:
     def _store_event(self, pending: PendingEvent) -> dict[str, Any]:
         assert self.make_event is not None
         record = self.make_event(pending)
+        kind = "v2_event" if pending.v2 else "event"
         self._seq += 1
         record["_seq"] = self._seq
-        self._objects["event"][record["id"]] = record
-        self._kind_of[record["id"]] = "event"
+        self._objects[kind][record["id"]] = record
+        self._kind_of[record["id"]] = kind
         return record
 
     def touch_event(self, event_id: str, **changes: Any) -> None:
