@@ -82,6 +82,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/v1/invoices/<invoice_id>/lines", invoices.list_lines),
     ("POST", "/v1/invoices/<invoice_id>/pay", invoices.pay),
     ("POST", "/v1/invoices/<invoice_id>/void", invoices.void),
+    ("POST", "/v1/invoices/<invoice_id>/mark_uncollectible", invoices.mark_uncollectible),
     ("GET", "/v1/invoiceitems", invoice_items.list_),
     ("GET", "/v1/invoiceitems/<item_id>", invoice_items.retrieve),
     ("POST", "/v1/webhook_endpoints", webhook_endpoints.create),

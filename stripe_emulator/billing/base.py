@@ -8,7 +8,7 @@ from typing import Any
 from ..context import Ctx
 from ..errors import not_found
 
-RETRY_DELAY = 3 * 86400  # next_payment_attempt after a failed renewal (no retries run here)
+DAY = 86400
 NO_PAYMENT_METHOD = (
     "This customer has no attached payment source or default payment method. Please consider "
     "adding a default payment method. For more information, visit "

@@ -156,6 +156,9 @@ class Renewals(BillingBase):
             at = invoice.get("automatically_finalizes_at")
             if invoice["status"] == "draft" and invoice["auto_advance"] and at is not None:
                 due.append((at, 0, "finalize", invoice["id"]))
+            retry = invoice.get("next_payment_attempt")
+            if invoice["status"] == "open" and retry is not None:
+                due.append((retry, 0, "retry", invoice["id"]))
         if renewals:
             for sub in self.store.all("subscription"):
                 if sub["status"] in ("canceled", "incomplete_expired"):
@@ -181,6 +184,8 @@ class Renewals(BillingBase):
             if kind == "finalize":
                 self.finalize_draft(object_id)
                 touched.append(object_id)
+            elif kind == "retry":
+                self.retry_payment(object_id)
             elif kind == "expire":
                 self.expire_incomplete(object_id)
             else:

@@ -154,6 +154,10 @@ def void(ctx: Ctx, invoice_id: str) -> dict[str, Any]:
     return ctx.render("invoice", Billing(ctx).void(invoice_id))
 
 
+def mark_uncollectible(ctx: Ctx, invoice_id: str) -> dict[str, Any]:
+    return ctx.render("invoice", Billing(ctx).mark_uncollectible(invoice_id))
+
+
 # -- previews --------------------------------------------------------------------------------
 def _as_preview(
     store: Store, invoice: dict[str, Any], proration_date: int | None

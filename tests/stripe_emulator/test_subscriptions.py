@@ -311,7 +311,8 @@ def test_failed_renewal_dunning_and_recovery(server: StripeServerHandle) -> None
     invoice_id = server.advance_period(sub.id)["invoices"][0]
     invoice = stripe.Invoice.retrieve(invoice_id)
     assert invoice.status == "open" and invoice.attempted and invoice.attempt_count == 1
-    assert invoice.next_payment_attempt == JULY_1 + 3600 + 3 * DAY
+    # Stripe's automatic retries are off unless configured (test_dunning.py).
+    assert invoice.next_payment_attempt is None
     assert stripe.Subscription.retrieve(sub.id).status == "past_due"
     assert stripe.Customer.retrieve(customer.id).delinquent is True
     failed = server.events("invoice.payment_failed")[0]
