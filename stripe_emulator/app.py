@@ -28,7 +28,7 @@ from .definitions import request_type
 from .errors import StripeError, unrecognized_url
 from .ids import new_id
 from .params import Params, as_wire, decode_form
-from .resources import invoices
+from .resources import billing_portal, checkout, invoices
 from .routes import HANDLERS, URL_MAP, Handler
 from .strict import conform
 
@@ -91,6 +91,8 @@ class App:
                 return self.control(method, path, _control_body(request))
             if path.startswith("/hosted/invoices/"):
                 return self._hosted(path)
+            if path.startswith(("/c/pay/", "/p/session/")):
+                return self._hosted_session(request)
             api_key = self._authenticate(request)
             response = self._api(request, api_key, request_id)
         except StripeError as exc:
@@ -268,6 +270,33 @@ class App:
         ctx = Ctx(server=self.server, params=Params({}))
         with self.server.store.lock:
             page = invoices.hosted_page(ctx, invoice_id)
+        return Response(200, page.encode(), content_type="text/html; charset=utf-8")
+
+    # -- hosted Checkout and portal pages ------------------------------------------------
+    def _hosted_session(self, request: Request) -> Response:
+        """``GET`` shows the page; ``POST`` (its form) acts, then redirects (Checkout done) or
+        shows the page again with a message (a card error, a portal change)."""
+        is_checkout = request.path.startswith("/c/pay/")
+        module = checkout if is_checkout else billing_portal
+        session_id = request.path.rstrip("/").rsplit("/", 1)[-1]
+        store = self.server.store
+        ctx = Ctx(server=self.server, params=Params({}), method=request.method, path=request.path)
+        message = None
+        with store.lock:
+            if request.method == "POST":
+                form = dict(request.form.items())
+                try:
+                    with store.transaction():
+                        outcome = module.submit(ctx, session_id, form)
+                except StripeError as exc:
+                    if exc.status == 404:
+                        raise
+                    message = exc.message
+                else:
+                    if is_checkout:
+                        return Response(303, b"", {"Location": outcome}, "text/html")
+                    message = outcome
+            page = module.hosted_page(ctx, session_id, message)
         return Response(200, page.encode(), content_type="text/html; charset=utf-8")
 
     def reset_idempotency(self) -> None:

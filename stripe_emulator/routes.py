@@ -13,6 +13,8 @@ from werkzeug.routing import Map, Rule
 
 from .resources import (
     account,
+    billing_portal,
+    checkout,
     customers,
     event_destinations,
     events_api,
@@ -90,6 +92,13 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", "/v1/webhook_endpoints/<endpoint_id>", webhook_endpoints.retrieve),
     ("POST", "/v1/webhook_endpoints/<endpoint_id>", webhook_endpoints.update),
     ("DELETE", "/v1/webhook_endpoints/<endpoint_id>", webhook_endpoints.delete),
+    ("POST", "/v1/checkout/sessions", checkout.create),
+    ("GET", "/v1/checkout/sessions", checkout.list_),
+    ("GET", "/v1/checkout/sessions/<session_id>", checkout.retrieve),
+    ("GET", "/v1/checkout/sessions/<session_id>/line_items", checkout.list_line_items),
+    ("POST", "/v1/checkout/sessions/<session_id>/expire", checkout.expire),
+    ("GET", "/v1/setup_intents/<intent_id>", checkout.retrieve_setup_intent),
+    ("POST", "/v1/billing_portal/sessions", billing_portal.create),
     ("GET", "/v1/events", events_api.list_),
     ("GET", "/v1/events/<event_id>", events_api.retrieve),
     ("POST", "/v2/core/event_destinations", event_destinations.create),

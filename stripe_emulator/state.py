@@ -40,6 +40,9 @@ KINDS = (
     "event",
     "event_destination",
     "v2_event",
+    "checkout_session",
+    "setup_intent",
+    "billing_portal_session",
 )
 _ABSENT = object()
 STATE_VERSION = 1
