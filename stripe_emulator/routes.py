@@ -74,6 +74,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", "/v1/subscriptions/<sub_id>", subscriptions.update),
     ("DELETE", "/v1/subscriptions/<sub_id>", subscriptions.cancel),
     ("POST", "/v1/subscriptions/<sub_id>/migrate", subscriptions.migrate),
+    ("POST", "/v1/subscriptions/<sub_id>/resume", subscriptions.resume),
     ("GET", "/v1/subscription_items", subscription_items.list_),
     ("GET", "/v1/subscription_items/<item_id>", subscription_items.retrieve),
     ("POST", "/v1/invoices/create_preview", invoices.create_preview),

@@ -3,6 +3,7 @@ with the customer's balance, and finalization (number, hosted URL, events)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ..ids import new_id
@@ -194,6 +195,8 @@ class Invoices(BillingBase):
                 continue
             price = get_price(self.store, item["_price"])
             since = max(start, item.get("_usage_since") or start)
+            if since >= (until or end):
+                continue  # nothing billable yet (a trial, or a price set at the period end)
             usage = {"since": since, "until": until or end}
             quantity, amount = self._usage_amount(price, sub["customer"], usage)
             self._add_line(
@@ -227,13 +230,19 @@ class Invoices(BillingBase):
             )
 
     def _add_licensed_lines(
-        self, invoice: dict[str, Any], sub: dict[str, Any], start: int, end: int
+        self,
+        invoice: dict[str, Any],
+        sub: dict[str, Any],
+        start: int,
+        end: int,
+        *,
+        fraction: Decimal = Decimal(1),
     ) -> None:
         for item in self.live_items(sub):
             if item["quantity"] is None:
                 continue
             price = get_price(self.store, item["_price"])
-            amount = line_amount(price, item["quantity"])
+            amount = line_amount(price, item["quantity"], fraction)
             self._add_line(invoice, sub, item, price, item["quantity"], amount, start, end)
             self._record_debit(item, price, item["quantity"], amount, start, end)
 

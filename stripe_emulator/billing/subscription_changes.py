@@ -46,6 +46,14 @@ class SubscriptionChanges(BillingBase):
         mark = self.store.event_mark()
         created_items = self._apply_item_changes(sub, params.subs("items"), at, proration)
         self._apply_simple_fields(sub, params)
+        if params.has("trial_settings"):
+            sub["trial_settings"] = self._trial_settings(params)
+        if params.has("trial_end") and self._change_trial(sub, params) and collect:
+            # trial_end=now: the trial ends and the first paid period is invoiced at once.
+            invoice = self.renew(sub_id)
+            if invoice is not None:
+                self.finalize_draft(invoice["id"])
+            return self.store.get_mut("subscription", sub_id)
         invoice = None
         if proration == "always_invoice" and created_items:
             invoice = self._new_invoice(sub, "subscription_update", at, at, self.ctx.now)
@@ -67,6 +75,32 @@ class SubscriptionChanges(BillingBase):
                 at=mark,
             )
         return sub
+
+    def _change_trial(self, sub: dict[str, Any], params: Params) -> bool:
+        """``trial_end``: a later end extends a trial (the billing cycle restarts there);
+        ``now`` ends it (returns True). Adding a trial to a paid subscription is not modelled."""
+        if sub["status"] != "trialing":
+            raise StripeError(
+                400,
+                "This local Stripe server changes trial_end only during a trial.",
+                param="trial_end",
+            )
+        now = self.ctx.now
+        end = now if params.raw("trial_end") == "now" else params.int("trial_end") or 0
+        if end < now:
+            raise invalid_param("trial_end", "Invalid timestamp: must be in the future.")
+        sub["trial_end"] = end
+        sub["billing_cycle_anchor"] = end
+        sub["_period_end"] = end
+        for item in self.live_items(sub):
+            record = self.store.get_mut("subscription_item", item["id"])
+            record["current_period_end"] = end
+            record["_usage_since"] = end
+        if end == now:
+            self.trial_will_end(sub["id"])
+            return True
+        sub["_trial_will_end_sent"] = False
+        return False
 
     def _collect_update(self, sub: dict[str, Any], invoice: dict[str, Any], behavior: str) -> None:
         self._announce(invoice)

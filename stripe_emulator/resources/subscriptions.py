@@ -52,6 +52,17 @@ def cancel(ctx: Ctx, sub_id: str) -> dict[str, Any]:
     return ctx.render("subscription", sub)
 
 
+def resume(ctx: Ctx, sub_id: str) -> dict[str, Any]:
+    params = ctx.params
+    if params.str("billing_cycle_anchor") == "unchanged":
+        raise StripeError(
+            400,
+            "This local Stripe server resumes with billing_cycle_anchor=now only.",
+            param="billing_cycle_anchor",
+        )
+    return ctx.render("subscription", Billing(ctx).resume(sub_id))
+
+
 def migrate(ctx: Ctx, sub_id: str) -> dict[str, Any]:
     """``POST /v1/subscriptions/{id}/migrate``: classic -> flexible billing mode (there is no
     way back, https://docs.stripe.com/billing/subscriptions/billing-mode)."""
@@ -145,12 +156,12 @@ def control_advance(
         targets = [
             s
             for s in ctx.store.all("subscription")
-            if s["status"] not in ("canceled", "incomplete_expired")
+            if s["status"] not in ("canceled", "incomplete_expired", "paused")
         ]
     advanced: list[str] = []
     invoices: list[str] = []
     for sub in sorted(targets, key=lambda s: s["_period_end"]):
-        ctx.store.clock.advance_to(sub["_period_end"])
+        billing.run_due(sub["_period_end"], renewals=False)
         if sub["status"] == "incomplete":
             billing.expire_incomplete(sub["id"])
         else:
