@@ -43,6 +43,9 @@ KINDS = (
     "checkout_session",
     "setup_intent",
     "billing_portal_session",
+    "coupon",
+    "promotion_code",
+    "discount",
 )
 _ABSENT = object()
 STATE_VERSION = 1

@@ -32,6 +32,7 @@ Behaviour modelled on Stripe (API version 2026-05-27.dahlia):
 from __future__ import annotations
 
 from .base import LIVE_STATUSES
+from .discounts import Discounts
 from .invoice_items import InvoiceItems
 from .invoices import Invoices
 from .payments import InvoicePayments
@@ -43,7 +44,13 @@ __all__ = ["LIVE_STATUSES", "Billing"]
 
 
 class Billing(
-    SubscriptionCreation, SubscriptionChanges, InvoiceItems, Invoices, InvoicePayments, Renewals
+    SubscriptionCreation,
+    SubscriptionChanges,
+    InvoiceItems,
+    Invoices,
+    InvoicePayments,
+    Renewals,
+    Discounts,
 ):
     """Changes state and emits events for one request (``Billing(ctx)``); each resource's part
     lives in its own module of this package."""

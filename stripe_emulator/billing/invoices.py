@@ -60,7 +60,7 @@ class Invoices(BillingBase):
             "default_source": None,
             "default_tax_rates": [],
             "description": None,
-            "discounts": [],
+            "discounts": self.active_discounts(sub),
             "due_date": None,
             "effective_at": None,
             "ending_balance": None,
@@ -248,18 +248,19 @@ class Invoices(BillingBase):
 
     def _totals(self, invoice: dict[str, Any]) -> None:
         subtotal = sum(line["amount"] for line in invoice["_lines"])
+        total = subtotal - self._apply_discounts(invoice)  # type: ignore[attr-defined]
         customer = self.store.get("customer", invoice["customer"]) or {}
         balance = int(customer.get("balance") or 0)
         invoice.update(
             {
                 "subtotal": subtotal,
                 "subtotal_excluding_tax": subtotal,
-                "total": subtotal,
-                "total_excluding_tax": subtotal,
+                "total": total,
+                "total_excluding_tax": total,
                 "starting_balance": balance,
                 # A credit balance (negative) reduces what is due; a negative total becomes credit.
-                "amount_due": max(subtotal + balance, 0),
-                "amount_remaining": max(subtotal + balance, 0),
+                "amount_due": max(total + balance, 0),
+                "amount_remaining": max(total + balance, 0),
             }
         )
 
@@ -289,4 +290,5 @@ class Invoices(BillingBase):
         )
         invoice["status_transitions"]["finalized_at"] = now
         invoice["automatically_finalizes_at"] = None
+        self._consume_once(invoice)  # type: ignore[attr-defined]
         self.events.emit("invoice.finalized", "invoice", invoice)

@@ -46,6 +46,14 @@ class SubscriptionChanges(BillingBase):
         mark = self.store.event_mark()
         created_items = self._apply_item_changes(sub, params.subs("items"), at, proration)
         self._apply_simple_fields(sub, params)
+        if params.has("discounts"):
+            sub["discounts"] = (
+                []
+                if params.is_blank("discounts")
+                else self.redeem(  # type: ignore[attr-defined]
+                    params.subs("discounts"), sub["customer"], sub["id"], sub["currency"]
+                )
+            )
         if params.has("trial_settings"):
             sub["trial_settings"] = self._trial_settings(params)
         if params.has("trial_end") and self._change_trial(sub, params) and collect:

@@ -286,8 +286,13 @@ class SubscriptionCreation(BillingBase):
             if trial_end is not None:
                 item["_usage_since"] = trial_end  # usage during a trial is not billed
         self._set_customer_currency(customer_id, sub["currency"])
+        if params.has("discounts") and not params.is_blank("discounts"):
+            sub["discounts"] = self.redeem(  # type: ignore[attr-defined]
+                params.subs("discounts"), customer_id, sub["id"], sub["currency"]
+            )
         mark = self.store.event_mark()
         invoice = self._first_invoice(sub, now, anchor, proration)
+        self.check_minimum_amounts(invoice)  # type: ignore[attr-defined]
         if collect:
             self._activate_first(sub, invoice, payment_behavior)
             if trial_end is not None and trial_end - TRIAL_WILL_END <= now:

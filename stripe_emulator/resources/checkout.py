@@ -332,7 +332,12 @@ def hosted_page(ctx: Ctx, session_id: str, error: str | None = None) -> str:
         "<form method='post'>"
         "<label>Email <input name='email' id='email' type='email' "
         f"value='{html.escape(session['customer_email'] or '')}'></label>"
-        "<label>Card number <input name='cardnumber' id='cardnumber' inputmode='numeric' "
+        + (
+            "<label>Promotion code <input name='promotion_code' id='promotion_code'></label>"
+            if session["allow_promotion_codes"]
+            else ""
+        )
+        + "<label>Card number <input name='cardnumber' id='cardnumber' inputmode='numeric' "
         "autocomplete='cc-number' required></label>"
         "<label>Expiry <input name='exp' id='exp' value='12 / 34'></label>"
         "<label>CVC <input name='cvc' id='cvc' value='123'></label>"
@@ -373,6 +378,9 @@ def submit(ctx: Ctx, session_id: str, form: dict[str, str]) -> str:
         "tax_exempt": "none",
         "tax_ids": [],
     }
+    code = (form.get("promotion_code") or "").strip()
+    if code and record["allow_promotion_codes"]:
+        record["_discounts"] = [{"promotion_code": _promotion_code_id(ctx, code)}]
     if record["mode"] == "subscription":
         _start_subscription(ctx, record, customer_id, pm["id"])
     else:
@@ -381,6 +389,14 @@ def submit(ctx: Ctx, session_id: str, form: dict[str, str]) -> str:
     record["url"] = None
     ctx.events.emit("checkout.session.completed", "checkout_session", record)
     return record["success_url"].replace(PLACEHOLDER, session_id)
+
+
+def _promotion_code_id(ctx: Ctx, code: str) -> str:
+    """The customer typed a code: the active promotion code with it (any case)."""
+    for promo in ctx.store.all("promotion_code"):
+        if promo["active"] and promo["code"].lower() == code.lower():
+            return str(promo["id"])
+    raise StripeError(400, "This code is invalid.", param="promotion_code")
 
 
 def _new_customer(ctx: Ctx, email: str | None) -> str:
@@ -437,12 +453,12 @@ def _start_subscription(ctx: Ctx, record: dict[str, Any], customer_id: str, pm_i
     record["amount_total"] = invoice.get("total", record["amount_total"])
     discount = sum(d["amount"] for d in invoice.get("total_discount_amounts") or [])
     record["total_details"] = {"amount_discount": discount, "amount_shipping": 0, "amount_tax": 0}
-    record["discounts"] = [
-        {"coupon": None, "promotion_code": d.get("promotion_code")}
-        if d.get("promotion_code")
-        else {"coupon": d.get("coupon"), "promotion_code": None}
-        for d in invoice.get("_applied_discounts") or []
-    ]
+    record["discounts"] = []
+    for discount_id in invoice.get("discounts") or []:
+        discount = ctx.store.get("discount", discount_id) or {}
+        promo = discount.get("promotion_code")
+        coupon = None if promo else (discount.get("source") or {}).get("coupon")
+        record["discounts"].append({"coupon": coupon, "promotion_code": promo})
 
 
 def _succeeded_setup_intent(ctx: Ctx, customer_id: str, pm_id: str) -> str:

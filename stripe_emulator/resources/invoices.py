@@ -202,6 +202,9 @@ def create_preview(ctx: Ctx) -> dict[str, Any]:
         )
     if customer_id is not None:
         get_customer(ctx.store, customer_id)
+    if params.has("discounts"):
+        # Top-level discounts apply to the previewed subscription (new or changed).
+        details = Params({**details.data, "discounts": params.raw("discounts")}, details.prefix)
     billing = Billing(ctx)
     # The preview runs the real billing code in a transaction that is always rolled back.
     with ctx.store.transaction(rollback=True):
@@ -246,6 +249,8 @@ def _has_changes(details: Params) -> bool:
             "cancel_at_period_end",
             "cancel_at",
             "proration_date",
+            "discounts",
+            "trial_end",
         )
     )
 
