@@ -46,6 +46,9 @@ KINDS = (
     "coupon",
     "promotion_code",
     "discount",
+    "credit_grant",
+    "credit_balance_transaction",
+    "customer_balance_transaction",
 )
 _ABSENT = object()
 STATE_VERSION = 1

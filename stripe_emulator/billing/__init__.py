@@ -32,6 +32,7 @@ Behaviour modelled on Stripe (API version 2026-05-27.dahlia):
 from __future__ import annotations
 
 from .base import LIVE_STATUSES
+from .credits import Credits
 from .discounts import Discounts
 from .invoice_items import InvoiceItems
 from .invoices import Invoices
@@ -51,6 +52,7 @@ class Billing(
     InvoicePayments,
     Renewals,
     Discounts,
+    Credits,
 ):
     """Changes state and emits events for one request (``Billing(ctx)``); each resource's part
     lives in its own module of this package."""

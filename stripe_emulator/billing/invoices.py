@@ -8,6 +8,7 @@ from typing import Any
 
 from ..ids import new_id
 from ..invoicing import line_amount
+from ..resources.credits import new_balance_transaction
 from ..resources.meters import usage_quantity
 from ..resources.prices import get_price
 from .base import BillingBase
@@ -249,6 +250,7 @@ class Invoices(BillingBase):
     def _totals(self, invoice: dict[str, Any]) -> None:
         subtotal = sum(line["amount"] for line in invoice["_lines"])
         total = subtotal - self._apply_discounts(invoice)  # type: ignore[attr-defined]
+        total -= self._apply_credits(invoice)  # type: ignore[attr-defined]
         customer = self.store.get("customer", invoice["customer"]) or {}
         balance = int(customer.get("balance") or 0)
         invoice.update(
@@ -271,12 +273,23 @@ class Invoices(BillingBase):
         """draft -> open: number, customer balance applied, hosted URL; invoice.finalized
         (``invoice.created`` was sent when the draft was made)."""
         self._totals(invoice)
+        self._consume_credits(invoice)  # type: ignore[attr-defined]
+        self._totals(invoice)
         now = self.ctx.now
         customer = self.store.get_mut("customer", invoice["customer"])
         sequence = customer.get("next_invoice_sequence") or 1
         customer["next_invoice_sequence"] = sequence + 1
         ending = min(invoice["total"] + invoice["starting_balance"], 0)
         customer["balance"] = ending
+        if ending != invoice["starting_balance"]:
+            new_balance_transaction(
+                self.ctx,
+                invoice["customer"],
+                ending - invoice["starting_balance"],
+                invoice["currency"],
+                "applied_to_invoice",
+                invoice=invoice["id"],
+            )
         base = self.ctx.server.base_url
         invoice.update(
             {
