@@ -2,9 +2,18 @@
 
 * ``POST /_control/advance`` ``{"subscription": "sub_..."}`` (optional): move the clock to the
   end of the subscription's (or every live subscription's) current period and renew it:
-  close the period, invoice the licensed items of the next period plus the metered usage of
-  the closed one, attempt payment, emit events, start the next period (or end the
-  subscription if it was set to cancel at period end; expire it if it is still incomplete).
+  close the period, make the renewal invoice (a draft: licensed items of the next period plus
+  the metered usage of the closed one), then (unless ``"finalize": false``) move on past the
+  finalization grace period so that the draft is finalized and charged; end the subscription
+  if it was set to cancel at period end; expire it if it is still incomplete.
+* ``POST /_control/advance`` ``{"to": epoch}``: move the clock to ``epoch`` doing everything
+  due on the way, in time order (renewals, trial ends and ``trial_will_end``, draft
+  finalizations, configured payment retries), as a Stripe test clock does.
+* ``GET /_control/settings`` / ``POST /_control/settings`` ``{...}``: the account settings
+  Stripe keeps in its Dashboard only: ``invoice_finalization_grace_period`` (seconds, 0 to
+  72 h, default 3600), ``payment_retry_days`` (automatic retries, days after the previous
+  attempt; default none), ``retries_exhausted_subscription`` (``cancel``, ``unpaid`` or
+  ``past_due``).
 * ``GET /_control/clock`` / ``POST /_control/clock`` ``{"now": epoch, "frozen": true}``.
 * ``POST /_control/webhooks/wait`` ``{"timeout": 10}``: wait for pending deliveries (408 if
   they are still pending at the timeout).

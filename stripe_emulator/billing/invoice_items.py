@@ -67,9 +67,6 @@ class InvoiceItems(BillingBase):
             self._record_debit(item, price, quantity, amount, at, end)
         return created
 
-    def _unused(self, price: dict[str, Any], quantity: int, at: int) -> str:
-        return f"Unused time on {quantity} × {self._product_name(price)} after {_date(at)}"
-
     def _record_debit(
         self,
         item: dict[str, Any],
