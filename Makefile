@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test install lint format bench clean
 
-$(STAMP): pyproject.toml
+# The Python SDK (sdks/python) is installed editable beside the app: its tests run in the suite.
+$(STAMP): pyproject.toml sdks/python/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]' -e ./sdks/python
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,9 +1,12 @@
 """The site's own pages: the landing page, the quick start, and the error handlers (JSON under
 /api/, the portal's pages elsewhere)."""
 
+from dataclasses import dataclass
+
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.template.loader import get_template
 from django.views.decorators.http import require_GET
 
 from accounts.selectors import DEFAULT_PLAN_SLUG, customer_for_user, plan_catalogue
@@ -65,6 +68,29 @@ def landing(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/landing.html", context)
 
 
+@dataclass(frozen=True)
+class CodeSample:
+    name: str  # the code element's id is qs-<name>
+    label: str
+    template: str  # a file under templates/, shown as is (never rendered)
+
+    @property
+    def code(self) -> str:
+        return get_template(self.template).template.source.rstrip("\n")
+
+
+# The quick start's code. tests/sdks/test_quickstart.py runs these very files against a live
+# server (with only PETSTORE_BASE_URL and PETSTORE_API_KEY set) and checks the page shows them.
+QUICKSTART_REGISTER = CodeSample("register", "curl", "docs/quickstart/register.sh")
+QUICKSTART_USAGE = CodeSample("usage", "curl", "docs/quickstart/usage.sh")
+QUICKSTART_FLOW = (
+    CodeSample("curl", "curl", "docs/quickstart/quickstart.sh"),
+    CodeSample("python", "Python", "docs/quickstart/quickstart.py"),
+    CodeSample("javascript", "JavaScript", "docs/quickstart/quickstart.js"),
+    CodeSample("go", "Go", "docs/quickstart/quickstart.go"),
+)
+
+
 @require_GET
 def quickstart(request: HttpRequest) -> HttpResponse:
     plans = list(plan_catalogue())
@@ -72,5 +98,7 @@ def quickstart(request: HttpRequest) -> HttpResponse:
         "api_base": _api_base(request),
         "free_plan": next((plan for plan in plans if plan.slug == DEFAULT_PLAN_SLUG), None),
         "customer": customer_for_user(request.user),
+        "snippets": {"register": QUICKSTART_REGISTER.code, "usage": QUICKSTART_USAGE.code},
+        "flow_samples": QUICKSTART_FLOW,
     }
     return render(request, "docs/quickstart.html", context)

@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import threading
-import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,8 +27,8 @@ from .context import Ctx, Server
 from .definitions import request_type
 from .errors import StripeError, unrecognized_url
 from .ids import new_id
-from .params import Params, decode_form
-from .resources import invoices
+from .params import Params, as_wire, decode_form
+from .resources import billing_portal, checkout, invoices
 from .routes import HANDLERS, URL_MAP, Handler
 from .strict import conform
 
@@ -92,6 +91,8 @@ class App:
                 return self.control(method, path, _control_body(request))
             if path.startswith("/hosted/invoices/"):
                 return self._hosted(path)
+            if path.startswith(("/c/pay/", "/p/session/")):
+                return self._hosted_session(request)
             api_key = self._authenticate(request)
             response = self._api(request, api_key, request_id)
         except StripeError as exc:
@@ -154,9 +155,17 @@ class App:
         handler = HANDLERS[rule]
         # stripe-python sends GET and DELETE parameters in the query, POST ones in the body.
         pairs = list(request.args.items(multi=True))
-        if method == "POST":
+        body: dict[str, Any] = {}
+        if path.startswith("/v2/"):
+            # API v2 takes JSON bodies; checked in the same wire form as v1's.
+            if method == "POST" and request.get_data():
+                loaded = request.get_json(silent=True, force=True)
+                if not isinstance(loaded, dict):
+                    raise StripeError(400, "The request body is not a JSON object.")
+                body = as_wire(loaded)
+        elif method == "POST":
             pairs += list(request.form.items(multi=True))
-        params = Params(conform(decode_form(pairs), DEFINITIONS[rule]))
+        params = Params(conform({**decode_form(pairs), **body}, DEFINITIONS[rule]))
         idem_key = request.headers.get("Idempotency-Key") if method in ("POST", "DELETE") else None
         if idem_key is None:
             return self._execute(
@@ -176,7 +185,9 @@ class App:
             # requests rejected before executing (bad parameters) or server errors.
             if response.status < 400 or response.status == 402:
                 with self._idem_lock:
-                    self._idempotency[slot] = _Replay(fingerprint, response, time.time())
+                    self._idempotency[slot] = _Replay(
+                        fingerprint, response, self.server.store.clock.now()
+                    )
             return response
         finally:
             with self._idem_lock:
@@ -184,7 +195,9 @@ class App:
 
     def _claim(self, slot: tuple[str, str], fingerprint: tuple[str, str, str]) -> Response | None:
         with self._idem_lock:
-            now = time.time()
+            # Stripe removes keys once they are at least 24 hours old; on this server's clock,
+            # so that tests can move past it.
+            now = self.server.store.clock.now()
             saved = self._idempotency.get(slot)
             if saved is not None and now - saved.stored_at > IDEMPOTENCY_TTL:
                 del self._idempotency[slot]
@@ -257,6 +270,33 @@ class App:
         ctx = Ctx(server=self.server, params=Params({}))
         with self.server.store.lock:
             page = invoices.hosted_page(ctx, invoice_id)
+        return Response(200, page.encode(), content_type="text/html; charset=utf-8")
+
+    # -- hosted Checkout and portal pages ------------------------------------------------
+    def _hosted_session(self, request: Request) -> Response:
+        """``GET`` shows the page; ``POST`` (its form) acts, then redirects (Checkout done) or
+        shows the page again with a message (a card error, a portal change)."""
+        is_checkout = request.path.startswith("/c/pay/")
+        module = checkout if is_checkout else billing_portal
+        session_id = request.path.rstrip("/").rsplit("/", 1)[-1]
+        store = self.server.store
+        ctx = Ctx(server=self.server, params=Params({}), method=request.method, path=request.path)
+        message = None
+        with store.lock:
+            if request.method == "POST":
+                form = dict(request.form.items())
+                try:
+                    with store.transaction():
+                        outcome = module.submit(ctx, session_id, form)
+                except StripeError as exc:
+                    if exc.status == 404:
+                        raise
+                    message = exc.message
+                else:
+                    if is_checkout:
+                        return Response(303, b"", {"Location": outcome}, "text/html")
+                    message = outcome
+            page = module.hosted_page(ctx, session_id, message)
         return Response(200, page.encode(), content_type="text/html; charset=utf-8")
 
     def reset_idempotency(self) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from . import API_VERSION
 from .ids import new_id
-from .render import public, render
+from .render import iso_time, public, render
 from .state import PendingEvent, Store
 from .webhooks import Delivery, WebhookDispatcher
 
@@ -61,8 +61,27 @@ class Events:
                 previous_attributes=previous_attributes,
                 request_id=self.request_id,
                 idempotency_key=self.idempotency_key,
+                created=self.store.clock.now(),
             ),
             at,
+        )
+
+    def emit_v2(
+        self, event_type: str, data: dict[str, Any], related_object: dict[str, Any] | None
+    ) -> None:
+        """An API v2 event (``v1.billing.meter.error_report_triggered`` ...): kept for
+        ``GET /v2/core/events/{id}`` and sent as a thin event to matching event destinations."""
+        self.store.emit(
+            PendingEvent(
+                type=event_type,
+                object=data,
+                previous_attributes=None,
+                request_id=self.request_id,
+                idempotency_key=self.idempotency_key,
+                created=self.store.clock.now(),
+                v2=True,
+                related_object=related_object,
+            )
         )
 
     def emit_update(
@@ -75,6 +94,8 @@ class Events:
             self.emit(event_type, kind, record, changes, snapshot=after)
 
     def _make_event(self, pending: PendingEvent) -> dict[str, Any]:
+        if pending.v2:
+            return self._make_v2_event(pending)
         endpoints = [
             e for e in self.store.all("webhook_endpoint") if endpoint_matches(e, pending.type)
         ]
@@ -85,7 +106,7 @@ class Events:
             "id": new_id("evt"),
             "object": "event",
             "api_version": API_VERSION,
-            "created": self.store.clock.now(),
+            "created": pending.created or self.store.clock.now(),
             "data": data,
             "livemode": False,
             "pending_webhooks": len(endpoints),
@@ -94,8 +115,36 @@ class Events:
             "_endpoints": [e["id"] for e in endpoints],
         }
 
+    def _make_v2_event(self, pending: PendingEvent) -> dict[str, Any]:
+        destinations = [
+            d
+            for d in self.store.all("event_destination")
+            if d["status"] == "enabled" and pending.type in d["enabled_events"]
+        ]
+        reason = None
+        if pending.request_id:
+            reason = {
+                "type": "request",
+                "request": {"id": pending.request_id, "idempotency_key": pending.idempotency_key},
+            }
+        return {
+            "id": new_id("evt_test", 40),
+            "object": "v2.core.event",
+            "context": None,
+            "created": iso_time(pending.created or self.store.clock.now()),
+            "data": pending.object,
+            "livemode": False,
+            "reason": reason,
+            "related_object": pending.related_object,
+            "type": pending.type,
+            "_endpoints": [d["id"] for d in destinations],
+        }
+
     def _deliver(self, events: list[dict[str, Any]]) -> None:
         for event in events:
+            if event["object"] == "v2.core.event":
+                self._deliver_thin(event)
+                continue
             payload = json.dumps(public(event), indent=2).encode()
             for endpoint_id in event["_endpoints"]:
                 endpoint = self.store.get("webhook_endpoint", endpoint_id)
@@ -112,10 +161,30 @@ class Events:
                     )
                 )
 
+    def _deliver_thin(self, event: dict[str, Any]) -> None:
+        """A thin event: the envelope without ``data``; the receiver fetches the rest
+        (https://docs.stripe.com/event-destinations#thin-payload)."""
+        thin = {k: v for k, v in public(event).items() if k != "data"}
+        payload = json.dumps(thin, indent=2).encode()
+        for destination_id in event["_endpoints"]:
+            destination = self.store.get("event_destination", destination_id)
+            if destination is None:
+                continue
+            self.dispatcher.enqueue(
+                Delivery(
+                    endpoint_id=destination_id,
+                    url=destination["webhook_endpoint"]["url"],
+                    secret=destination["_secret"],
+                    event_id=event["id"],
+                    event_type=event["type"],
+                    payload=payload,
+                )
+            )
+
     def _delivered(self, event_id: str) -> None:
         with self.store.lock:
             event = self.store.get("event", event_id)
-            if event is not None:
+            if event is not None and "pending_webhooks" in event:
                 self.store.touch_event(
                     event_id, pending_webhooks=max(0, event["pending_webhooks"] - 1)
                 )

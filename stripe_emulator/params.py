@@ -42,6 +42,20 @@ def decode_form(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     return root
 
 
+def as_wire(value: Any) -> Any:
+    """A JSON value (API v2 bodies) in the shape ``decode_form`` gives v1 forms: strings,
+    hashes, and arrays as hashes keyed by index."""
+    if isinstance(value, dict):
+        return {str(k): as_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return {str(i): as_wire(v) for i, v in enumerate(value)}
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return str(value)
+
+
 class Params:
     """Typed, validating access to a (nested) parameter dict; ``prefix`` names errors' param."""
 

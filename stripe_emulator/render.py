@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 from .errors import StripeError, invalid_param
@@ -22,6 +23,16 @@ Includer = Callable[[Store, dict[str, Any]], Any]
 RENDERERS: dict[str, Renderer] = {}
 # object name (the JSON "object" field) -> field -> computes the includable value
 INCLUDABLES: dict[str, dict[str, Includer]] = {}
+
+
+def iso_time(epoch: int) -> str:
+    """API v2 timestamps: RFC 3339 in UTC with milliseconds ("2026-06-01T00:00:00.000Z")."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def v2_list(data: list[dict[str, Any]]) -> dict[str, Any]:
+    """API v2 lists: ``data`` and page URLs (one page here)."""
+    return {"data": data, "next_page_url": None, "previous_page_url": None}
 
 
 def public(record: dict[str, Any]) -> dict[str, Any]:

@@ -38,9 +38,31 @@ KINDS = (
     "invoice_item",
     "webhook_endpoint",
     "event",
+    "event_destination",
+    "v2_event",
+    "checkout_session",
+    "setup_intent",
+    "billing_portal_session",
+    "coupon",
+    "promotion_code",
+    "discount",
+    "credit_grant",
+    "credit_balance_transaction",
+    "customer_balance_transaction",
 )
 _ABSENT = object()
 STATE_VERSION = 1
+# Account settings that Stripe keeps in the Dashboard (not the API); ``/_control/settings``.
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # Invoice finalization grace period: renewal drafts finalize this long after creation
+    # (Stripe's default 1 hour, at most 72 hours).
+    "invoice_finalization_grace_period": 3600,
+    # Automatic payment retries of failed renewals, in days after the first failure
+    # (Stripe's Smart Retries / custom schedule); none unless configured.
+    "payment_retry_days": [],
+    # What happens when the retries are exhausted: "cancel", "unpaid" or "past_due".
+    "retries_exhausted_subscription": "cancel",
+}
 
 
 @dataclass
@@ -50,6 +72,10 @@ class PendingEvent:
     previous_attributes: dict[str, Any] | None
     request_id: str | None
     idempotency_key: str | None
+    created: int | None = None
+    # API v2 events (thin events to event destinations): what they are about, and their data.
+    v2: bool = False
+    related_object: dict[str, Any] | None = None
 
 
 @dataclass
@@ -69,6 +95,7 @@ class Store:
         self._kind_of: dict[str, str] = {}
         self._seq = 0
         self.meter_events: list[dict[str, Any]] = []
+        self.settings: dict[str, Any] = copy.deepcopy(DEFAULT_SETTINGS)
         self._stack: list[Transaction] = []
         # Called with the stored event records after each outermost commit (webhook delivery).
         self.on_events: Callable[[list[dict[str, Any]]], None] | None = None
@@ -192,10 +219,11 @@ class Store:
     def _store_event(self, pending: PendingEvent) -> dict[str, Any]:
         assert self.make_event is not None
         record = self.make_event(pending)
+        kind = "v2_event" if pending.v2 else "event"
         self._seq += 1
         record["_seq"] = self._seq
-        self._objects["event"][record["id"]] = record
-        self._kind_of[record["id"]] = "event"
+        self._objects[kind][record["id"]] = record
+        self._kind_of[record["id"]] = kind
         return record
 
     def touch_event(self, event_id: str, **changes: Any) -> None:
@@ -211,6 +239,7 @@ class Store:
             self._objects = {k: {} for k in KINDS}
             self._kind_of = {}
             self.meter_events = []
+            self.settings = copy.deepcopy(DEFAULT_SETTINGS)
             self.clock.reset()
             self.save()
 
@@ -221,6 +250,7 @@ class Store:
             "clock": self.clock.to_json(),
             "objects": self._objects,
             "meter_events": self.meter_events,
+            "settings": self.settings,
         }
 
     def save(self) -> None:
@@ -253,3 +283,4 @@ class Store:
             for object_id in self._objects[kind]:
                 self._kind_of[object_id] = kind
         self.meter_events = data.get("meter_events") or []
+        self.settings = {**copy.deepcopy(DEFAULT_SETTINGS), **(data.get("settings") or {})}

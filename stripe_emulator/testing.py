@@ -44,9 +44,25 @@ class StripeServerHandle:
             payload = exc.read().decode()
             raise RuntimeError(f"{method} {path} failed with {exc.code}: {payload}") from None
 
-    def advance_period(self, subscription_id: str | None = None) -> dict[str, Any]:
-        """Close the current period of one (or every live) subscription and renew it."""
-        return self._call("POST", "/_control/advance", {"subscription": subscription_id})
+    def advance_period(
+        self, subscription_id: str | None = None, *, finalize: bool = True
+    ) -> dict[str, Any]:
+        """Close the current period of one (or every live) subscription and renew it; with
+        ``finalize`` (default) also move past the finalization grace period so that the
+        renewal invoice is finalized and charged, else leave it a draft at the period end."""
+        return self._call(
+            "POST", "/_control/advance", {"subscription": subscription_id, "finalize": finalize}
+        )
+
+    def advance_to(self, epoch: int) -> dict[str, Any]:
+        """Move the clock to ``epoch``, doing what is due on the way (renewals, finalizations,
+        retries, trial ends), in time order, as a Stripe test clock does."""
+        return self._call("POST", "/_control/advance", {"to": epoch})
+
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """The account's Dashboard-only settings (finalization grace period, retry schedule,
+        what happens when retries are exhausted)."""
+        return self._call("POST", "/_control/settings", changes)
 
     def set_now(self, epoch: int, frozen: bool = True) -> dict[str, Any]:
         return self._call("POST", "/_control/clock", {"now": epoch, "frozen": frozen})

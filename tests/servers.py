@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
@@ -34,9 +35,21 @@ def server_env(**extra: str) -> dict[str, str]:
     }
 
 
+# One access-log line per request: method, path, status and User-Agent (tests/sdks reads it to
+# tell which operations each SDK's suite called).
+ACCESS_LOG_FORMAT = '%(m)s %(U)s %(s)s "%(a)s"'
+
+
 @contextmanager
-def gunicorn(workers: int = 2, port: int | None = None, **extra_env: str):
+def gunicorn(
+    workers: int = 2, port: int | None = None, access_log: Path | None = None, **extra_env: str
+):
     """gunicorn (petstore.launch) with `workers` processes on the test database and the suite's
-    Redis, on `port` (default: a free one); yields its base URL."""
-    with launch.gunicorn(env=server_env(**extra_env), workers=workers, port=port) as url:
+    Redis, on `port` (default: a free one); yields its base URL. With `access_log`, every request
+    is logged there in ACCESS_LOG_FORMAT."""
+    options = []
+    if access_log is not None:
+        options = ["--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT]
+    env = server_env(**extra_env)
+    with launch.gunicorn(env=env, workers=workers, port=port, options=options) as url:
         yield url

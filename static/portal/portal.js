@@ -289,10 +289,78 @@
     });
   }
 
+  // --- language tabs: <div data-lang-tabs> of <div data-lang="go" data-label="Go"> panels ------
+  // Without JavaScript every panel shows, one under the other. With it, one language shows at a
+  // time, and choosing a language switches every group on the page (and is remembered).
+  function setUpLanguageTabs(root) {
+    var groups = Array.prototype.slice.call(root.querySelectorAll("[data-lang-tabs]"));
+    if (!groups.length) { return; }
+    var stored = null;
+    try { stored = window.localStorage.getItem("petstore-lang"); } catch (e) { stored = null; }
+
+    function select(lang, remember) {
+      groups.forEach(function (group) {
+        if (!group.querySelector("[data-lang='" + lang + "']")) { return; }  // keeps its choice
+        group.querySelectorAll("[data-lang]").forEach(function (panel) {
+          var on = panel.dataset.lang === lang;
+          panel.hidden = !on;
+          var tab = group.querySelector("#" + panel.id + "-tab");
+          tab.setAttribute("aria-selected", on ? "true" : "false");
+          tab.tabIndex = on ? 0 : -1;
+        });
+      });
+      if (remember) {
+        try { window.localStorage.setItem("petstore-lang", lang); } catch (e) { /* private mode */ }
+      }
+    }
+
+    groups.forEach(function (group, n) {
+      var list = document.createElement("div");
+      list.className = "lang-tablist";
+      list.setAttribute("role", "tablist");
+      list.setAttribute("aria-label", group.dataset.langTabs);
+      group.querySelectorAll("[data-lang]").forEach(function (panel, i) {
+        panel.id = panel.id || "lang-" + n + "-" + i;
+        panel.setAttribute("role", "tabpanel");
+        panel.setAttribute("aria-labelledby", panel.id + "-tab");
+        var label = panel.querySelector(".code-label");
+        if (label) { label.hidden = true; }
+        var tab = document.createElement("button");
+        tab.type = "button";
+        tab.id = panel.id + "-tab";
+        tab.className = "lang-tab";
+        tab.setAttribute("role", "tab");
+        tab.setAttribute("aria-controls", panel.id);
+        tab.textContent = panel.dataset.label;
+        tab.addEventListener("click", function () { select(panel.dataset.lang, true); });
+        tab.addEventListener("keydown", function (event) {
+          var tabs = Array.prototype.slice.call(list.querySelectorAll("[role=tab]"));
+          var at = tabs.indexOf(tab);
+          var next = event.key === "ArrowRight" ? at + 1 : event.key === "ArrowLeft" ? at - 1 : null;
+          if (next === null) { return; }
+          event.preventDefault();
+          var target = tabs[(next + tabs.length) % tabs.length];
+          target.click();
+          target.focus();
+        });
+        list.appendChild(tab);
+      });
+      group.insertBefore(list, group.firstChild);
+      group.classList.add("is-tabbed");
+    });
+    var first = groups[0].querySelector("[data-lang]").dataset.lang;
+    var wanted = stored && root.querySelector("[data-lang='" + stored + "']") ? stored : first;
+    groups.forEach(function (group) {
+      group.querySelectorAll("[data-lang]").forEach(function (panel, i) { panel.hidden = i > 0; });
+    });
+    select(wanted, false);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     setUpCopyButtons(document);
     setUpChartTooltips(document);
     setUpFirstCallPolling();
     setUpCalculator();
+    setUpLanguageTabs(document);
   });
 })();

@@ -16,9 +16,13 @@ Behaviour modelled on Stripe (API version 2026-05-27.dahlia):
 * ``payment_behavior``: ``allow_incomplete`` (default) leaves a subscription whose first
   payment fails ``incomplete``; ``error_if_incomplete`` fails the request with the card error
   and leaves nothing behind; ``default_incomplete`` does not attempt payment.
-* A failed renewal leaves the invoice ``open`` (``attempted``, ``attempt_count``,
-  ``next_payment_attempt`` three days later; no automatic retries happen here) and makes the
-  subscription ``past_due``; paying the invoice later makes it ``active`` again.
+* Renewal invoices stay drafts for the account's finalization grace period (1 hour unless
+  ``/_control/settings`` says otherwise, up to 72 hours); usage reported meanwhile for the closed
+  period lands on them; then they are finalized and charged.
+* A failed renewal leaves the invoice ``open`` (``attempted``, ``attempt_count``) and makes the
+  subscription ``past_due``; Stripe's automatic retries run only if ``payment_retry_days`` is
+  configured (else ``next_payment_attempt`` is null); paying, voiding or marking the invoice
+  uncollectible makes the subscription ``active`` again.
 * Prorations: changing a licensed item mid-period credits the unused time of the old
   price/quantity and charges the remaining time of the new one (``Unused time on ...`` /
   ``Remaining time on ...``), as pending invoice items for the next invoice
@@ -28,6 +32,8 @@ Behaviour modelled on Stripe (API version 2026-05-27.dahlia):
 from __future__ import annotations
 
 from .base import LIVE_STATUSES
+from .credits import Credits
+from .discounts import Discounts
 from .invoice_items import InvoiceItems
 from .invoices import Invoices
 from .payments import InvoicePayments
@@ -39,7 +45,14 @@ __all__ = ["LIVE_STATUSES", "Billing"]
 
 
 class Billing(
-    SubscriptionCreation, SubscriptionChanges, InvoiceItems, Invoices, InvoicePayments, Renewals
+    SubscriptionCreation,
+    SubscriptionChanges,
+    InvoiceItems,
+    Invoices,
+    InvoicePayments,
+    Renewals,
+    Discounts,
+    Credits,
 ):
     """Changes state and emits events for one request (``Billing(ctx)``); each resource's part
     lives in its own module of this package."""

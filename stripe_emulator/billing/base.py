@@ -8,13 +8,19 @@ from typing import Any
 from ..context import Ctx
 from ..errors import not_found
 
-RETRY_DELAY = 3 * 86400  # next_payment_attempt after a failed renewal (no retries run here)
+DAY = 86400
+TRIAL_WILL_END = 3 * DAY  # customer.subscription.trial_will_end comes this long before the end
 NO_PAYMENT_METHOD = (
     "This customer has no attached payment source or default payment method. Please consider "
     "adding a default payment method. For more information, visit "
     "https://stripe.com/docs/billing/subscriptions/payment-methods-setting#payment-method-priority."
 )
 LIVE_STATUSES = ("active", "past_due", "trialing", "unpaid", "incomplete", "paused")
+
+
+def is_flexible(sub: dict[str, Any]) -> bool:
+    """Flexible billing mode (Stripe's default for subscriptions created through the API)."""
+    return ((sub.get("billing_mode") or {}).get("type") or "flexible") == "flexible"
 
 
 def _money(amount: int, currency: str) -> str:
@@ -40,6 +46,18 @@ class BillingBase:
         if record is None:
             raise not_found("subscription", sub_id, param)
         return record
+
+    def has_payment_method(self, sub: dict[str, Any]) -> bool:
+        """A default card on the subscription or the customer (what a trial's end needs)."""
+        customer = self.store.get("customer", sub["customer"]) or {}
+        for pm_id in (
+            sub.get("default_payment_method"),
+            (customer.get("invoice_settings") or {}).get("default_payment_method"),
+        ):
+            pm = self.store.get("payment_method", pm_id or "")
+            if pm is not None and pm.get("customer") == sub["customer"]:
+                return True
+        return False
 
     def live_items(self, sub: dict[str, Any]) -> list[dict[str, Any]]:
         items = (self.store.get("subscription_item", i) for i in sub["_items"])

@@ -3,15 +3,18 @@ moving pending items onto an invoice."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ..ids import new_id
 from ..invoicing import (
     line_amount,
     proration_fraction,
+    round_amount,
 )
+from ..resources.meters import usage_quantity
 from ..resources.prices import get_price
-from .base import BillingBase, _date
+from .base import BillingBase, _date, is_flexible
 
 
 class InvoiceItems(BillingBase):
@@ -24,6 +27,13 @@ class InvoiceItems(BillingBase):
         at: int,
         proration: str,
     ) -> list[str]:
+        """Credit the unused time of ``old`` and charge the remaining time of ``new`` (licensed
+        items only: metered ones are billed for their usage, never prorated).
+
+        Classic billing mode credits the old price and quantity at today's rate; flexible
+        credits what was actually debited for the time left, one credit per debit
+        (https://docs.stripe.com/billing/subscriptions/billing-mode/compare#credit-proration-calculations).
+        """
         start, end = sub["_period_start"], sub["_period_end"]
         if (
             proration == "none"
@@ -33,16 +43,114 @@ class InvoiceItems(BillingBase):
             return []
         fraction = proration_fraction(at, end, start, end)
         created = []
-        for state, sign, label in ((old, -1, "Unused time on"), (new, 1, "Remaining time on")):
-            if state is None or state[1] is None:  # absent, or metered (never prorated)
-                continue
-            price, quantity = state
-            amount = sign * line_amount(price, quantity, fraction)
-            description = f"{label} {quantity} × {self._product_name(price)} after {_date(at)}"
+        if old is not None and old[1] is not None:
+            if is_flexible(sub):
+                created += self._credit_debits(sub, item, at)
+            else:
+                price, quantity = old
+                amount = -line_amount(price, quantity, fraction)
+                description = (
+                    f"Unused time on {quantity} × {self._product_name(price)} after {_date(at)}"
+                )
+                created.append(
+                    self._proration_item(sub, item, price, quantity, amount, at, end, description)
+                )
+        if new is not None and new[1] is not None:
+            price, quantity = new
+            amount = line_amount(price, quantity, fraction)
+            description = (
+                f"Remaining time on {quantity} × {self._product_name(price)} after {_date(at)}"
+            )
             created.append(
                 self._proration_item(sub, item, price, quantity, amount, at, end, description)
             )
+            self._record_debit(item, price, quantity, amount, at, end)
         return created
+
+    def _record_debit(
+        self,
+        item: dict[str, Any],
+        price: dict[str, Any],
+        quantity: int,
+        amount: int,
+        start: int,
+        end: int,
+    ) -> None:
+        """What the customer was charged for ``[start, end)`` of this item (flexible credits
+        give back a share of it)."""
+        if amount <= 0 or end <= start:
+            return
+        record = self.store.get_mut("subscription_item", item["id"])
+        record.setdefault("_debits", []).append(
+            {
+                "amount": amount,
+                "start": start,
+                "end": end,
+                "price": price["id"],
+                "quantity": quantity,
+            }
+        )
+
+    def _credit_debits(self, sub: dict[str, Any], item: dict[str, Any], at: int) -> list[str]:
+        """Flexible billing mode: one credit per earlier debit that covers time after ``at``,
+        worth the share of that debit's amount; the debit then ends at ``at``."""
+        record = self.store.get_mut("subscription_item", item["id"])
+        created = []
+        kept = []
+        for debit in record.get("_debits") or []:
+            if debit["end"] <= at:
+                kept.append(debit)
+                continue
+            unused = debit["end"] - max(at, debit["start"])
+            share = Decimal(unused) / Decimal(debit["end"] - debit["start"])
+            credit = -round_amount(Decimal(debit["amount"]) * share)
+            price = get_price(self.store, debit["price"])
+            quantity = debit["quantity"]
+            description = (
+                f"Unused time on {quantity} × {self._product_name(price)} after {_date(at)}"
+            )
+            created.append(
+                self._proration_item(
+                    sub,
+                    item,
+                    price,
+                    quantity,
+                    credit,
+                    max(at, debit["start"]),
+                    debit["end"],
+                    description,
+                )
+            )
+            if at > debit["start"]:
+                kept.append({**debit, "amount": debit["amount"] + credit, "end": at})
+        record["_debits"] = kept
+        return created
+
+    def _usage_item(
+        self, sub: dict[str, Any], item: dict[str, Any], price: dict[str, Any], at: int
+    ) -> list[str]:
+        """Flexible billing mode, a metered price leaving an item (swapped or deleted): the
+        usage reported on it so far is billed at that price by an invoice item created now
+        (https://docs.stripe.com/billing/subscriptions/usage-based/manage-billing-setup#update-prices-mid-cycle)."""
+        since = max(item.get("_usage_since") or sub["_period_start"], sub["_period_start"])
+        meter = (price.get("recurring") or {}).get("meter")
+        quantity = usage_quantity(self.store, meter, sub["customer"], since, at)
+        if quantity <= 0 or at <= since:
+            return []
+        amount = line_amount(price, quantity)
+        return [
+            self._proration_item(
+                sub,
+                item,
+                price,
+                quantity,
+                amount,
+                since,
+                at,
+                self._describe(price, quantity),
+                proration=False,
+            )
+        ]
 
     def _proration_item(
         self,
@@ -54,6 +162,8 @@ class InvoiceItems(BillingBase):
         start: int,
         end: int,
         description: str,
+        *,
+        proration: bool = True,
     ) -> str:
         record = {
             "id": new_id("ii"),
@@ -83,7 +193,7 @@ class InvoiceItems(BillingBase):
                 "type": "price_details",
                 "unit_amount_decimal": price.get("unit_amount_decimal"),
             },
-            "proration": True,
+            "proration": proration,
             "proration_details": {"credited_items": None, "discount_amounts": []},
             "quantity": quantity,
             "quantity_decimal": str(quantity),

@@ -3,10 +3,12 @@ with the customer's balance, and finalization (number, hosted URL, events)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ..ids import new_id
 from ..invoicing import line_amount
+from ..resources.credits import new_balance_transaction
 from ..resources.meters import usage_quantity
 from ..resources.prices import get_price
 from .base import BillingBase
@@ -59,7 +61,7 @@ class Invoices(BillingBase):
             "default_source": None,
             "default_tax_rates": [],
             "description": None,
-            "discounts": [],
+            "discounts": self.active_discounts(sub),
             "due_date": None,
             "effective_at": None,
             "ending_balance": None,
@@ -136,9 +138,11 @@ class Invoices(BillingBase):
         description: str | None = None,
         proration: bool = False,
         invoice_item: str | None = None,
+        private: dict[str, Any] | None = None,
     ) -> None:
         invoice["_lines"].append(
             {
+                **(private or {}),
                 "id": new_id("il"),
                 "object": "line_item",
                 "amount": amount,
@@ -184,47 +188,92 @@ class Invoices(BillingBase):
         end: int,
         until: int | None = None,
     ) -> None:
-        """Metered items: the meter's aggregate over ``[start, until or end)``."""
+        """Metered items: the meter's aggregate over ``[since, until or end)``, where ``since``
+        is the period start or the time the item's price was set (usage before a price change
+        is billed, or not, by the change itself)."""
         for item in self.live_items(sub):
             if item["quantity"] is not None:
                 continue
             price = get_price(self.store, item["_price"])
-            meter = (price.get("recurring") or {}).get("meter")
-            quantity = usage_quantity(self.store, meter, sub["customer"], start, until or end)
-            amount = line_amount(price, quantity)
-            self._add_line(invoice, sub, item, price, quantity, amount, start, end)
+            since = max(start, item.get("_usage_since") or start)
+            if since >= (until or end):
+                continue  # nothing billable yet (a trial, or a price set at the period end)
+            usage = {"since": since, "until": until or end}
+            quantity, amount = self._usage_amount(price, sub["customer"], usage)
+            self._add_line(
+                invoice, sub, item, price, quantity, amount, since, end, private={"_usage": usage}
+            )
+
+    def _usage_amount(
+        self, price: dict[str, Any], customer_id: str, usage: dict[str, int]
+    ) -> tuple[int, int]:
+        meter = (price.get("recurring") or {}).get("meter")
+        quantity = usage_quantity(self.store, meter, customer_id, usage["since"], usage["until"])
+        return quantity, line_amount(price, quantity)
+
+    def _refresh_usage(self, invoice: dict[str, Any]) -> None:
+        """At finalization a draft's usage lines take the meters' latest totals for their
+        period (usage reported during the finalization grace period lands here)."""
+        for line in invoice["_lines"]:
+            usage = line.get("_usage")
+            if usage is None:
+                continue
+            price = get_price(self.store, line["pricing"]["price_details"]["price"])
+            quantity, amount = self._usage_amount(price, invoice["customer"], usage)
+            line.update(
+                {
+                    "quantity": quantity,
+                    "quantity_decimal": str(quantity),
+                    "amount": amount,
+                    "subtotal": amount,
+                    "description": self._describe(price, quantity),
+                }
+            )
 
     def _add_licensed_lines(
-        self, invoice: dict[str, Any], sub: dict[str, Any], start: int, end: int
+        self,
+        invoice: dict[str, Any],
+        sub: dict[str, Any],
+        start: int,
+        end: int,
+        *,
+        fraction: Decimal = Decimal(1),
     ) -> None:
         for item in self.live_items(sub):
             if item["quantity"] is None:
                 continue
             price = get_price(self.store, item["_price"])
-            amount = line_amount(price, item["quantity"])
+            amount = line_amount(price, item["quantity"], fraction)
             self._add_line(invoice, sub, item, price, item["quantity"], amount, start, end)
+            self._record_debit(item, price, item["quantity"], amount, start, end)
 
     def _totals(self, invoice: dict[str, Any]) -> None:
         subtotal = sum(line["amount"] for line in invoice["_lines"])
+        total = subtotal - self._apply_discounts(invoice)  # type: ignore[attr-defined]
+        total -= self._apply_credits(invoice)  # type: ignore[attr-defined]
         customer = self.store.get("customer", invoice["customer"]) or {}
         balance = int(customer.get("balance") or 0)
         invoice.update(
             {
                 "subtotal": subtotal,
                 "subtotal_excluding_tax": subtotal,
-                "total": subtotal,
-                "total_excluding_tax": subtotal,
+                "total": total,
+                "total_excluding_tax": total,
                 "starting_balance": balance,
                 # A credit balance (negative) reduces what is due; a negative total becomes credit.
-                "amount_due": max(subtotal + balance, 0),
-                "amount_remaining": max(subtotal + balance, 0),
+                "amount_due": max(total + balance, 0),
+                "amount_remaining": max(total + balance, 0),
             }
         )
 
-    def _finalize(self, invoice: dict[str, Any]) -> None:
-        """draft -> open: number, customer balance applied, hosted URL; invoice.created and
-        invoice.finalized events."""
+    def _announce(self, invoice: dict[str, Any]) -> None:
         self.events.emit("invoice.created", "invoice", invoice)
+
+    def _finalize(self, invoice: dict[str, Any]) -> None:
+        """draft -> open: number, customer balance applied, hosted URL; invoice.finalized
+        (``invoice.created`` was sent when the draft was made)."""
+        self._totals(invoice)
+        self._consume_credits(invoice)  # type: ignore[attr-defined]
         self._totals(invoice)
         now = self.ctx.now
         customer = self.store.get_mut("customer", invoice["customer"])
@@ -232,6 +281,15 @@ class Invoices(BillingBase):
         customer["next_invoice_sequence"] = sequence + 1
         ending = min(invoice["total"] + invoice["starting_balance"], 0)
         customer["balance"] = ending
+        if ending != invoice["starting_balance"]:
+            new_balance_transaction(
+                self.ctx,
+                invoice["customer"],
+                ending - invoice["starting_balance"],
+                invoice["currency"],
+                "applied_to_invoice",
+                invoice=invoice["id"],
+            )
         base = self.ctx.server.base_url
         invoice.update(
             {
@@ -244,4 +302,6 @@ class Invoices(BillingBase):
             }
         )
         invoice["status_transitions"]["finalized_at"] = now
+        invoice["automatically_finalizes_at"] = None
+        self._consume_once(invoice)  # type: ignore[attr-defined]
         self.events.emit("invoice.finalized", "invoice", invoice)

@@ -4,14 +4,18 @@ dunning."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from ..errors import StripeError, not_found
-from ..invoicing import next_boundary_after
+from ..invoicing import boundary, next_boundary_after, proration_fraction
 from ..params import Params
 from ..render import render
 from ..resources.prices import get_price
-from .base import BillingBase
+from .base import TRIAL_WILL_END, BillingBase
+
+INCOMPLETE_EXPIRY = 23 * 3600  # Stripe expires an unpaid first invoice's subscription then
+MAX_STEPS = 10_000
 
 
 class Renewals(BillingBase):
@@ -57,6 +61,8 @@ class Renewals(BillingBase):
         """Close the current period at its end: invoice usage of the closed period, pending
         items and (unless the subscription ends now) licensed items of the next period."""
         sub = self.store.get_mut("subscription", sub_id)
+        if sub["status"] == "trialing":
+            return self._end_trial(sub, collect=collect)
         before = render(self.store, "subscription", sub)
         start, end = sub["_period_start"], sub["_period_end"]
         ends = sub["cancel_at_period_end"] or (
@@ -80,7 +86,11 @@ class Renewals(BillingBase):
             sub["latest_invoice"] = before["latest_invoice"]
             invoice = None
         else:
-            self._collect_renewal(sub, invoice)
+            # A renewal stays a draft for the account's finalization grace period (usage
+            # reported meanwhile for the closed period still lands on it), then finalizes.
+            self._announce(invoice)
+            grace = int(self.store.settings["invoice_finalization_grace_period"])
+            invoice["automatically_finalizes_at"] = end + grace
         if ends:
             sub.update(
                 {"status": "canceled", "ended_at": end, "canceled_at": sub["canceled_at"] or end}
@@ -101,8 +111,131 @@ class Renewals(BillingBase):
         )
         return invoice
 
+    # -- trials ---------------------------------------------------------------------------
+    def trial_will_end(self, sub_id: str) -> None:
+        """``customer.subscription.trial_will_end``: three days before the trial ends (at once
+        for a shorter trial, or when it is ended now)."""
+        sub = self.store.get_mut("subscription", sub_id)
+        if sub.get("_trial_will_end_sent"):
+            return
+        sub["_trial_will_end_sent"] = True
+        self.events.emit("customer.subscription.trial_will_end", "subscription", sub)
+
+    def _end_trial(self, sub: dict[str, Any], *, collect: bool) -> dict[str, Any] | None:
+        """The trial is over. Without a payment method, ``trial_settings[end_behavior]
+        [missing_payment_method]`` decides: ``cancel`` ends the subscription, ``pause`` pauses
+        it (no invoice), ``create_invoice`` (default) invoices anyway (unpaid: past_due).
+        Otherwise the first paid period starts: invoiced like a renewal, prorated up to a
+        billing cycle anchor after the trial
+        (https://docs.stripe.com/billing/subscriptions/trials)."""
+        before = render(self.store, "subscription", sub)
+        start, end = sub["_period_start"], sub["_period_end"]
+        mark = self.store.event_mark()
+        behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+        if collect and (sub["cancel_at_period_end"] or not self.has_payment_method(sub)):
+            if sub["cancel_at_period_end"] or behavior == "cancel":
+                sub.update({"status": "canceled", "ended_at": end, "canceled_at": end})
+                if not sub["cancel_at_period_end"]:
+                    sub["cancellation_details"]["reason"] = "cancellation_requested"
+                self.events.emit("customer.subscription.deleted", "subscription", sub)
+                return None
+            if behavior == "pause":
+                sub["status"] = "paused"
+                self.events.emit("customer.subscription.paused", "subscription", sub)
+                self._emit_changes(sub, before, mark)
+                return None
+        invoice = self._new_invoice(sub, "subscription_cycle", start, end, end)
+        self._add_pending_items(invoice, sub)
+        interval, count = sub["_interval"], sub["_interval_count"]
+        anchor = sub["billing_cycle_anchor"]
+        new_end = anchor if anchor > end else next_boundary_after(anchor, interval, count, end)
+        full_start = boundary(new_end, interval, count, -1)
+        fraction = Decimal(1)
+        if full_start < end:
+            fraction = proration_fraction(end, new_end, full_start, new_end)
+            if sub.get("_first_proration") == "none":
+                fraction = Decimal(0)
+        self._set_period(sub, end, new_end)
+        self._add_licensed_lines(invoice, sub, end, new_end, fraction=fraction)
+        sub["status"] = "active"
+        self._totals(invoice)
+        if not collect:
+            return invoice
+        self._announce(invoice)
+        grace = int(self.store.settings["invoice_finalization_grace_period"])
+        invoice["automatically_finalizes_at"] = end + grace
+        self._emit_changes(sub, before, mark)
+        return invoice
+
+    def _emit_changes(self, sub: dict[str, Any], before: dict[str, Any], mark: int) -> None:
+        from ..events import diff
+
+        after = render(self.store, "subscription", sub)
+        changes = diff(before, after)
+        if changes:
+            self.events.emit(
+                "customer.subscription.updated",
+                "subscription",
+                sub,
+                changes,
+                snapshot=after,
+                at=mark,
+            )
+
+    def resume(self, sub_id: str) -> dict[str, Any]:
+        """``POST /v1/subscriptions/{id}/resume``: a paused subscription starts a new period now
+        (``billing_cycle_anchor=now``, Stripe's default), invoiced and charged at once."""
+        current = self.subscription(sub_id, "subscription")
+        if current["status"] != "paused":
+            raise StripeError(
+                400, f"Only paused subscriptions can be resumed; this one is {current['status']}."
+            )
+        sub = self.store.get_mut("subscription", sub_id)
+        before = render(self.store, "subscription", sub)
+        now = self.ctx.now
+        end = boundary(now, sub["_interval"], sub["_interval_count"], 1)
+        sub["billing_cycle_anchor"] = now
+        self._set_period(sub, now, end)
+        invoice = self._new_invoice(sub, "subscription_cycle", now, now, now)
+        self._add_licensed_lines(invoice, sub, now, end)
+        self._totals(invoice)
+        sub["status"] = "active"
+        self._collect_renewal(sub, invoice)
+        self.events.emit("customer.subscription.resumed", "subscription", sub)
+        self._emit_changes(sub, before, self.store.event_mark())
+        return sub
+
     def _collect_renewal(self, sub: dict[str, Any], invoice: dict[str, Any]) -> None:
+        self._announce(invoice)
         self._finalize(invoice)
+        self._charge_finalized(sub, invoice)
+
+    def finalize_draft(self, invoice_id: str) -> dict[str, Any]:
+        """A draft's grace period is over (or ``POST /v1/invoices/{id}/finalize``): usage lines
+        take the meters' latest totals, the invoice is finalized and, if it belongs to a
+        subscription and advances automatically, charged."""
+        current = self.store.get("invoice", invoice_id)
+        if current is None:
+            raise not_found("invoice", invoice_id, "invoice")
+        if current["status"] != "draft":
+            raise StripeError(
+                400,
+                f"This invoice is already finalized ({current['status']}).",
+                code="invoice_not_editable",
+            )
+        invoice = self.store.get_mut("invoice", invoice_id)
+        self._refresh_usage(invoice)
+        self._totals(invoice)
+        self._finalize(invoice)
+        sub = self.store.get("subscription", invoice.get("_subscription") or "")
+        if sub is not None and invoice["auto_advance"]:
+            record = self.store.get_mut("subscription", sub["id"])
+            before = render(self.store, "subscription", record)
+            self._charge_finalized(record, invoice)
+            self.events.emit_update("customer.subscription.updated", "subscription", record, before)
+        return invoice
+
+    def _charge_finalized(self, sub: dict[str, Any], invoice: dict[str, Any]) -> None:
         if invoice["amount_due"] == 0:
             self._mark_paid(invoice, charged=False)
             return
@@ -112,11 +245,67 @@ class Renewals(BillingBase):
         if error is not None and sub["status"] == "active":
             sub["status"] = "past_due"
 
+    # -- the clock ------------------------------------------------------------------------
+    def _next_due(self, until: int, renewals: bool) -> tuple[int, int, str, str] | None:
+        """The earliest work due at or before ``until``: (time, order, kind, object id)."""
+        due: list[tuple[int, int, str, str]] = []
+        for invoice in self.store.all("invoice"):
+            at = invoice.get("automatically_finalizes_at")
+            if invoice["status"] == "draft" and invoice["auto_advance"] and at is not None:
+                due.append((at, 0, "finalize", invoice["id"]))
+            retry = invoice.get("next_payment_attempt")
+            if invoice["status"] == "open" and retry is not None:
+                due.append((retry, 0, "retry", invoice["id"]))
+        for sub in self.store.all("subscription"):
+            if sub["status"] == "trialing" and not sub.get("_trial_will_end_sent"):
+                at = max(sub["trial_end"] - TRIAL_WILL_END, sub["created"])
+                due.append((at, 0, "trial_will_end", sub["id"]))
+        if renewals:
+            for sub in self.store.all("subscription"):
+                if sub["status"] in ("canceled", "incomplete_expired", "paused"):
+                    continue
+                if sub["status"] == "incomplete":
+                    due.append((sub["created"] + INCOMPLETE_EXPIRY, 1, "expire", sub["id"]))
+                else:
+                    due.append((sub["_period_end"], 1, "renew", sub["id"]))
+        due = [d for d in due if d[0] <= until]
+        return min(due) if due else None
+
+    def run_due(self, until: int, *, renewals: bool) -> list[str]:
+        """Move the clock to ``until``, doing on the way, in time order, what Stripe does at
+        those times: finalize drafts whose grace period ended and (``renewals``) renew
+        subscriptions whose period ended. Returns the invoices made or finalized."""
+        touched: list[str] = []
+        for _ in range(MAX_STEPS):
+            step = self._next_due(until, renewals)
+            if step is None:
+                break
+            at, _order, kind, object_id = step
+            self.store.clock.advance_to(at)
+            if kind == "finalize":
+                self.finalize_draft(object_id)
+                touched.append(object_id)
+            elif kind == "retry":
+                self.retry_payment(object_id)
+            elif kind == "trial_will_end":
+                self.trial_will_end(object_id)
+            elif kind == "expire":
+                self.expire_incomplete(object_id)
+            else:
+                invoice = self.renew(object_id)
+                if invoice is not None:
+                    touched.append(invoice["id"])
+        else:  # pragma: no cover - a bug, not a state
+            raise RuntimeError(f"more than {MAX_STEPS} billing steps before {until}")
+        self.store.clock.advance_to(until)
+        return list(dict.fromkeys(touched))
+
     def _set_period(self, sub: dict[str, Any], start: int, end: int) -> None:
         sub["_period_start"], sub["_period_end"] = start, end
         for item in self.live_items(sub):
             record = self.store.get_mut("subscription_item", item["id"])
             record["current_period_start"], record["current_period_end"] = start, end
+            record["_usage_since"], record["_debits"] = start, []
 
     def expire_incomplete(self, sub_id: str) -> None:
         """An unpaid first invoice: Stripe expires the subscription after 23 hours."""

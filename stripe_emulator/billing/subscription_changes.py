@@ -9,7 +9,7 @@ from ..errors import StripeError, invalid_param, missing_param
 from ..params import Params, merge_metadata
 from ..render import render
 from ..resources.prices import get_price
-from .base import BillingBase
+from .base import BillingBase, is_flexible
 
 
 class SubscriptionChanges(BillingBase):
@@ -46,6 +46,22 @@ class SubscriptionChanges(BillingBase):
         mark = self.store.event_mark()
         created_items = self._apply_item_changes(sub, params.subs("items"), at, proration)
         self._apply_simple_fields(sub, params)
+        if params.has("discounts"):
+            sub["discounts"] = (
+                []
+                if params.is_blank("discounts")
+                else self.redeem(  # type: ignore[attr-defined]
+                    params.subs("discounts"), sub["customer"], sub["id"], sub["currency"]
+                )
+            )
+        if params.has("trial_settings"):
+            sub["trial_settings"] = self._trial_settings(params)
+        if params.has("trial_end") and self._change_trial(sub, params) and collect:
+            # trial_end=now: the trial ends and the first paid period is invoiced at once.
+            invoice = self.renew(sub_id)
+            if invoice is not None:
+                self.finalize_draft(invoice["id"])
+            return self.store.get_mut("subscription", sub_id)
         invoice = None
         if proration == "always_invoice" and created_items:
             invoice = self._new_invoice(sub, "subscription_update", at, at, self.ctx.now)
@@ -68,7 +84,34 @@ class SubscriptionChanges(BillingBase):
             )
         return sub
 
+    def _change_trial(self, sub: dict[str, Any], params: Params) -> bool:
+        """``trial_end``: a later end extends a trial (the billing cycle restarts there);
+        ``now`` ends it (returns True). Adding a trial to a paid subscription is not modelled."""
+        if sub["status"] != "trialing":
+            raise StripeError(
+                400,
+                "This local Stripe server changes trial_end only during a trial.",
+                param="trial_end",
+            )
+        now = self.ctx.now
+        end = now if params.raw("trial_end") == "now" else params.int("trial_end") or 0
+        if end < now:
+            raise invalid_param("trial_end", "Invalid timestamp: must be in the future.")
+        sub["trial_end"] = end
+        sub["billing_cycle_anchor"] = end
+        sub["_period_end"] = end
+        for item in self.live_items(sub):
+            record = self.store.get_mut("subscription_item", item["id"])
+            record["current_period_end"] = end
+            record["_usage_since"] = end
+        if end == now:
+            self.trial_will_end(sub["id"])
+            return True
+        sub["_trial_will_end_sent"] = False
+        return False
+
     def _collect_update(self, sub: dict[str, Any], invoice: dict[str, Any], behavior: str) -> None:
+        self._announce(invoice)
         self._finalize(invoice)
         if invoice["amount_due"] == 0:
             self._mark_paid(invoice, charged=False)
@@ -140,6 +183,7 @@ class SubscriptionChanges(BillingBase):
             old_price = get_price(self.store, item["_price"])
             old = (old_price, item["quantity"])
             if change.bool("deleted", default=False):
+                created += self._leave_metered(sub, item, old_price, at, proration)
                 item["_deleted"] = True
                 sub["_items"] = [i for i in sub["_items"] if i != item_id]
                 created += self._prorate(sub, old, None, item, at, proration)
@@ -150,6 +194,9 @@ class SubscriptionChanges(BillingBase):
                     self.store, change.str("price", required=True) or "", change.name("price")
                 )
                 self._check_compatible(sub, price, change, replacing=item_id)
+                if price["id"] != old_price["id"]:
+                    created += self._leave_metered(sub, item, old_price, at, proration)
+                    item["_usage_since"] = max(at, sub["_period_start"])
                 item["_price"] = price["id"]
             metered = price["recurring"]["usage_type"] == "metered"
             if change.has("quantity"):
@@ -171,6 +218,26 @@ class SubscriptionChanges(BillingBase):
                 400, "A subscription must have at least one active item.", param="items"
             )
         return created
+
+    def _leave_metered(
+        self,
+        sub: dict[str, Any],
+        item: dict[str, Any],
+        price: dict[str, Any],
+        at: int,
+        proration: str,
+    ) -> list[str]:
+        """A metered price leaves the item. Flexible: its usage so far is invoiced at that
+        price (unless ``proration_behavior=none``). Classic: that usage is never billed; the
+        next invoice shows only usage after the change, at the new price
+        (https://docs.stripe.com/billing/subscriptions/usage-based/manage-billing-setup#update-prices-mid-cycle)."""
+        if price["recurring"]["usage_type"] != "metered":
+            return []
+        if not is_flexible(sub) or proration == "none":
+            return []
+        if sub["status"] not in ("active", "past_due", "trialing"):
+            return []
+        return self._usage_item(sub, item, price, at)
 
     def _check_compatible(
         self,

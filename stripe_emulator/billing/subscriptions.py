@@ -18,7 +18,18 @@ from ..params import Params, merge_metadata
 from ..render import render
 from ..resources.customers import get_customer
 from ..resources.prices import get_price
-from .base import BillingBase, _date
+from .base import TRIAL_WILL_END, BillingBase, _date
+
+
+def billing_mode(params: Params, now: int) -> dict[str, Any]:
+    """``billing_mode``: flexible unless ``classic`` is asked for (Stripe's default for
+    subscriptions created through the API since 2025-09-30.clover)."""
+    mode = params.str("type", required=params.has("type") or bool(params.data)) or "flexible"
+    if mode == "classic":
+        return {"flexible": None, "type": "classic", "updated_at": now}
+    flexible = params.sub("flexible")
+    discounts = flexible.str("proration_discounts") or "included"
+    return {"flexible": {"proration_discounts": discounts}, "type": "flexible", "updated_at": now}
 
 
 class SubscriptionCreation(BillingBase):
@@ -103,6 +114,10 @@ class SubscriptionCreation(BillingBase):
             "subscription": sub["id"],
             "tax_rates": [],
             "_price": spec["price"],
+            # Metered usage billed on this item starts here (the period start, or the time
+            # its price was set); licensed amounts charged for the period (flexible credits).
+            "_usage_since": max(now, sub["_period_start"]),
+            "_debits": [],
         }
         self.store.insert("subscription_item", record)
         sub["_items"].append(record["id"])
@@ -161,6 +176,38 @@ class SubscriptionCreation(BillingBase):
             )
         return anchor
 
+    def _trial_end(self, params: Params, now: int, price: dict[str, Any]) -> int | None:
+        """``trial_period_days``, ``trial_end`` (``now``: no trial) or ``trial_from_plan``."""
+        if params.has("trial_period_days") and params.has("trial_end"):
+            raise StripeError(
+                400,
+                "You may only specify one of these parameters: trial_end, trial_period_days.",
+                param="trial_end",
+            )
+        days = params.int("trial_period_days", minimum=0, maximum=730)
+        if days is None and params.bool("trial_from_plan", default=False):
+            days = (price.get("recurring") or {}).get("trial_period_days")
+        if days:
+            return now + int(days) * 86400
+        raw = params.raw("trial_end")
+        if raw in (None, "", "now"):
+            return None
+        end = params.int("trial_end") or 0
+        if end <= now:
+            raise invalid_param(
+                "trial_end", "Invalid timestamp: must be an integer Unix timestamp in the future."
+            )
+        if end > now + 730 * 86400:
+            raise invalid_param("trial_end", "Trials can be at most 730 days long.")
+        return end
+
+    def _trial_settings(self, params: Params) -> dict[str, Any]:
+        behavior = (
+            params.sub("trial_settings").sub("end_behavior").str("missing_payment_method")
+            or "create_invoice"
+        )
+        return {"end_behavior": {"missing_payment_method": behavior}}
+
     def create_subscription(self, params: Params, *, collect: bool = True) -> dict[str, Any]:
         """Create a subscription and its first invoice. ``collect=False`` (previews) builds the
         draft invoice without finalizing or charging it."""
@@ -198,11 +245,19 @@ class SubscriptionCreation(BillingBase):
         )
         default_pm = self._default_pm(params, customer_id)
         now = self.ctx.now
-        anchor = self._anchor(params, now, interval, count)
-        period_end = anchor if anchor > now else boundary(now, interval, count, 1)
+        trial_end = self._trial_end(params, now, first_price)
+        if trial_end is None:
+            anchor = self._anchor(params, now, interval, count)
+            period_end = anchor if anchor > now else boundary(now, interval, count, 1)
+        else:
+            # The trial is a period of its own; the billing cycle starts at its end (or at the
+            # anchor asked for, the first paid period then being prorated).
+            anchor = self._anchor(params, trial_end, interval, count)
+            period_end = trial_end
         sub = self._new_subscription_record(
             params, customer_id, first_price["currency"], now, anchor
         )
+        sub["billing_mode"] = billing_mode(params.sub("billing_mode"), now)
         sub.update(
             {
                 "collection_method": collection,
@@ -222,13 +277,26 @@ class SubscriptionCreation(BillingBase):
                 k: config.int(k) for k in ("day_of_month", "hour", "minute", "month", "second")
             }
         self.store.insert("subscription", sub)
+        if trial_end is not None:
+            sub.update({"status": "trialing", "trial_start": now, "trial_end": trial_end})
+            sub["_first_proration"] = proration
+        sub["trial_settings"] = self._trial_settings(params)
         for spec in specs:
-            self._new_item(sub, spec, now)
+            item = self._new_item(sub, spec, now)
+            if trial_end is not None:
+                item["_usage_since"] = trial_end  # usage during a trial is not billed
         self._set_customer_currency(customer_id, sub["currency"])
+        if params.has("discounts") and not params.is_blank("discounts"):
+            sub["discounts"] = self.redeem(  # type: ignore[attr-defined]
+                params.subs("discounts"), customer_id, sub["id"], sub["currency"]
+            )
         mark = self.store.event_mark()
         invoice = self._first_invoice(sub, now, anchor, proration)
+        self.check_minimum_amounts(invoice)  # type: ignore[attr-defined]
         if collect:
             self._activate_first(sub, invoice, payment_behavior)
+            if trial_end is not None and trial_end - TRIAL_WILL_END <= now:
+                self.trial_will_end(sub["id"])
             self.events.emit("customer.subscription.created", "subscription", sub, at=mark)
         return sub
 
@@ -244,11 +312,7 @@ class SubscriptionCreation(BillingBase):
             "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
             "billing_cycle_anchor": anchor,
             "billing_cycle_anchor_config": None,
-            "billing_mode": {
-                "flexible": {"proration_discounts": "included"},
-                "type": "flexible",
-                "updated_at": now,
-            },
+            "billing_mode": None,
             "billing_schedules": [],
             "billing_thresholds": None,
             "cancel_at": params.int("cancel_at"),
@@ -306,6 +370,24 @@ class SubscriptionCreation(BillingBase):
         self, sub: dict[str, Any], now: int, anchor: int, proration: str
     ) -> dict[str, Any]:
         invoice = self._new_invoice(sub, "subscription_create", now, now, now)
+        if sub["status"] == "trialing":
+            for item in self.live_items(sub):
+                price = get_price(self.store, item["_price"])
+                quantity = item["quantity"] or 0
+                description = f"Trial period for {self._product_name(price)}"
+                self._add_line(
+                    invoice,
+                    sub,
+                    item,
+                    price,
+                    quantity,
+                    0,
+                    now,
+                    sub["_period_end"],
+                    description=description,
+                )
+            self._totals(invoice)
+            return invoice
         partial = anchor > now
         full_start = (
             boundary(anchor, sub["_interval"], sub["_interval_count"], -1) if partial else now
@@ -337,15 +419,17 @@ class SubscriptionCreation(BillingBase):
                 description=description,
                 proration=partial,
             )
+            self._record_debit(item, price, quantity, amount, now, sub["_period_end"])
         self._totals(invoice)
         return invoice
 
     def _activate_first(self, sub: dict[str, Any], invoice: dict[str, Any], behavior: str) -> None:
+        self._announce(invoice)
         self._finalize(invoice)
         if invoice["amount_due"] == 0 or sub["collection_method"] == "send_invoice":
             if invoice["amount_due"] == 0:
                 self._mark_paid(invoice, charged=False)
-            sub["status"] = "active"
+            sub["status"] = "trialing" if sub["trial_end"] else "active"
             return
         if behavior == "default_incomplete":
             return  # the payment is left for the client to confirm: stays incomplete

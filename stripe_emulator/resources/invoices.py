@@ -8,7 +8,7 @@ from typing import Any
 from ..billing import LIVE_STATUSES, Billing
 from ..context import Ctx
 from ..errors import StripeError, not_found
-from ..params import Params
+from ..params import Params, merge_metadata
 from ..render import (
     INCLUDABLES,
     RENDERERS,
@@ -30,7 +30,7 @@ def render_invoice(store: Store, record: dict[str, Any]) -> dict[str, Any]:
     url = f"/v1/invoices/{record['id']}/lines"
     obj["lines"] = {
         "object": "list",
-        "data": [dict(line) for line in lines[:LINES_PAGE]],
+        "data": [public(line) for line in lines[:LINES_PAGE]],
         "has_more": len(lines) > LINES_PAGE,
         "total_count": len(lines),
         "url": url,
@@ -93,12 +93,69 @@ def list_lines(ctx: Ctx, invoice_id: str) -> dict[str, Any]:
     )
 
 
+UPDATABLE = {"auto_advance", "automatically_finalizes_at", "description", "footer", "metadata"}
+
+
+def update(ctx: Ctx, invoice_id: str) -> dict[str, Any]:
+    """``POST /v1/invoices/{id}``: the fields this server models. A draft's
+    ``automatically_finalizes_at`` moves its finalization (Stripe: up to 5 years ahead)."""
+    params = ctx.params
+    get_invoice(ctx.store, invoice_id, "invoice")
+    for key in params.data:
+        if key not in UPDATABLE and key != "expand":
+            raise StripeError(
+                400, f"This local Stripe server does not update invoice {key}.", param=key
+            )
+    record = ctx.store.get_mut("invoice", invoice_id)
+    before = render(ctx.store, "invoice", record)
+    draft_only = {"auto_advance", "automatically_finalizes_at", "description", "footer"}
+    if record["status"] != "draft" and draft_only & params.data.keys():
+        raise StripeError(
+            400,
+            f"Finalized invoices can't be updated in this way (status {record['status']}).",
+            code="invoice_not_editable",
+        )
+    if params.has("automatically_finalizes_at"):
+        at = params.int("automatically_finalizes_at") or 0
+        if not ctx.now <= at <= ctx.now + 5 * 365 * 86400:
+            raise StripeError(
+                400,
+                "automatically_finalizes_at must be in the future (at most 5 years).",
+                param="automatically_finalizes_at",
+            )
+        record["automatically_finalizes_at"] = at
+    if params.has("auto_advance"):
+        record["auto_advance"] = bool(params.bool("auto_advance"))
+        if not record["auto_advance"]:
+            record["automatically_finalizes_at"] = None
+    for key in ("description", "footer"):
+        if params.has(key):
+            record[key] = params.str(key)
+    record["metadata"] = merge_metadata(record["metadata"], params.metadata())
+    ctx.events.emit_update("invoice.updated", "invoice", record, before)
+    return ctx.render("invoice", record)
+
+
+def finalize(ctx: Ctx, invoice_id: str) -> dict[str, Any]:
+    billing = Billing(ctx)
+    get_invoice(ctx.store, invoice_id, "invoice")
+    if ctx.params.has("auto_advance"):
+        ctx.store.get_mut("invoice", invoice_id)["auto_advance"] = bool(
+            ctx.params.bool("auto_advance")
+        )
+    return ctx.render("invoice", billing.finalize_draft(invoice_id))
+
+
 def pay(ctx: Ctx, invoice_id: str) -> dict[str, Any]:
     return ctx.render("invoice", Billing(ctx).pay(invoice_id, ctx.params))
 
 
 def void(ctx: Ctx, invoice_id: str) -> dict[str, Any]:
     return ctx.render("invoice", Billing(ctx).void(invoice_id))
+
+
+def mark_uncollectible(ctx: Ctx, invoice_id: str) -> dict[str, Any]:
+    return ctx.render("invoice", Billing(ctx).mark_uncollectible(invoice_id))
 
 
 # -- previews --------------------------------------------------------------------------------
@@ -109,7 +166,8 @@ def _as_preview(
     obj = render(store, "invoice", invoice)
     obj["id"] = f"upcoming_{invoice['id']}"
     lines = [
-        {**line, "id": "il_tmp_" + line["id"][3:], "invoice": None} for line in invoice["_lines"]
+        {**public(line), "id": "il_tmp_" + line["id"][3:], "invoice": None}
+        for line in invoice["_lines"]
     ]
     obj["lines"] = embedded_list(
         lines,
@@ -144,6 +202,9 @@ def create_preview(ctx: Ctx) -> dict[str, Any]:
         )
     if customer_id is not None:
         get_customer(ctx.store, customer_id)
+    if params.has("discounts"):
+        # Top-level discounts apply to the previewed subscription (new or changed).
+        details = Params({**details.data, "discounts": params.raw("discounts")}, details.prefix)
     billing = Billing(ctx)
     # The preview runs the real billing code in a transaction that is always rolled back.
     with ctx.store.transaction(rollback=True):
@@ -188,6 +249,8 @@ def _has_changes(details: Params) -> bool:
             "cancel_at_period_end",
             "cancel_at",
             "proration_date",
+            "discounts",
+            "trial_end",
         )
     )
 

@@ -7,11 +7,15 @@ silently dropped: Stripe answers ``400 invalid_request_error`` with the message
 integrations). Replaying the *same request* with the same ``Idempotency-Key`` header instead
 replays the first response, like any POST.
 
-Validation differs from Stripe in one documented way: Stripe accepts some invalid events
-(unknown meter, unknown customer, bad value) and reports them asynchronously through
-``v1.billing.meter.error_report_triggered``; this server rejects them synchronously with the
-same error codes, which is what a test wants to see. Timestamps must be within the past 35
-days and at most 5 minutes in the future.
+Validation is split as Stripe splits it: the request's parameters, the timestamp (within the
+past 35 days, at most 5 minutes ahead) and the identifier are checked at once (400); whether
+the event can be billed is not. An event whose meter is missing (``no_meter``) or deactivated
+(``archived_meter``), whose customer key is absent (``meter_event_no_customer_defined``) or
+names no customer (``meter_event_customer_not_found``), or whose value is missing or not a
+number (``meter_event_invalid_value``) is accepted (200), never counted, and reported as a v2
+event, ``v1.billing.meter.error_report_triggered`` (related object: the meter) or
+``v1.billing.meter.no_meter_found``, sent as a thin event to the event destinations that
+enabled it (https://docs.stripe.com/api/v2/core/events/event-types).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 from ..context import Ctx
 from ..errors import StripeError, invalid_param, not_found
 from ..ids import new_id
-from ..render import list_object, render
+from ..render import iso_time, list_object, render
 from ..state import Store
 
 DEDUPE_WINDOW = 24 * 3600
@@ -143,18 +147,77 @@ def _meter_error(message: str, code: str, param: str) -> StripeError:
     return StripeError(400, message, code=code, param=param)
 
 
-def _parse_value(raw: Any, param: str) -> Decimal:
+Problem = tuple[str, str]  # (error code, message)
+
+
+def _billable(
+    ctx: Ctx, event_name: str, payload: dict[str, Any]
+) -> tuple[dict[str, Any] | None, str | None, Decimal, Problem | None]:
+    """The event's meter, customer and value, or the problem Stripe reports later."""
+    meter = active_meter_for(ctx.store, event_name)
+    if meter is None:
+        inactive = next((m for m in ctx.store.all("meter") if m["event_name"] == event_name), None)
+        if inactive is not None:
+            message = f"Meter {inactive['id']} for event_name `{event_name}` is deactivated."
+            return inactive, None, Decimal(0), ("archived_meter", message)
+        message = f"No active meter found for event_name `{event_name}`."
+        return None, None, Decimal(0), ("no_meter", message)
+    customer_key = meter["customer_mapping"]["event_payload_key"]
+    customer_id = payload.get(customer_key)
+    if not customer_id:
+        message = f"Customer mapping key {customer_key} not found in payload."
+        return meter, None, Decimal(0), ("meter_event_no_customer_defined", message)
+    customer = ctx.store.get("customer", customer_id)
+    if customer is None or customer.get("_deleted"):
+        message = f"No such customer: '{customer_id}'"
+        return meter, customer_id, Decimal(0), ("meter_event_customer_not_found", message)
+    value_key = meter["value_settings"]["event_payload_key"]
+    if meter["default_aggregation"]["formula"] == "count" and value_key not in payload:
+        return meter, customer_id, Decimal(1), None
+    raw = payload.get(value_key)
+    if raw in ("", None):
+        message = f"Value key {value_key} not found in payload."
+        return meter, customer_id, Decimal(0), ("meter_event_invalid_value", message)
     try:
         value = Decimal(str(raw))
     except InvalidOperation:
-        raise _meter_error(
-            f"Value `{raw}` is not a valid number.", "meter_event_invalid_value", param
-        ) from None
+        value = Decimal("NaN")
     if not value.is_finite():
-        raise _meter_error(
-            f"Value `{raw}` is not a valid number.", "meter_event_invalid_value", param
-        )
-    return value
+        message = f"Value `{raw}` is not a valid number."
+        return meter, customer_id, Decimal(0), ("meter_event_invalid_value", message)
+    return meter, customer_id, value, None
+
+
+def _report(ctx: Ctx, problem: Problem, identifier: str, meter: dict[str, Any] | None) -> None:
+    """One report per invalid event (Stripe groups the errors of a short window; each report
+    here covers one event and the second it arrived in)."""
+    code, message = problem
+    data = {
+        "developer_message_summary": "There is 1 invalid event",
+        "reason": {
+            "error_count": 1,
+            "error_types": [
+                {
+                    "code": code,
+                    "error_count": 1,
+                    "sample_errors": [
+                        {"error_message": message, "request": {"identifier": identifier}}
+                    ],
+                }
+            ],
+        },
+        "validation_end": iso_time(ctx.now + 1),
+        "validation_start": iso_time(ctx.now),
+    }
+    if meter is None:
+        ctx.events.emit_v2("v1.billing.meter.no_meter_found", data, None)
+        return
+    related = {
+        "id": meter["id"],
+        "type": "billing.meter",
+        "url": f"/v1/billing/meters/{meter['id']}",
+    }
+    ctx.events.emit_v2("v1.billing.meter.error_report_triggered", data, related)
 
 
 def create_event(ctx: Ctx) -> dict[str, Any]:
@@ -192,36 +255,10 @@ def create_event(ctx: Ctx) -> dict[str, Any]:
         raise StripeError(
             400, f"An event already exists with identifier {identifier}.", param="identifier"
         )
-    meter = active_meter_for(ctx.store, event_name)
-    if meter is None:
-        raise _meter_error(
-            f"No active meter found for event_name `{event_name}`.", "no_meter", "event_name"
-        )
-    customer_key = meter["customer_mapping"]["event_payload_key"]
-    customer_id = payload.get(customer_key)
-    if not customer_id:
-        raise _meter_error(
-            f"Customer mapping key {customer_key} not found in payload.",
-            "meter_event_no_customer_defined",
-            f"payload[{customer_key}]",
-        )
-    customer = ctx.store.get("customer", customer_id)
-    if customer is None or customer.get("_deleted"):
-        raise _meter_error(
-            f"No such customer: '{customer_id}'",
-            "meter_event_customer_not_found",
-            f"payload[{customer_key}]",
-        )
-    value_key = meter["value_settings"]["event_payload_key"]
-    value = Decimal(1)
-    if meter["default_aggregation"]["formula"] != "count" or value_key in payload:
-        if value_key not in payload or payload[value_key] in ("", None):
-            raise _meter_error(
-                f"Value key {value_key} not found in payload.",
-                "meter_event_value_not_found",
-                f"payload[{value_key}]",
-            )
-        value = _parse_value(payload[value_key], f"payload[{value_key}]")
+    # Stripe checks the request's shape, timestamp and identifier now; whether the event can
+    # be billed (its meter, customer and value) is found out asynchronously and reported as a
+    # v2 event: the request succeeds either way.
+    meter, customer_id, value, problem = _billable(ctx, event_name, payload)
     event = {
         "object": "billing.meter_event",
         "created": now,
@@ -230,11 +267,14 @@ def create_event(ctx: Ctx) -> dict[str, Any]:
         "livemode": False,
         "payload": {str(k): str(v) for k, v in payload.items()},
         "timestamp": timestamp,
-        "_meter": meter["id"],
+        "_meter": meter["id"] if meter else None,
         "_customer": customer_id,
         "_value": str(value),
+        "_error": problem[0] if problem else None,
     }
     ctx.store.add_meter_event(event)
+    if problem is not None:
+        _report(ctx, problem, event["identifier"], meter)
     return {k: v for k, v in event.items() if not k.startswith("_")}
 
 
@@ -245,7 +285,8 @@ def aggregate(
     events = [
         e
         for e in store.meter_events
-        if e["_meter"] == meter["id"]
+        if not e.get("_error")
+        and e["_meter"] == meter["id"]
         and e["_customer"] == customer_id
         and start <= e["timestamp"] < end
     ]

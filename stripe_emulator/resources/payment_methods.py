@@ -79,6 +79,38 @@ TEST_CARDS: dict[str, TestCard] = {
 }
 
 
+# Card numbers typed into the hosted pages (Stripe's test cards,
+# https://docs.stripe.com/testing#cards) -> the test card they stand for.
+CARD_NUMBERS: dict[str, str] = {
+    "4242424242424242": "visa",
+    "4000056655665556": "visa_debit",
+    "5555555555554444": "mastercard",
+    "378282246310005": "amex",
+    "6011111111111117": "discover",
+    "4000000000000002": "chargeDeclined",
+    "4000000000009995": "chargeDeclinedInsufficientFunds",
+    "4000000000009987": "chargeDeclinedLostCard",
+    "4000000000000069": "chargeDeclinedExpiredCard",
+    "4000000000000127": "chargeDeclinedIncorrectCvc",
+    "4000000000000341": "chargeCustomerFail",
+}
+
+
+def card_from_number(ctx: Ctx, number: str) -> dict[str, Any]:
+    """A new, unattached card payment method for a test card number typed into a hosted page;
+    an unknown number is Stripe's ``incorrect_number`` card error."""
+    name = CARD_NUMBERS.get("".join(number.split()))
+    if name is None:
+        raise StripeError(
+            402,
+            "Your card number is incorrect.",
+            type="card_error",
+            code="incorrect_number",
+            param="number",
+        )
+    return ctx.store.insert("payment_method", _new_card_record(ctx, TEST_CARDS[name]))
+
+
 def _magic(name: str, prefix: str) -> TestCard | None:
     return TEST_CARDS.get(name[len(prefix) :]) if name.startswith(prefix) else None
 

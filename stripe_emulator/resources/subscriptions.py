@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..billing import Billing
+from ..billing.base import is_flexible
+from ..billing.subscriptions import billing_mode
 from ..context import Ctx
 from ..errors import StripeError
 from ..render import RENDERERS, created_filter, embedded_list, list_object, public
@@ -47,6 +49,35 @@ def cancel(ctx: Ctx, sub_id: str) -> dict[str, Any]:
         prorate=bool(params.bool("prorate", default=False)),
         params=params,
     )
+    return ctx.render("subscription", sub)
+
+
+def resume(ctx: Ctx, sub_id: str) -> dict[str, Any]:
+    params = ctx.params
+    if params.str("billing_cycle_anchor") == "unchanged":
+        raise StripeError(
+            400,
+            "This local Stripe server resumes with billing_cycle_anchor=now only.",
+            param="billing_cycle_anchor",
+        )
+    return ctx.render("subscription", Billing(ctx).resume(sub_id))
+
+
+def migrate(ctx: Ctx, sub_id: str) -> dict[str, Any]:
+    """``POST /v1/subscriptions/{id}/migrate``: classic -> flexible billing mode (there is no
+    way back, https://docs.stripe.com/billing/subscriptions/billing-mode)."""
+    billing = Billing(ctx)
+    billing.subscription(sub_id, "subscription")
+    sub = ctx.store.get_mut("subscription", sub_id)
+    if is_flexible(sub):
+        raise StripeError(
+            400,
+            "This subscription is already on flexible billing mode.",
+            param="billing_mode[type]",
+        )
+    before = render_subscription(ctx.store, sub)
+    sub["billing_mode"] = billing_mode(ctx.params.sub("billing_mode"), ctx.now)
+    ctx.events.emit_update("customer.subscription.updated", "subscription", sub, before)
     return ctx.render("subscription", sub)
 
 
@@ -97,10 +128,25 @@ def list_(ctx: Ctx) -> dict[str, Any]:
     return list_object(ctx.store, "subscription", records, params, "/v1/subscriptions")
 
 
-def control_advance(ctx: Ctx, sub_id: str | None) -> dict[str, Any]:
-    """``POST /_control/advance``: bring one (or every live) subscription to the end of its
-    current period, moving the clock there, and renew (or end) it."""
+def control_advance(
+    ctx: Ctx, sub_id: str | None, *, finalize: bool = True, to: int | None = None
+) -> dict[str, Any]:
+    """``POST /_control/advance``. With ``to``: move the clock there, doing everything due on
+    the way in time order (renewals, draft finalizations), as a Stripe test clock does.
+    Otherwise bring one (or every live) subscription to the end of its current period, moving
+    the clock there, renew (or end) it, and (``finalize``) move on past the finalization grace
+    period so that the renewal invoice is finalized and charged."""
     billing = Billing(ctx)
+    if to is not None:
+        if to < ctx.now:
+            raise StripeError(400, "The clock cannot go back.", param="to")
+        invoices = billing.run_due(to, renewals=True)
+        return {
+            "object": "control.advance",
+            "now": ctx.store.clock.now(),
+            "subscriptions": [],
+            "invoices": invoices,
+        }
     if sub_id is not None:
         sub = billing.subscription(sub_id)
         if sub["status"] in ("canceled", "incomplete_expired"):
@@ -110,12 +156,12 @@ def control_advance(ctx: Ctx, sub_id: str | None) -> dict[str, Any]:
         targets = [
             s
             for s in ctx.store.all("subscription")
-            if s["status"] not in ("canceled", "incomplete_expired")
+            if s["status"] not in ("canceled", "incomplete_expired", "paused")
         ]
     advanced: list[str] = []
     invoices: list[str] = []
     for sub in sorted(targets, key=lambda s: s["_period_end"]):
-        ctx.store.clock.advance_to(sub["_period_end"])
+        billing.run_due(sub["_period_end"], renewals=False)
         if sub["status"] == "incomplete":
             billing.expire_incomplete(sub["id"])
         else:
@@ -123,6 +169,13 @@ def control_advance(ctx: Ctx, sub_id: str | None) -> dict[str, Any]:
             if invoice is not None:
                 invoices.append(invoice["id"])
         advanced.append(sub["id"])
+    if finalize:
+        due = [
+            ctx.store.get("invoice", i)["automatically_finalizes_at"]  # type: ignore[index]
+            for i in invoices
+        ]
+        until = max([d for d in due if d is not None], default=ctx.now)
+        billing.run_due(until, renewals=False)
     return {
         "object": "control.advance",
         "now": ctx.store.clock.now(),

@@ -209,9 +209,18 @@ def test_billing_and_alerts(page, db, stripe_server, screenshot):
 def test_quickstart_and_api_reference(page, live_server, screenshot):
     page.goto("/docs/quickstart/")
     expect()(page.get_by_role("heading", name="Quick start")).to_be_visible()
-    expect()(page.locator("#qs-first-curl")).to_have_text(
-        f'curl -s {live_server.url}/api/v1/pets -H "X-API-Key: $PETSTORE_KEY"'
+    expect()(page.locator("#qs-env-base")).to_have_text(
+        f"export PETSTORE_BASE_URL={live_server.url}"
     )
+    # One language at a time: choosing Go shows the Go code in every group, and is remembered.
+    expect()(page.locator("#qs-curl")).to_be_visible()
+    expect()(page.locator("#qs-go")).to_be_hidden()
+    page.get_by_role("tab", name="Go").first.click()
+    expect()(page.locator("#qs-go")).to_contain_text("petstore.New(petstore.Options{")
+    expect()(page.locator("#qs-install-go")).to_be_visible()
+    expect()(page.locator("#qs-curl")).to_be_hidden()
+    page.reload()
+    expect()(page.locator("#qs-go")).to_be_visible()
     screenshot(page, "quickstart")
     page.get_by_role("link", name="Full API reference →").click()
     page.wait_for_url("**/api/docs/")

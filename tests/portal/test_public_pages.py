@@ -38,10 +38,13 @@ def test_quickstart_uses_the_real_host(client):
     response = client.get("/docs/quickstart/", HTTP_HOST="localhost")
     assert response.status_code == 200
     body = text(response)
-    assert "http://localhost/api/v1/auth/register" in body
-    assert 'BASE = "http://localhost"' in body
-    assert "import requests" in body and "curl" in body
-    assert "/api/v1/pets" in body and '"name": "Rex"' in body
+    assert "export PETSTORE_BASE_URL=http://localhost" in body
+    assert "$PETSTORE_BASE_URL/api/v1/auth/register" in body
+    # the same flow with curl and each SDK (tests/sdks/test_quickstart.py runs them)
+    assert "from petstore_sdk import PetStore" in body
+    assert "require(&#x27;@petstore/sdk&#x27;)" in body
+    assert "github.com/petstore/petstore-go" in body
+    assert "/api/v1/pets" in body and "Buddy" in body
     assert 'href="/api/docs/"' in body
 
 

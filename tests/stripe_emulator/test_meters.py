@@ -132,33 +132,8 @@ def test_hourly_summaries(server: StripeServerHandle) -> None:
 def test_meter_event_validation(server: StripeServerHandle) -> None:
     _meter()
     customer = stripe.Customer.create()
+    # Checked synchronously; what cannot be billed is reported later (test_meter_errors.py).
     cases = [
-        (
-            dict(event_name="nope", payload={"stripe_customer_id": customer.id, "value": "1"}),
-            "no_meter",
-        ),
-        (
-            dict(
-                event_name="api_requests",
-                payload={"stripe_customer_id": "cus_missing", "value": "1"},
-            ),
-            "meter_event_customer_not_found",
-        ),
-        (
-            dict(event_name="api_requests", payload={"value": "1"}),
-            "meter_event_no_customer_defined",
-        ),
-        (
-            dict(
-                event_name="api_requests",
-                payload={"stripe_customer_id": customer.id, "value": "ten"},
-            ),
-            "meter_event_invalid_value",
-        ),
-        (
-            dict(event_name="api_requests", payload={"stripe_customer_id": customer.id}),
-            "meter_event_value_not_found",
-        ),
         (
             dict(
                 event_name="api_requests",

@@ -1,0 +1,3 @@
+module github.com/petstore/petstore-go
+
+go 1.19

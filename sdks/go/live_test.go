@@ -1,0 +1,300 @@
+package petstore
+
+// The SDK against a live Pet Store server (the repository's pytest suite starts one and sets
+// these variables; see tests/sdks/test_go.py). Without them these tests skip.
+//
+//	PETSTORE_BASE_URL            the server
+//	PETSTORE_API_KEY             a Free customer's key (the guide's flow)
+//	PETSTORE_TEST_PAID_KEY       a Business customer's key (every operation)
+//	PETSTORE_TEST_EXHAUSTED_KEY  a Free customer whose monthly quota is used up
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func live(t *testing.T) context.Context {
+	t.Helper()
+	if os.Getenv("PETSTORE_BASE_URL") == "" || os.Getenv("PETSTORE_TEST_PAID_KEY") == "" {
+		t.Skip("no live server (PETSTORE_BASE_URL, PETSTORE_TEST_PAID_KEY)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func email(what string) string {
+	return fmt.Sprintf("sdk-go-%s-%s@example.com", what, newUUID()[:8])
+}
+
+func freshFree(ctx context.Context, t *testing.T, opts Options) *Client {
+	t.Helper()
+	reg, err := New(Options{}).Auth.Register(ctx, RegisterParams{Email: email("free")})
+	if err != nil || reg.Plan != "free" {
+		t.Fatalf("register: %v %v", reg, err)
+	}
+	opts.APIKey = reg.APIKey
+	return New(opts)
+}
+
+// must[T](t)(call()) is call's value, or the test fails with its error.
+func must[T any](t *testing.T) func(T, error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+func TestLiveGuideFlow(t *testing.T) {
+	ctx := live(t)
+	client := New(Options{APIKey: os.Getenv("PETSTORE_API_KEY")})
+	pets, err := client.Pets.List(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPet, err := client.Pets.Create(ctx, PetCreate{Name: "Buddy", Status: "available"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Pets.Update(ctx, newPet.ID, PetUpdate{Status: StatusSold}); err != nil {
+		t.Fatal(err)
+	}
+	if pets.Results == nil || newPet.Name != "Buddy" {
+		t.Fatalf("%+v %+v", pets, newPet)
+	}
+	if got := must[*Pet](t)(client.Pets.Retrieve(ctx, newPet.ID)); got.Status != StatusSold {
+		t.Fatalf("status %s", got.Status)
+	}
+}
+
+func TestLivePets(t *testing.T) {
+	ctx := live(t)
+	client := New(Options{APIKey: os.Getenv("PETSTORE_TEST_PAID_KEY")})
+	species := "axolotl-" + newUUID()[:6]
+	var created []*Pet
+	for i := 0; i < 5; i++ {
+		created = append(created, must[*Pet](t)(client.Pets.Create(ctx, PetCreate{Name: fmt.Sprintf("Axo %d", i), Species: species, Tags: []string{"sdk"}})))
+	}
+	first := created[0]
+	r := first.LastResponse
+	if r.StatusCode != 201 || r.UsageCost == nil || *r.UsageCost != 2 || !uuidPattern.MatchString(r.IdempotencyKey) ||
+		r.RateLimit == nil || r.RateLimit.Limit != 1000 || r.QuotaRemaining == nil {
+		t.Fatalf("create response %+v", r)
+	}
+
+	page := must[*Page[Pet]](t)(client.Pets.List(ctx, &PetListParams{Species: species, Limit: 2}))
+	if page.Count != 5 || len(page.Results) != 2 || !page.HasNextPage() || *page.LastResponse.UsageCost != 1 || page.LastResponse.IdempotencyKey != "" {
+		t.Fatalf("page %+v", page)
+	}
+	var seen, want []int64
+	it := client.Pets.ListAll(ctx, &PetListParams{Species: species, Limit: 2})
+	for it.Next() {
+		seen = append(seen, it.Current().ID)
+	}
+	for _, p := range created {
+		want = append(want, p.ID)
+	}
+	if it.Err() != nil || !reflect.DeepEqual(seen, want) {
+		t.Fatalf("all pages: %v %v (want %v)", seen, it.Err(), want)
+	}
+	second := must[*Page[Pet]](t)(page.NextPage(ctx))
+	last := must[*Page[Pet]](t)(second.NextPage(ctx))
+	if len(last.Results) != 1 || last.HasNextPage() {
+		t.Fatalf("last page %+v", last)
+	}
+	if end, err := last.NextPage(ctx); end != nil || err != nil {
+		t.Fatalf("after the last page: %v %v", end, err)
+	}
+
+	if got := must[*Pet](t)(client.Pets.Retrieve(ctx, first.ID)); got.Name != "Axo 0" {
+		t.Fatal(got.Name)
+	}
+	replaced := must[*Pet](t)(client.Pets.Replace(ctx, first.ID, PetCreate{Name: "Rex", Species: "dog", Status: StatusPending}))
+	if replaced.Name != "Rex" || replaced.Species != "dog" || replaced.Status != StatusPending {
+		t.Fatalf("%+v", replaced)
+	}
+	updated := must[*Pet](t)(client.Pets.Update(ctx, first.ID, PetUpdate{Status: StatusSold, Tags: []string{}}))
+	if updated.Name != "Rex" || updated.Status != StatusSold || len(updated.Tags) != 0 {
+		t.Fatalf("%+v", updated)
+	}
+	withImage := must[*PetWithImage](t)(client.Pets.UploadImage(ctx, first.ID, "rex.png", bytes.NewReader(pngImage)))
+	if withImage.Image.Format != "PNG" || withImage.ThumbnailURL == nil || !strings.HasSuffix(*withImage.ThumbnailURL, ".jpg") ||
+		*withImage.LastResponse.UsageCost != 10 {
+		t.Fatalf("%+v", withImage)
+	}
+	jpeg := must[*Thumbnail](t)(New(Options{}).Thumbnails.Download(ctx, *withImage.ThumbnailURL)) // no key
+	if !bytes.HasPrefix(jpeg.Content, []byte{0xff, 0xd8, 0xff}) || jpeg.ContentType != "image/jpeg" || jpeg.LastResponse.StatusCode != 200 {
+		t.Fatalf("thumbnail %q %d bytes", jpeg.ContentType, len(jpeg.Content))
+	}
+	_, err := client.Thumbnails.Download(ctx, os.Getenv("PETSTORE_BASE_URL")+"/api/v1/thumbnails/forged.jpg")
+	var denied *PermissionDeniedError
+	if !errors.As(err, &denied) || denied.Code != "invalid_signature" {
+		t.Fatalf("forged thumbnail URL: %v", err)
+	}
+	gone := must[*Deleted](t)(client.Pets.Delete(ctx, first.ID))
+	if !gone.Deleted || gone.ID != first.ID || gone.LastResponse.StatusCode != 204 {
+		t.Fatalf("%+v", gone)
+	}
+	_, err = client.Pets.Retrieve(ctx, first.ID)
+	var notFound *NotFoundError
+	if !errors.As(err, &notFound) || notFound.StatusCode != 404 {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLiveAnalyticsUsageQuote(t *testing.T) {
+	ctx := live(t)
+	client := New(Options{APIKey: os.Getenv("PETSTORE_TEST_PAID_KEY")})
+	analytics := must[*Analytics](t)(client.Analytics.Retrieve(ctx))
+	if len(analytics.ByStatus) != 3 || *analytics.LastResponse.UsageCost != 5 {
+		t.Fatalf("%+v", analytics)
+	}
+	usage := must[*Usage](t)(client.Usage.Retrieve(ctx))
+	if usage.Plan.Slug != "business" || usage.UnitsUsed <= 0 {
+		t.Fatalf("%+v", usage)
+	}
+	quote := must[*Quote](t)(New(Options{}).Pricing.Quote(ctx, QuoteParams{Plan: "pro", Calls: Int64(60000)}))
+	if quote.Total == nil || *quote.Total != "59.00" || quote.Currency != "usd" {
+		t.Fatalf("%+v", quote)
+	}
+}
+
+func TestLiveKeys(t *testing.T) {
+	ctx := live(t)
+	client := New(Options{APIKey: os.Getenv("PETSTORE_TEST_PAID_KEY")})
+	before := must[*Page[APIKey]](t)(client.Keys.List(ctx))
+	if len(before.Results) < 1 || before.HasNextPage() {
+		t.Fatalf("%+v", before)
+	}
+	key := must[*NewAPIKey](t)(client.Keys.Create(ctx, KeyCreateParams{Name: "sdk-go"}))
+	if !strings.HasPrefix(key.Key, "ps_") {
+		t.Fatal(key.Key)
+	}
+	rotated := must[*NewAPIKey](t)(client.Keys.Rotate(ctx, key.ID, KeyRotateParams{GraceHours: 0}))
+	if rotated.ID == key.ID {
+		t.Fatal("rotation kept the id")
+	}
+	it := client.Keys.ListAll(ctx)
+	found := false
+	for it.Next() {
+		if it.Current().ID == key.ID {
+			found = !it.Current().Active
+		}
+	}
+	if it.Err() != nil || !found {
+		t.Fatalf("the rotated key is not listed inactive (%v)", it.Err())
+	}
+	if gone := must[*Deleted](t)(client.Keys.Revoke(ctx, rotated.ID)); !gone.Deleted {
+		t.Fatal("not revoked")
+	}
+	_, err := New(Options{APIKey: rotated.Key, DisableRetries: true}).Pets.List(ctx, nil)
+	var authErr *AuthenticationError
+	if !errors.As(err, &authErr) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestLiveRegisterSubscribeInvoicesCancel(t *testing.T) {
+	ctx := live(t)
+	reg := must[*Registration](t)(New(Options{}).Auth.Register(ctx, RegisterParams{Email: email("billing")}))
+	client := New(Options{APIKey: reg.APIKey})
+	sub := must[*SubscribeResult](t)(client.Billing.Subscribe(ctx, SubscribeParams{Plan: "pro", PaymentMethod: "pm_card_visa"}))
+	if sub.Plan != "pro" || sub.Subscription.Status != "active" || sub.Subscription.PaymentMethod.Last4 != "4242" {
+		t.Fatalf("%+v", sub)
+	}
+	var invoices []Invoice
+	it := client.Invoices.ListAll(ctx)
+	for it.Next() {
+		invoices = append(invoices, it.Current())
+	}
+	if it.Err() != nil || len(invoices) != 1 || invoices[0].Status != "paid" {
+		t.Fatalf("%+v %v", invoices, it.Err())
+	}
+	if page := must[*Page[Invoice]](t)(client.Invoices.List(ctx)); len(page.Results) != 1 {
+		t.Fatalf("%+v", page)
+	}
+	canceled := must[*CancelResult](t)(client.Billing.Cancel(ctx))
+	if !canceled.Subscription.CancelAtPeriodEnd {
+		t.Fatalf("%+v", canceled.Subscription)
+	}
+}
+
+func TestLiveRefusalsAreTypedErrors(t *testing.T) {
+	ctx := live(t)
+	_, err := New(Options{APIKey: "ps_live_not_a_real_key"}).Pets.List(ctx, nil)
+	var authErr *AuthenticationError
+	if !errors.As(err, &authErr) || authErr.StatusCode != 401 || authErr.Code != "invalid_api_key" {
+		t.Fatalf("bad key: %v", err)
+	}
+
+	free := freshFree(ctx, t, Options{})
+	_, err = free.Analytics.Retrieve(ctx)
+	var gated *FeatureNotInPlanError
+	if !errors.As(err, &gated) || gated.StatusCode != 403 || !strings.HasSuffix(gated.UpgradeURL, "/pricing/") || gated.Feature != "analytics" {
+		t.Fatalf("analytics on Free: %v", err)
+	}
+
+	_, err = free.Pets.Create(ctx, PetCreate{Name: ""})
+	var invalid *ValidationError
+	if !errors.As(err, &invalid) || invalid.Fields["name"] == nil {
+		t.Fatalf("blank name: %v", err)
+	}
+
+	taken := email("taken")
+	must[*Registration](t)(New(Options{}).Auth.Register(ctx, RegisterParams{Email: taken}))
+	_, err = New(Options{}).Auth.Register(ctx, RegisterParams{Email: taken})
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || conflict.Code != "email_taken" {
+		t.Fatalf("email taken: %v", err)
+	}
+
+	_, err = free.Billing.Subscribe(ctx, SubscribeParams{Plan: "pro"})
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "payment_method_required" {
+		t.Fatalf("no card: %v", err)
+	}
+
+	var retries []RetryEvent
+	exhausted := New(Options{APIKey: os.Getenv("PETSTORE_TEST_EXHAUSTED_KEY"), OnRetry: func(e RetryEvent) { retries = append(retries, e) }})
+	_, err = exhausted.Pets.List(ctx, nil)
+	var quota *QuotaExceededError
+	if !errors.As(err, &quota) || !strings.HasSuffix(quota.UpgradeURL, "/pricing/") || *quota.Response.QuotaRemaining != 0 || len(retries) != 0 {
+		t.Fatalf("used-up quota: %v (%d retries)", err, len(retries))
+	}
+}
+
+func TestLiveFreeCustomerPastItsRateLimit(t *testing.T) {
+	ctx := live(t)
+	free := freshFree(ctx, t, Options{DisableRetries: true})
+	var refusal *RateLimitError
+	for i := 0; i < 11 && refusal == nil; i++ {
+		_, err := free.Pets.List(ctx, nil)
+		if err != nil && !errors.As(err, &refusal) {
+			t.Fatal(err)
+		}
+	}
+	if refusal == nil {
+		t.Fatal("11 calls in a minute were all served")
+	}
+	if refusal.StatusCode != 429 || refusal.Limit != 10 || refusal.RetryAfter <= 0 || refusal.RetryAfter > time.Minute ||
+		!strings.HasSuffix(refusal.UpgradeURL, "/pricing/") || refusal.Response.RateLimit.Remaining != 0 {
+		t.Fatalf("%+v", refusal)
+	}
+	// With retries on, a wait longer than MaxRetryAfter is not slept: returned at once.
+	var retries []RetryEvent
+	capped := New(Options{APIKey: free.apiKey, MaxRetryAfter: 500 * time.Millisecond, OnRetry: func(e RetryEvent) { retries = append(retries, e) }})
+	_, err := capped.Pets.List(ctx, nil)
+	if !errors.As(err, &refusal) || len(retries) != 0 {
+		t.Fatalf("%v after %d retries", err, len(retries))
+	}
+}

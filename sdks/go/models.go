@@ -1,0 +1,296 @@
+package petstore
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// PetStatus is a pet's status.
+type PetStatus string
+
+// The statuses a pet can have.
+const (
+	StatusAvailable PetStatus = "available"
+	StatusPending   PetStatus = "pending"
+	StatusSold      PetStatus = "sold"
+)
+
+// Pet is one of your pets.
+type Pet struct {
+	APIResource
+	ID           int64     `json:"id"`
+	Name         string    `json:"name"`
+	Species      string    `json:"species"`
+	Status       PetStatus `json:"status"`
+	Tags         []string  `json:"tags"`
+	ThumbnailURL *string   `json:"thumbnail_url"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// ImageInfo describes an uploaded image.
+type ImageInfo struct {
+	Format         string `json:"format"`
+	OriginalWidth  int    `json:"original_width"`
+	OriginalHeight int    `json:"original_height"`
+	Width          int    `json:"width"`
+	Height         int    `json:"height"`
+}
+
+// PetWithImage is the answer to an image upload.
+type PetWithImage struct {
+	Pet
+	Image ImageInfo `json:"image"`
+}
+
+// PetCreate is a new pet (also the whole pet of a Replace). Name is required.
+type PetCreate struct {
+	Name    string    `json:"name"`
+	Species string    `json:"species,omitempty"`
+	Status  PetStatus `json:"status,omitempty"`
+	Tags    []string  `json:"tags,omitempty"`
+}
+
+// PetUpdate changes only the fields set: Name and Status when not empty, Species when not nil,
+// Tags when not nil (an empty, non-nil slice clears them).
+type PetUpdate struct {
+	Name    string
+	Species *string
+	Status  PetStatus
+	Tags    []string
+}
+
+// MarshalJSON sends only the fields set.
+func (u PetUpdate) MarshalJSON() ([]byte, error) {
+	fields := map[string]interface{}{}
+	if u.Name != "" {
+		fields["name"] = u.Name
+	}
+	if u.Species != nil {
+		fields["species"] = *u.Species
+	}
+	if u.Status != "" {
+		fields["status"] = u.Status
+	}
+	if u.Tags != nil {
+		fields["tags"] = u.Tags
+	}
+	return json.Marshal(fields)
+}
+
+// String returns a pointer to s (for optional fields such as PetUpdate.Species).
+func String(s string) *string { return &s }
+
+// PetListParams filter and page a pet list; zero values are left out.
+type PetListParams struct {
+	Limit   int
+	Offset  int
+	Status  PetStatus
+	Species string
+}
+
+// Deleted is the answer to a delete or a revoke.
+type Deleted struct {
+	APIResource
+	ID      int64
+	Deleted bool
+}
+
+// Thumbnail is a pet's JPEG thumbnail.
+type Thumbnail struct {
+	APIResource
+	Content     []byte
+	ContentType string
+}
+
+// Registration is a new account: its first key is shown only here.
+type Registration struct {
+	APIResource
+	CustomerID int64  `json:"customer_id"`
+	APIKey     string `json:"api_key"`
+	Plan       string `json:"plan"`
+}
+
+// RegisterParams sign up.
+type RegisterParams struct {
+	Email string `json:"email"`
+	Name  string `json:"name,omitempty"`
+}
+
+// Analytics counts your pets.
+type Analytics struct {
+	APIResource
+	Total     int            `json:"total"`
+	ByStatus  map[string]int `json:"by_status"`
+	BySpecies map[string]int `json:"by_species"`
+}
+
+// UsageCounts are the counters of a usage row.
+type UsageCounts struct {
+	Calls            int64 `json:"calls"`
+	Units            int64 `json:"units"`
+	Errors           int64 `json:"errors"`
+	Refused          int64 `json:"refused"`
+	RefusedRateLimit int64 `json:"refused_rate_limit"`
+	RefusedQuota     int64 `json:"refused_quota"`
+	RefusedFeature   int64 `json:"refused_feature"`
+	RefusedKey       int64 `json:"refused_key"`
+}
+
+// EndpointUsage is one endpoint's usage.
+type EndpointUsage struct {
+	UsageCounts
+	Endpoint string `json:"endpoint"`
+}
+
+// DayUsage is one day's usage.
+type DayUsage struct {
+	UsageCounts
+	Date string `json:"date"`
+}
+
+// Usage is the current billing period's usage.
+type Usage struct {
+	APIResource
+	Period struct {
+		Start time.Time `json:"start"`
+		End   time.Time `json:"end"`
+	} `json:"period"`
+	Plan struct {
+		Slug          string `json:"slug"`
+		Name          string `json:"name"`
+		OveragePolicy string `json:"overage_policy"`
+	} `json:"plan"`
+	UnitsUsed      int64           `json:"units_used"`
+	IncludedUnits  *int64          `json:"included_units"`
+	RemainingUnits *int64          `json:"remaining_units"`
+	OverageUnits   int64           `json:"overage_units"`
+	Calls          int64           `json:"calls"`
+	Errors         int64           `json:"errors"`
+	Refused        int64           `json:"refused"`
+	ByEndpoint     []EndpointUsage `json:"by_endpoint"`
+	ByDay          []DayUsage      `json:"by_day"`
+	EstimatedBill  *Quote          `json:"estimated_bill"`
+}
+
+// APIKey is one of your keys (the key itself is shown only when created).
+type APIKey struct {
+	APIResource
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	Active     bool       `json:"active"`
+}
+
+// NewAPIKey is a created or rotated key: Key is shown only in this answer.
+type NewAPIKey struct {
+	APIKey
+	Key string `json:"api_key"`
+}
+
+// KeyCreateParams name a new key.
+type KeyCreateParams struct {
+	Name string `json:"name,omitempty"`
+}
+
+// KeyRotateParams: GraceHours the old key keeps working (0 to 168; 0 revokes it now).
+type KeyRotateParams struct {
+	GraceHours int `json:"grace_hours"`
+}
+
+// PaymentMethod is a card on file.
+type PaymentMethod struct {
+	ID       string `json:"id"`
+	Brand    string `json:"brand"`
+	Last4    string `json:"last4"`
+	ExpMonth int    `json:"exp_month"`
+	ExpYear  int    `json:"exp_year"`
+}
+
+// Subscription is a paid plan's subscription.
+type Subscription struct {
+	Plan              string         `json:"plan"`
+	PlanName          string         `json:"plan_name"`
+	Status            string         `json:"status"`
+	CurrentPeriodEnd  *time.Time     `json:"current_period_end"`
+	CancelAtPeriodEnd bool           `json:"cancel_at_period_end"`
+	PaymentMethod     *PaymentMethod `json:"payment_method"`
+	SubscriptionID    string         `json:"subscription_id"`
+}
+
+// SubscribeParams choose a plan; PaymentMethod is a Stripe payment method id (test mode:
+// pm_card_visa), needed for the first paid plan unless one is on file.
+type SubscribeParams struct {
+	Plan          string `json:"plan"`
+	PaymentMethod string `json:"payment_method,omitempty"`
+}
+
+// SubscribeResult is the plan after a subscribe.
+type SubscribeResult struct {
+	APIResource
+	Plan         string        `json:"plan"`
+	Subscription *Subscription `json:"subscription"`
+}
+
+// CancelResult is the subscription after a cancel.
+type CancelResult struct {
+	APIResource
+	Subscription *Subscription `json:"subscription"`
+}
+
+// Invoice is one of your invoices. Amounts are decimal strings in dollars ("49.00").
+type Invoice struct {
+	ID               string     `json:"id"`
+	Number           string     `json:"number"`
+	Status           string     `json:"status"`
+	Total            string     `json:"total"`
+	AmountDue        string     `json:"amount_due"`
+	AmountPaid       string     `json:"amount_paid"`
+	Currency         string     `json:"currency"`
+	PeriodStart      *time.Time `json:"period_start"`
+	PeriodEnd        *time.Time `json:"period_end"`
+	Created          *time.Time `json:"created"`
+	HostedInvoiceURL string     `json:"hosted_invoice_url"`
+}
+
+// QuoteLine is one line of a quote. Amounts are decimal strings in dollars.
+type QuoteLine struct {
+	Description string  `json:"description"`
+	Quantity    int64   `json:"quantity"`
+	UnitPrice   *string `json:"unit_price"`
+	Amount      *string `json:"amount"`
+	Kind        string  `json:"kind"`
+}
+
+// Quote prices a monthly usage on a plan. Total is nil for custom pricing.
+type Quote struct {
+	APIResource
+	Plan       string      `json:"plan"`
+	PlanName   string      `json:"plan_name"`
+	Currency   string      `json:"currency"`
+	Total      *string     `json:"total"`
+	Lines      []QuoteLine `json:"lines"`
+	Custom     bool        `json:"custom"`
+	Capped     bool        `json:"capped"`
+	Suggestion *struct {
+		Plan     string `json:"plan"`
+		PlanName string `json:"plan_name"`
+		Total    string `json:"total"`
+	} `json:"suggestion"`
+}
+
+// QuoteParams: Plan and Calls (or Read, Write and Image counts); nil counts are left out.
+type QuoteParams struct {
+	Plan  string
+	Calls *int64
+	Read  *int64
+	Write *int64
+	Image *int64
+}
+
+// Int64 returns a pointer to n (for optional counts such as QuoteParams.Calls).
+func Int64(n int64) *int64 { return &n }

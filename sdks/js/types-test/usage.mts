@@ -1,0 +1,57 @@
+// Type-checked (never run) by test/types.test.js: the ESM entry's types in use.
+import PetStore, { RateLimitError, FeatureNotInPlanError, ValidationError, type Pet, type Page } from '@petstore/sdk';
+
+async function main(): Promise<void> {
+  const client = new PetStore({ apiKey: 'ps_live_x', baseUrl: 'http://127.0.0.1:8000', maxRetries: 0 });
+  const page: Page<Pet> = await client.pets.list({ limit: 2, status: 'available' });
+  const first: Pet | undefined = page.results[0];
+  const remaining: number | null = page.lastResponse.rateLimit?.remaining ?? null;
+  for await (const pet of client.pets.listAll({ species: 'dog' })) {
+    const name: string = pet.name;
+    void name;
+  }
+  const created = await client.pets.create({ name: 'Buddy', status: 'available', tags: ['good'] });
+  const cost: number | null = created.lastResponse.usageCost;
+  await client.pets.update(created.id, { status: 'sold' });
+  await client.pets.replace(created.id, { name: 'Rex' });
+  const withImage = await client.pets.uploadImage(created.id, new Uint8Array([1, 2]), { filename: 'a.png' });
+  const width: number = withImage.image.width;
+  const jpeg = await client.thumbnails.download(withImage.thumbnail_url ?? '');
+  const jpegBytes: Uint8Array = jpeg;
+  const jpegStatus: number = jpeg.lastResponse.status;
+  const deleted = await client.pets.delete(created.id);
+  const gone: true = deleted.deleted;
+  const quote = await client.pricing.quote({ plan: 'pro', calls: 1000 });
+  const total: string | null = quote.total;
+  const usage = await client.usage.retrieve();
+  const used: number = usage.units_used;
+  const key = await client.keys.create({ name: 'ci' });
+  const raw: string = key.api_key;
+  await client.keys.rotate(key.id, { grace_hours: 1 });
+  await client.keys.revoke(key.id);
+  const sub = await client.billing.subscribe({ plan: 'pro', payment_method: 'pm_card_visa' });
+  const status: string | undefined = sub.subscription?.status;
+  for await (const invoice of client.invoices.listAll()) {
+    const amount: string = invoice.total;
+    void amount;
+  }
+  const reg = await client.auth.register({ email: 'a@example.com' });
+  const id: number = reg.customer_id;
+  try {
+    await client.analytics.retrieve();
+  } catch (err) {
+    if (err instanceof RateLimitError) {
+      const wait: number | null = err.retryAfter;
+      void wait;
+    } else if (err instanceof FeatureNotInPlanError) {
+      const url: string | null = err.upgradeUrl;
+      void url;
+    } else if (err instanceof ValidationError) {
+      const fields: Record<string, unknown> = err.fields;
+      void fields;
+    }
+  }
+  void [first, remaining, cost, width, jpegBytes, jpegStatus, gone, total, used, raw, status, id];
+}
+
+void main;

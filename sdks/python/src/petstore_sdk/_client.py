@@ -1,0 +1,419 @@
+"""The synchronous client: `PetStore(api_key=...)`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+
+from petstore_sdk import _base
+from petstore_sdk._base import Config, RetryEvent
+from petstore_sdk.errors import APIConnectionError, APITimeoutError
+from petstore_sdk.models import (
+    Analytics,
+    ApiKey,
+    CancelResult,
+    Deleted,
+    Invoice,
+    Model,
+    NewApiKey,
+    Pet,
+    PetStatus,
+    PetWithImage,
+    Quote,
+    Registration,
+    ResponseInfo,
+    SubscribeResult,
+    Thumbnail,
+    Usage,
+)
+
+T = TypeVar("T", bound=Model)
+
+
+class Page(Generic[T]):
+    """One page of a list: `results`, and `next_page()` (None after the last). Lists without
+    pages (keys, invoices) are one page with `next` None. Iterating a page walks every item from
+    it on, fetching the following pages."""
+
+    def __init__(self, client: PetStore, name: str, query: dict, data: dict, info, model):
+        self.results: list[T] = [model.from_dict(item) for item in data.get("results", [])]
+        self.count: int = data.get("count", len(self.results))
+        self.next: str | None = data.get("next")
+        self.previous: str | None = data.get("previous")
+        self.last_response: ResponseInfo = info
+        self._client, self._name, self._query, self._model = client, name, query, model
+
+    def has_next_page(self) -> bool:
+        return bool(self.next)
+
+    def next_page(self) -> Page[T] | None:
+        """The next page, asked of the client's own base URL with the `next` link's parameters."""
+        if not self.next:
+            return None
+        query = dict(parse_qsl(urlsplit(self.next).query))
+        return self._client._page(self._name, query, self._model)
+
+    def __iter__(self) -> Iterator[T]:
+        page: Page[T] | None = self
+        while page is not None:
+            yield from page.results
+            page = page.next_page()
+
+    def __repr__(self) -> str:
+        return f"Page(count={self.count}, results={self.results!r}, next={self.next!r})"
+
+
+class _Resource:
+    def __init__(self, client: PetStore) -> None:
+        self._client = client
+
+
+class Auth(_Resource):
+    def register(self, *, email: str, name: str | None = None) -> Registration:
+        """Sign up on the Free plan; the key is shown only in this answer."""
+        data = _base.pet_body(email=email, name=name)
+        return self._client._call("auth.register", Registration, json=data)
+
+
+class Pets(_Resource):
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        offset: int | None = None,
+        status: PetStatus | None = None,
+        species: str | None = None,
+    ) -> Page[Pet]:
+        """One page of your pets."""
+        query = {"limit": limit, "offset": offset, "status": status, "species": species}
+        return self._client._page("pets.list", query, Pet)
+
+    def list_all(
+        self,
+        *,
+        limit: int | None = None,
+        status: PetStatus | None = None,
+        species: str | None = None,
+    ) -> Iterator[Pet]:
+        """Every pet, page after page."""
+        return iter(self.list(limit=limit, status=status, species=species))
+
+    def create(
+        self,
+        *,
+        name: str,
+        species: str | None = None,
+        status: PetStatus | None = None,
+        tags: list[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Pet:
+        body = _base.pet_body(name=name, species=species, status=status, tags=tags)
+        return self._client._call("pets.create", Pet, json=body, idempotency_key=idempotency_key)
+
+    def retrieve(self, id: int) -> Pet:
+        return self._client._call("pets.retrieve", Pet, path_params={"id": id})
+
+    def replace(
+        self,
+        id: int,
+        *,
+        name: str,
+        species: str | None = None,
+        status: PetStatus | None = None,
+        tags: list[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Pet:
+        """PUT: the whole pet (`name` required)."""
+        body = _base.pet_body(name=name, species=species, status=status, tags=tags)
+        return self._client._call(
+            "pets.replace", Pet, path_params={"id": id}, json=body, idempotency_key=idempotency_key
+        )
+
+    def update(
+        self,
+        id: int,
+        *,
+        name: str | None = None,
+        species: str | None = None,
+        status: PetStatus | None = None,
+        tags: list[str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> Pet:
+        """PATCH: only the fields given."""
+        body = _base.pet_body(name=name, species=species, status=status, tags=tags)
+        return self._client._call(
+            "pets.update", Pet, path_params={"id": id}, json=body, idempotency_key=idempotency_key
+        )
+
+    def delete(self, id: int, *, idempotency_key: str | None = None) -> Deleted:
+        return self._client._delete("pets.delete", id, idempotency_key)
+
+    def upload_image(
+        self,
+        id: int,
+        image: Any,
+        *,
+        filename: str | None = None,
+        content_type: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> PetWithImage:
+        """Upload an image (bytes, a binary file or a path; JPEG, PNG, GIF or WebP)."""
+        multipart = _base.image_upload(image, filename, content_type)
+        return self._client._call(
+            "pets.upload_image",
+            PetWithImage,
+            path_params={"id": id},
+            multipart=multipart,
+            idempotency_key=idempotency_key,
+        )
+
+
+class AnalyticsResource(_Resource):
+    def retrieve(self) -> Analytics:
+        """Counts of your pets by status and species (paid plans)."""
+        return self._client._call("analytics.retrieve", Analytics)
+
+
+class UsageResource(_Resource):
+    def retrieve(self) -> Usage:
+        """The current period's usage, exact to the last request."""
+        return self._client._call("usage.retrieve", Usage)
+
+
+class Keys(_Resource):
+    def list(self) -> Page[ApiKey]:
+        return self._client._page("keys.list", {}, ApiKey)
+
+    def list_all(self) -> Iterator[ApiKey]:
+        return iter(self.list())
+
+    def create(self, *, name: str | None = None, idempotency_key: str | None = None) -> NewApiKey:
+        """A new key; its `api_key` is shown only in this answer."""
+        body = _base.pet_body(name=name)
+        return self._client._call(
+            "keys.create", NewApiKey, json=body, idempotency_key=idempotency_key
+        )
+
+    def revoke(self, id: int, *, idempotency_key: str | None = None) -> Deleted:
+        return self._client._delete("keys.revoke", id, idempotency_key)
+
+    def rotate(
+        self, id: int, *, grace_hours: int | None = None, idempotency_key: str | None = None
+    ) -> NewApiKey:
+        """A new key replaces this one; the old one works `grace_hours` more (0: revoked now)."""
+        body = _base.pet_body(grace_hours=grace_hours)
+        return self._client._call(
+            "keys.rotate",
+            NewApiKey,
+            path_params={"id": id},
+            json=body,
+            idempotency_key=idempotency_key,
+        )
+
+
+class Billing(_Resource):
+    def subscribe(
+        self, *, plan: str, payment_method: str | None = None, idempotency_key: str | None = None
+    ) -> SubscribeResult:
+        """Subscribe to a plan, or change plan (prorated). `payment_method`: a Stripe payment
+        method id (test mode: pm_card_visa)."""
+        body = _base.pet_body(plan=plan, payment_method=payment_method)
+        return self._client._call(
+            "billing.subscribe", SubscribeResult, json=body, idempotency_key=idempotency_key
+        )
+
+    def cancel(self, *, idempotency_key: str | None = None) -> CancelResult:
+        """Cancel the subscription at the end of the period."""
+        return self._client._call("billing.cancel", CancelResult, idempotency_key=idempotency_key)
+
+
+class Invoices(_Resource):
+    def list(self) -> Page[Invoice]:
+        return self._client._page("invoices.list", {}, Invoice)
+
+    def list_all(self) -> Iterator[Invoice]:
+        return iter(self.list())
+
+
+class Pricing(_Resource):
+    def quote(
+        self,
+        *,
+        plan: str,
+        calls: int | None = None,
+        read: int | None = None,
+        write: int | None = None,
+        image: int | None = None,
+    ) -> Quote:
+        """Price a monthly usage on a plan, line by line (public: no key needed)."""
+        query = {"plan": plan, "calls": calls, "read": read, "write": write, "image": image}
+        return self._client._call("pricing.quote", Quote, query=query)
+
+
+class Thumbnails(_Resource):
+    def download(self, thumbnail_url: str) -> Thumbnail:
+        """The JPEG behind a pet's signed `thumbnail_url` (or its token): no key needed, valid
+        for an hour. Asked of the client's own base URL."""
+        token = _base.thumbnail_token(thumbnail_url)
+        content, info = self._client._request(
+            "thumbnails.download", path_params={"token": token}, binary=True
+        )
+        return Thumbnail(
+            content=content,
+            content_type=info.headers.get("content-type", "image/jpeg"),
+            last_response=info,
+        )
+
+
+class PetStore:
+    """The Pet Store API.
+
+    `api_key` defaults to PETSTORE_API_KEY; `base_url` to PETSTORE_BASE_URL, else
+    https://api.petstore.example. A 429 is retried after its Retry-After (if at most
+    `max_retry_after` seconds), a 502/503/504 or a connection error after an exponential
+    backoff with full jitter; `max_retries=0` turns retries off.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        max_retries: int = 2,
+        max_retry_after: float = 60.0,
+        initial_retry_delay: float = 0.5,
+        max_retry_delay: float = 8.0,
+        timeout: float = 30.0,
+        on_retry: Callable[[RetryEvent], None] | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        config = Config.make(
+            api_key,
+            base_url,
+            max_retries=max_retries,
+            max_retry_after=max_retry_after,
+            initial_retry_delay=initial_retry_delay,
+            max_retry_delay=max_retry_delay,
+            timeout=timeout,
+            on_retry=on_retry,
+        )
+        self._setup(config, http_client or httpx.Client(), owns_http=http_client is None)
+
+    def _setup(self, config: Config, http: httpx.Client, owns_http: bool) -> None:
+        self._config = config
+        self._http = http
+        self._owns_http = owns_http
+        self.auth = Auth(self)
+        self.pets = Pets(self)
+        self.analytics = AnalyticsResource(self)
+        self.usage = UsageResource(self)
+        self.keys = Keys(self)
+        self.billing = Billing(self)
+        self.invoices = Invoices(self)
+        self.pricing = Pricing(self)
+        self.thumbnails = Thumbnails(self)
+
+    @property
+    def api_key(self) -> str | None:
+        return self._config.api_key
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    def with_options(
+        self,
+        *,
+        api_key: str | None = None,
+        max_retries: int | None = None,
+        max_retry_after: float | None = None,
+        timeout: float | None = None,
+    ) -> PetStore:
+        """A client with some options changed, sharing this one's connections:
+        `client.with_options(max_retries=0).pets.list()`."""
+        clone = object.__new__(PetStore)
+        config = self._config.but(
+            api_key=api_key,
+            max_retries=max_retries,
+            max_retry_after=max_retry_after,
+            timeout=timeout,
+        )
+        clone._setup(config, self._http, owns_http=False)
+        return clone
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> PetStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _request(
+        self, name: str, *, binary: bool = False, **kwargs: Any
+    ) -> tuple[Any, ResponseInfo]:
+        config = self._config
+        prepared = _base.prepare(config, name, **kwargs)
+        for attempt in range(config.max_retries + 1):
+            try:
+                response = self._http.request(
+                    prepared.op.method,
+                    prepared.url,
+                    headers=prepared.headers,
+                    params=prepared.params,
+                    json=prepared.json,
+                    content=prepared.content,
+                    timeout=config.timeout,
+                )
+            except httpx.TimeoutException as exc:
+                failure: Exception = APITimeoutError(
+                    f"No answer from {config.base_url} within {config.timeout} s."
+                )
+                failure.__cause__ = exc
+                reason = "timeout"
+            except httpx.TransportError as exc:
+                failure = APIConnectionError(f"Could not reach {config.base_url}: {exc}")
+                failure.__cause__ = exc
+                reason = "connection_error"
+            else:
+                info = _base.response_info(response, prepared.idempotency_key)
+                if response.is_success:
+                    return (response.content if binary else _base.body_of(response)), info
+                error = _base.error_of(response, info)
+                delay = _base.retry_delay(config, error, attempt)
+                if delay is None or attempt >= config.max_retries:
+                    raise error
+                self._wait(
+                    _base.retry_event(prepared, attempt, delay, _base.reason_of(error), error)
+                )
+                continue
+            if attempt >= config.max_retries:
+                raise failure
+            delay = _base.backoff(config, attempt)
+            self._wait(_base.retry_event(prepared, attempt, delay, reason, failure))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, event: RetryEvent) -> None:
+        if self._config.on_retry is not None:
+            self._config.on_retry(event)
+        time.sleep(event.delay)
+
+    def _call(self, name: str, model: type[T], **kwargs: Any) -> T:
+        data, info = self._request(name, **kwargs)
+        return model.from_dict(data or {}, info)
+
+    def _delete(self, name: str, id: int, idempotency_key: str | None) -> Deleted:
+        _, info = self._request(name, path_params={"id": id}, idempotency_key=idempotency_key)
+        return Deleted(id=id, deleted=True, last_response=info)
+
+    def _page(self, name: str, query: dict, model: type[T]) -> Page[T]:
+        data, info = self._request(name, query=query)
+        return Page(self, name, query, data or {}, info, model)
