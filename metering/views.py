@@ -1,7 +1,6 @@
 """Usage pages of the portal: the usage page, the live usage panel of the dashboard and the
 first-call status the dashboard polls. Also the usage chart (in core.charts' style) and the
-usage overview the billing app's dashboard page embeds (billing may import metering, not the
-other way round)."""
+usage overview that the dashboard's home (portal/dashboard.py) embeds."""
 
 from __future__ import annotations
 
