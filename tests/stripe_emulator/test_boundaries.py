@@ -12,7 +12,20 @@ from pathlib import Path
 from setuptools import find_packages
 
 ROOT = Path(__file__).resolve().parents[2]
-OURS = {"accounts", "metering", "billing", "petstore", "tests", "django", "djstripe"}
+OURS = {
+    "core",
+    "accounts",
+    "metering",
+    "pricing",
+    "billing",
+    "alerts",
+    "console",
+    "portal",
+    "petstore",
+    "tests",
+    "django",
+    "djstripe",
+}
 
 
 def test_the_emulator_imports_nothing_of_ours() -> None:
