@@ -14,6 +14,7 @@ from accounts.errors import EmailTaken, KeyLimitReached
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from accounts.selectors import active_keys, default_plan, plan_mrr
 from accounts.signals import customer_access_changed
+from core.events import domain_event_emit
 from core.navigation import upgrade_url
 
 MAX_ROTATION_GRACE = timedelta(days=7)
@@ -132,7 +133,8 @@ def customer_change_plan(
     if locked.plan_id == plan.pk:
         return locked
     when = when or timezone.now()
-    PlanChange.objects.create(
+    previous = locked.plan
+    change = PlanChange.objects.create(
         customer=locked,
         from_plan=locked.plan,
         to_plan=plan,
@@ -147,6 +149,18 @@ def customer_change_plan(
     _access_changed(locked.pk)
     customer.plan = plan
     customer.plan_changed_at = when
+    domain_event_emit(
+        customer_id=locked.pk,
+        event_type="plan.changed",
+        source=f"plan-change:{change.pk}",
+        data={
+            "from_plan": previous.slug,
+            "to_plan": plan.slug,
+            "reason": reason,
+            "changed_at": when.isoformat(),
+        },
+        created=when,
+    )
     return locked
 
 

@@ -11,9 +11,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Customer, OveragePolicy, PlanChange
-from alerts.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, UsageAlert
+from alerts.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, PeriodNotice, UsageAlert
 from core.email import email_send
 from core.errors import ApplicationError
+from core.events import domain_event_emit
 from core.navigation import page_url, upgrade_url
 from core.periods import Period, period_containing, period_from_id
 from metering import store
@@ -72,6 +73,7 @@ class AlertRun:
     candidates: int = 0
     recorded: int = 0
     emailed: int = 0
+    exhausted: int = 0
 
 
 def _last_run() -> datetime | None:
@@ -132,8 +134,9 @@ def _period_units(customers: list[Customer], period: Period) -> dict[int, int]:
     return units
 
 
-def _record(rows: list[tuple]) -> list[int]:
-    """Insert alert rows, skipping those that exist; returns the ids this call inserted."""
+def _record(rows: list[tuple]) -> list[tuple[int, int, int]]:
+    """Insert alert rows, skipping those that exist; returns (id, customer id, threshold) of
+    the rows this call inserted."""
     if not rows:
         return []
     table = connection.ops.quote_name(UsageAlert._meta.db_table)
@@ -143,10 +146,59 @@ def _record(rows: list[tuple]) -> list[int]:
         cursor.execute(
             f"INSERT INTO {table} (customer_id, period, threshold, units_used, included_units, "  # noqa: S608
             f"created_at) VALUES {values} ON CONFLICT (customer_id, period, threshold) "
-            "DO NOTHING RETURNING id",
+            "DO NOTHING RETURNING id, customer_id, threshold",
             params,
         )
-        return [row[0] for row in cursor.fetchall()]
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _usage_alerts_record(rows: list[tuple], period: Period) -> list[int]:
+    """Insert the crossings and tell the customers' systems (`usage.threshold_reached`), in one
+    transaction: an alert is recorded with its webhook event or not at all."""
+    by_key = {(row[0], row[2]): row for row in rows}
+    with transaction.atomic():
+        inserted = _record(rows)
+        for _, customer_id, threshold in inserted:
+            _, _, _, used, included, _ = by_key[(customer_id, threshold)]
+            domain_event_emit(
+                customer_id=customer_id,
+                event_type="usage.threshold_reached",
+                source=f"usage-alert:{customer_id}:{period.id}:{threshold}",
+                data={
+                    "period": period.label,
+                    "threshold_percent": threshold,
+                    "units_used": used,
+                    "included_units": included,
+                },
+            )
+    return [alert_id for alert_id, _, _ in inserted]
+
+
+def quota_exhausted_record(*, customer: Customer, period: Period, units: int) -> bool:
+    """The plan's included units are used up: once per period, a `quota.exhausted` webhook
+    event (the usage alert at 100%, if the customer set one, is the email). True if new."""
+    included = customer.plan.included_units
+    with transaction.atomic():
+        _, created = PeriodNotice.objects.get_or_create(
+            customer=customer,
+            period=period.id,
+            kind=PeriodNotice.Kind.QUOTA_EXHAUSTED,
+            defaults={"data": {"units_used": units, "included_units": included}},
+        )
+        if created:
+            domain_event_emit(
+                customer_id=customer.pk,
+                event_type="quota.exhausted",
+                source=f"quota-exhausted:{customer.pk}:{period.id}",
+                data={
+                    "period": period.label,
+                    "units_used": units,
+                    "included_units": included,
+                    "hard_cap": customer.plan.overage_policy == OveragePolicy.BLOCK,
+                    "renews_at": period.end.isoformat(),
+                },
+            )
+    return created
 
 
 def usage_alert_email(alert: UsageAlert) -> None:
@@ -228,6 +280,11 @@ def usage_alerts_send(*, now: datetime | None = None) -> AlertRun:
                 "customer_id", "threshold"
             )
         )
+        exhausted_before = set(
+            PeriodNotice.objects.filter(
+                customer_id__in=ids, period=period.id, kind=PeriodNotice.Kind.QUOTA_EXHAUSTED
+            ).values_list("customer_id", flat=True)
+        )
         units = _period_units(customers, period)
         rows = []
         created_at = connection.ops.adapt_datetimefield_value(now)
@@ -238,7 +295,11 @@ def usage_alerts_send(*, now: datetime | None = None) -> AlertRun:
                 if crossed and (customer.pk, threshold) not in existing:
                     used = units[customer.pk]
                     rows.append((customer.pk, period.id, threshold, used, included, created_at))
-        inserted += _record(rows)
+            if units[customer.pk] >= included and customer.pk not in exhausted_before:
+                run.exhausted += quota_exhausted_record(
+                    customer=customer, period=period, units=units[customer.pk]
+                )
+        inserted += _usage_alerts_record(rows, period)
     run.recorded = len(inserted)
     # Ours first, then any left unsent by a worker that died (or whose email failed).
     pending = list(

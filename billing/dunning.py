@@ -28,6 +28,7 @@ from billing.models import PaymentFailure
 from billing.services import customer_for_stripe_id
 from billing.stripe_api import stripe_call
 from core.email import email_send
+from core.events import domain_event_emit
 from core.money import cents_to_dollars, money
 
 logger = logging.getLogger(__name__)
@@ -56,11 +57,36 @@ def _invoice_under_customer_lock(invoice_id: str) -> tuple[Customer | None, Any]
     return customer, stripe_call(stripe.Invoice.retrieve, invoice_id)
 
 
+def _field(stripe_object: Any, name: str) -> Any:
+    # A StripeObject is not a dict: no .get().
+    return stripe_object[name] if name in stripe_object else None  # noqa: SIM401
+
+
+def _invoice_event_emit(customer: Customer, event_type: str, source: str, invoice: Any) -> None:
+    """Tell the customer's systems (core.events → outbound webhooks). The id is derived from
+    `source`, so a replayed Stripe event emits the same event again, which is kept once."""
+    fields = (
+        "number",
+        "status",
+        "currency",
+        "amount_due",
+        "amount_paid",
+        "amount_remaining",
+        "attempt_count",
+        "hosted_invoice_url",
+    )
+    data = {"invoice": invoice["id"], **{name: _field(invoice, name) for name in fields}}
+    domain_event_emit(customer_id=customer.pk, event_type=event_type, source=source, data=data)
+
+
 @transaction.atomic
-def payment_failure_record(*, invoice_id: str) -> PaymentFailure | None:
+def payment_failure_record(
+    *, invoice_id: str, source_event_id: str | None = None
+) -> PaymentFailure | None:
     """`invoice.payment_failed`: re-read the invoice from Stripe and, only if it is still open
     and unpaid, record the failure (once per invoice) and tell the customer. A late, stale or
-    replayed event about an invoice since paid, voided or written off records nothing."""
+    replayed event about an invoice since paid, voided or written off records nothing.
+    `source_event_id` (the Stripe event's id) names the failure for the customer's webhook."""
     customer, invoice = _invoice_under_customer_lock(invoice_id)
     if customer is None:
         return None
@@ -69,6 +95,8 @@ def payment_failure_record(*, invoice_id: str) -> PaymentFailure | None:
         return None
     now = timezone.now()
     attempts = max(invoice["attempt_count"], 1)
+    source = source_event_id or f"{invoice_id}:attempt:{attempts}"
+    _invoice_event_emit(customer, "invoice.payment_failed", source, invoice)
     try:
         with transaction.atomic():
             failure = PaymentFailure.objects.create(
@@ -105,7 +133,9 @@ def payment_failure_record(*, invoice_id: str) -> PaymentFailure | None:
 @transaction.atomic
 def payment_failure_resolve_if_paid(*, invoice_id: str) -> int:
     """`invoice.paid` / `invoice.payment_succeeded`: re-read the invoice from Stripe and close
-    its payment failure only if Stripe says it is paid. Returns how many were open."""
+    its payment failure only if Stripe says it is paid. Returns how many were open. The
+    customer's `invoice.paid` webhook is named by the invoice (it is paid once), so both Stripe
+    events, and their replays, make one."""
     customer, invoice = _invoice_under_customer_lock(invoice_id)
     if customer is None:
         return 0
@@ -114,6 +144,7 @@ def payment_failure_resolve_if_paid(*, invoice_id: str) -> int:
             "invoice %s is %s, not paid: failure left open", invoice_id, invoice["status"]
         )
         return 0
+    _invoice_event_emit(customer, "invoice.paid", invoice_id, invoice)
     return payment_failure_resolve(invoice_id=invoice_id)
 
 

@@ -53,6 +53,9 @@ def run_env(base_dir: Path = BASE_DIR) -> dict[str, str]:
         reader.read_env(base_dir / ".env", overwrite=False)
     env["PATH"] = f"{Path(PY).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("WEB_PORT", "8000")
+    # Webhooks to a receiver on this machine are what a local run is for (the SSRF guard that
+    # refuses loopback and private addresses stays on in production).
+    env.setdefault("WEBHOOK_ALLOW_PRIVATE_URLS", "true")
     return env
 
 

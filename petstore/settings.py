@@ -166,6 +166,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metering.tasks.prune_flushed_batches",
         "schedule": timedelta(days=1),
     },
+    # Webhook retries are due at minutes-to-hours intervals (alerts/webhooks/services.py): a
+    # minute's lateness is nothing beside them, and a lost task is found again within a minute.
+    "webhook-deliveries-due": {
+        "task": "alerts.tasks.webhook_deliveries_due",
+        "schedule": timedelta(minutes=1),
+    },
     # Payment retries and the grace-period downgrade are measured in days; hourly is plenty.
     "dunning": {
         "task": "billing.tasks.dunning",
@@ -347,6 +353,21 @@ RATELIMIT_FAIL_OPEN = True
 PORTAL_FIRST_CALL_POLL_MS = env.int("PORTAL_FIRST_CALL_POLL_MS", default=3000)
 # Rendered usage charts are cached by their data, so a reload without new usage skips pygal.
 PORTAL_CHART_CACHE_SECONDS = env.int("PORTAL_CHART_CACHE_SECONDS", default=300)
+
+
+# --- Outbound webhooks (alerts/webhooks/) ---------------------------------------------------------
+# Deliver to private, loopback and link-local addresses (the SSRF guard, off): `make run` and the
+# tests, never production.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+# Fernet keys encrypting endpoints' signing secrets, newest first (all decrypt); empty: one key
+# derived from SECRET_KEY (alerts/webhooks/secrets.py).
+WEBHOOK_SECRET_KEYS = env.list("WEBHOOK_SECRET_KEYS", default=[])
+# Retries: base × 2^(n-1) after the n-th failure, at most the max delay, for the window (3 days;
+# an endpoint failing for all of it is disabled). Each attempt waits at most the timeout.
+WEBHOOK_RETRY_BASE_SECONDS = env.int("WEBHOOK_RETRY_BASE_SECONDS", default=60)
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = env.int("WEBHOOK_RETRY_MAX_DELAY_SECONDS", default=12 * 3600)
+WEBHOOK_RETRY_WINDOW_SECONDS = env.int("WEBHOOK_RETRY_WINDOW_SECONDS", default=3 * 86400)
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0)
 
 
 # --- Operator console (admin, business metrics, usage alerts) ----------------------------------

@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from accounts.page_urls import urlpatterns as accounts_pages
 from accounts.urls import api_urlpatterns as accounts_api
 from alerts.page_urls import urlpatterns as alerts_pages
+from alerts.urls import api_urlpatterns as alerts_api
 from billing.page_urls import urlpatterns as billing_pages
 from billing.urls import api_urlpatterns as billing_api
 from billing.webhooks.view import StripeWebhookView
@@ -19,7 +20,14 @@ from portal.page_urls import urlpatterns as portal_pages
 from pricing.page_urls import urlpatterns as pricing_pages
 from pricing.urls import api_urlpatterns as pricing_api
 
-api_v1 = [*accounts_api, *petstore_api, *metering_api, *pricing_api, *billing_api]
+api_v1 = [
+    *accounts_api,
+    *petstore_api,
+    *metering_api,
+    *pricing_api,
+    *billing_api,
+    *alerts_api,
+]
 
 urlpatterns = [
     path("api/v1/", include(api_v1)),

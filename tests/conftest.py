@@ -172,6 +172,12 @@ def staff_web(db) -> Client:
 
 
 @pytest.fixture(autouse=True)
+def _webhooks_to_loopback(settings):
+    # Tests deliver webhooks to receivers on loopback; the SSRF guard's tests turn it back on.
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Sign-up and log-in tests hash many passwords; the real hasher is the subject of none.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

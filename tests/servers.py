@@ -31,6 +31,8 @@ def server_env(**extra: str) -> dict[str, str]:
         "DATABASE_URL": test_database_url(),
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_SETTINGS_MODULE": "petstore.settings",
+        # Tests deliver webhooks to receivers on loopback (the SSRF guard has its own tests).
+        "WEBHOOK_ALLOW_PRIVATE_URLS": "true",
         **extra,
     }
 

@@ -44,7 +44,7 @@ def subscription_changed_sync_plan(sender, event, **kwargs) -> None:
 @djstripe_receiver("invoice.payment_failed")
 def invoice_payment_failed_start_dunning(sender, event, **kwargs) -> None:
     if invoice_id := _object_id(event):
-        payment_failure_record(invoice_id=invoice_id)
+        payment_failure_record(invoice_id=invoice_id, source_event_id=event.id)
 
 
 @djstripe_receiver(["invoice.paid", "invoice.payment_succeeded"])
