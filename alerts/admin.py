@@ -6,7 +6,14 @@ from django import forms
 from django.contrib import admin
 
 from accounts.models import Customer
-from alerts.models import AlertSettings, UsageAlert
+from alerts.models import (
+    AlertSettings,
+    PeriodNotice,
+    UsageAlert,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from alerts.services import MAX_THRESHOLDS
 from core.admin_tools import ReadOnlyAdmin, admin_extend
 
@@ -14,7 +21,7 @@ from core.admin_tools import ReadOnlyAdmin, admin_extend
 class AlertSettingsForm(forms.ModelForm):
     class Meta:
         model = AlertSettings
-        fields = ["customer", "thresholds", "email_enabled"]
+        fields = ["customer", "thresholds", "email_enabled", "forecast_enabled", "spend_threshold"]
 
     def clean_thresholds(self):
         thresholds = self.cleaned_data.get("thresholds")
@@ -30,7 +37,14 @@ class AlertSettingsForm(forms.ModelForm):
 @admin.register(AlertSettings)
 class AlertSettingsAdmin(admin.ModelAdmin):
     form = AlertSettingsForm
-    list_display = ["customer", "thresholds", "email_enabled", "updated_at"]
+    list_display = [
+        "customer",
+        "thresholds",
+        "email_enabled",
+        "forecast_enabled",
+        "spend_threshold",
+        "updated_at",
+    ]
     list_filter = ["email_enabled"]
     list_select_related = ["customer"]
     search_fields = ["customer__email"]
@@ -56,6 +70,51 @@ class UsageAlertAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
+@admin.register(PeriodNotice)
+class PeriodNoticeAdmin(ReadOnlyAdmin):
+    """Forecast and quota notices, recorded by send_usage_alerts once per kind per period."""
+
+    list_display = ["created_at", "customer", "period", "kind", "emailed_at"]
+    list_filter = ["period", "kind"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    """Customers' outbound webhook endpoints (managed by customers; the secret never shown)."""
+
+    list_display = ["url", "customer", "created_at", "failing_since", "disabled_at"]
+    list_filter = [("disabled_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email", "url"]
+    exclude = ["secret_encrypted"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "type", "customer", "created_at"]
+    list_filter = ["type"]
+    list_select_related = ["customer"]
+    search_fields = ["id", "customer__email"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "event",
+        "endpoint",
+        "status",
+        "attempts",
+        "last_response_code",
+        "last_latency_ms",
+        "next_attempt_at",
+    ]
+    list_filter = ["status"]
+    list_select_related = ["event", "endpoint"]
+    search_fields = ["event__id", "endpoint__url"]
+
+
 # --- on accounts' customer page ---------------------------------------------------------------
 
 
@@ -63,7 +122,7 @@ class AlertSettingsInline(admin.StackedInline):
     model = AlertSettings
     extra = 0
     max_num = 1
-    fields = ["thresholds", "email_enabled"]
+    fields = ["thresholds", "email_enabled", "forecast_enabled", "spend_threshold"]
 
 
 class UsageAlertInline(admin.TabularInline):

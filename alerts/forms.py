@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from django import forms
 
@@ -15,7 +16,23 @@ class AlertSettingsForm(forms.Form):
         label="Alert me at",
         help_text="Percentages of your included units, separated by commas, e.g. 50, 80, 100.",
     )
-    email_enabled = forms.BooleanField(required=False, label="Email me when a threshold is crossed")
+    email_enabled = forms.BooleanField(
+        required=False, label="Email me when a threshold is crossed or a forecast warns"
+    )
+    forecast_enabled = forms.BooleanField(
+        required=False,
+        label="Warn me ahead when the forecast passes my quota or spend threshold",
+    )
+    spend_threshold = forms.DecimalField(
+        required=False,
+        label="Spend threshold (USD)",
+        min_value=Decimal("0.01"),
+        max_value=Decimal("1000000"),
+        max_digits=12,
+        decimal_places=2,
+        help_text="Warn me when this month's bill, at the current rate, will pass this amount. "
+        "Leave empty for no spend warning.",
+    )
 
     def clean_thresholds(self) -> list[int]:
         raw = self.cleaned_data["thresholds"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from accounts.models import Customer
-from alerts.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, UsageAlert
+from alerts.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, PeriodNotice, UsageAlert
 from core.periods import current_period
 
 
@@ -22,3 +22,8 @@ def current_alerts(customer: Customer) -> list[UsageAlert]:
             "-threshold"
         )
     )
+
+
+def current_notices(customer: Customer) -> list[PeriodNotice]:
+    """Forecast and quota notices of the current period, newest first."""
+    return list(PeriodNotice.objects.filter(customer=customer, period=current_period().id))

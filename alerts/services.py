@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Customer, OveragePolicy, PlanChange
+from alerts.forecasts import forecast_alerts_send
 from alerts.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, PeriodNotice, UsageAlert
 from core.email import email_send
 from core.errors import ApplicationError
@@ -30,17 +32,44 @@ class InvalidThresholds(ApplicationError):
     code = "invalid_thresholds"
 
 
+class InvalidSpendThreshold(ApplicationError):
+    code = "invalid_spend_threshold"
+
+
+MAX_SPEND_THRESHOLD = Decimal("1000000")
+
+
 @transaction.atomic
 def alert_settings_update(
-    *, customer: Customer, thresholds: list[int], email_enabled: bool
+    *,
+    customer: Customer,
+    thresholds: list[int],
+    email_enabled: bool,
+    forecast_enabled: bool = True,
+    spend_threshold: Decimal | None = None,
 ) -> AlertSettings:
+    """Save a customer's alert settings: usage thresholds (percent of the included units),
+    emails, forecast warnings and the spend threshold (USD, None: none)."""
+    if spend_threshold is not None and not (
+        Decimal("0.01") <= spend_threshold <= MAX_SPEND_THRESHOLD
+        and spend_threshold == spend_threshold.quantize(Decimal("0.01"))
+    ):
+        raise InvalidSpendThreshold(
+            f"The spend threshold is an amount in dollars and cents, up to {MAX_SPEND_THRESHOLD:,}."
+        )
     cleaned = sorted(set(thresholds))
     if not cleaned or len(cleaned) > MAX_THRESHOLDS:
         raise InvalidThresholds(f"Give between 1 and {MAX_THRESHOLDS} thresholds.")
     if any(not isinstance(t, int) or t < 1 or t > 500 for t in cleaned):
         raise InvalidThresholds("Thresholds are whole percentages between 1 and 500.")
     settings, _ = AlertSettings.objects.update_or_create(
-        customer=customer, defaults={"thresholds": cleaned, "email_enabled": email_enabled}
+        customer=customer,
+        defaults={
+            "thresholds": cleaned,
+            "email_enabled": email_enabled,
+            "forecast_enabled": forecast_enabled,
+            "spend_threshold": spend_threshold,
+        },
     )
     return settings
 
@@ -74,6 +103,8 @@ class AlertRun:
     recorded: int = 0
     emailed: int = 0
     exhausted: int = 0
+    forecasts: int = 0
+    forecasts_emailed: int = 0
 
 
 def _last_run() -> datetime | None:
@@ -318,5 +349,9 @@ def usage_alerts_send(*, now: datetime | None = None) -> AlertRun:
             run.emailed += usage_alert_email_claim(alert_id=alert_id)
         except Exception:
             logger.exception("usage alert %s: email failed; retried on the next run", alert_id)
+    # Forecasts passing the quota or the spend threshold, once per period and kind.
+    run.forecasts, run.forecasts_emailed = forecast_alerts_send(
+        customer_ids=candidates, period=period, now=now
+    )
     _last_run_set(now)
     return run

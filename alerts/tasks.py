@@ -8,13 +8,17 @@ from alerts.webhooks.services import deliveries_due, deliveries_enqueue, webhook
 
 @shared_task(name="alerts.tasks.send_usage_alerts", ignore_result=True)
 def send_usage_alerts() -> dict:
-    """Record and email usage-threshold crossings (beat: every minute; any number of workers)."""
+    """Record and email usage-threshold crossings, the quota used up and forecasts passing the
+    quota or the spend threshold (beat: every minute; any number of workers)."""
     run = usage_alerts_send()
     return {
         "period": run.period,
         "candidates": run.candidates,
         "recorded": run.recorded,
         "emailed": run.emailed,
+        "quota_exhausted": run.exhausted,
+        "forecasts": run.forecasts,
+        "forecasts_emailed": run.forecasts_emailed,
     }
 
 

@@ -13,7 +13,7 @@ from alerts import selectors, services
 from alerts.forms import AlertSettingsForm
 from core.errors import ApplicationError
 from core.periods import current_period
-from metering.selectors import customer_usage
+from metering.views import period_usage
 
 
 @customer_required
@@ -23,6 +23,8 @@ def alerts_page(request: HttpRequest, customer: Customer) -> HttpResponse:
     initial = {
         "thresholds": ", ".join(str(t) for t in current_settings.thresholds),
         "email_enabled": current_settings.email_enabled,
+        "forecast_enabled": current_settings.forecast_enabled,
+        "spend_threshold": current_settings.spend_threshold,
     }
     form = AlertSettingsForm(request.POST if request.method == "POST" else None, initial=initial)
     status = 200
@@ -34,18 +36,20 @@ def alerts_page(request: HttpRequest, customer: Customer) -> HttpResponse:
                     customer=customer,
                     thresholds=form.cleaned_data["thresholds"],
                     email_enabled=form.cleaned_data["email_enabled"],
+                    forecast_enabled=form.cleaned_data["forecast_enabled"],
+                    spend_threshold=form.cleaned_data["spend_threshold"],
                 )
             except ApplicationError as exc:
-                form.add_error("thresholds", exc.message)
+                field = "spend_threshold" if exc.code == "invalid_spend_threshold" else "thresholds"
+                form.add_error(field, exc.message)
                 status = exc.status_code
             else:
                 messages.success(request, "Alert settings saved.")
                 return redirect("dashboard-alerts")
     plan = customer.plan
     period = current_period()
-    used = customer_usage(
-        customer_id=customer.pk, start=period.start, end=period.end, ledger_if_redis_down=True
-    ).total.units
+    breakdown, usage = period_usage(customer, period)
+    used = breakdown.total.units
     included = plan.included_units
     thresholds = [
         {"percent": t, "units": None if not included else included * t // 100}
@@ -61,6 +65,8 @@ def alerts_page(request: HttpRequest, customer: Customer) -> HttpResponse:
         "included_units": included,
         "percent_used": None if not included else used * 100 / included,
         "alerts": selectors.current_alerts(customer),
+        "notices": selectors.current_notices(customer),
+        "forecast_text": usage["forecast_text"],
         "period": period,
     }
     return render(request, "alerts/alerts.html", context, status=status)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -9,7 +10,8 @@ from rest_framework.views import APIView
 
 from accounts.models import Customer
 from core.periods import current_period
-from metering.selectors import customer_usage
+from metering.forecast import Forecast, customer_forecast, projected_breakdown
+from metering.selectors import UsageBreakdown, customer_usage
 
 
 def usage_estimate(customer: Customer, breakdown) -> dict | None:
@@ -19,9 +21,26 @@ def usage_estimate(customer: Customer, breakdown) -> dict | None:
     return import_string(path)(customer, breakdown) if path else None
 
 
+def forecast_summary(customer: Customer, forecast: Forecast, usage: UsageBreakdown) -> dict:
+    """The forecast as the API answers it, its bill priced like `estimated_bill`."""
+    bill = None
+    if forecast.units_at_period_end is not None:
+        bill = usage_estimate(customer, projected_breakdown(usage, forecast.units_at_period_end))
+    exhausted = forecast.quota_exhausted_at
+    return {
+        "method": forecast.method,
+        "sufficient_history": forecast.sufficient_history,
+        "daily_units": forecast.daily_units,
+        "units_at_period_end": forecast.units_at_period_end,
+        "bill_at_period_end": bill,
+        "quota_exhausted_at": exhausted.isoformat() if exhausted else None,
+    }
+
+
 def usage_summary(customer: Customer) -> dict:
     period = current_period()
     usage = customer_usage(customer_id=customer.pk, start=period.start, end=period.end)
+    forecast = customer_forecast(customer, usage, period, timezone.now())
     plan = customer.plan
     used = usage.total.units
     included = plan.included_units
@@ -44,6 +63,7 @@ def usage_summary(customer: Customer) -> dict:
             for day, counts in sorted(usage.by_day.items())
         ],
         "estimated_bill": usage_estimate(customer, usage),
+        "forecast": forecast_summary(customer, forecast, usage),
     }
 
 
@@ -66,6 +86,31 @@ class DayUsageSerializer(CountsSerializer):
     date = serializers.DateField()
 
 
+class ForecastSerializer(serializers.Serializer):
+    method = serializers.CharField(
+        help_text="How it is computed (e.g. the mean daily units of the last 28 complete days, "
+        "projected to period end), or why there is none (under a day of history)."
+    )
+    sufficient_history = serializers.BooleanField(
+        help_text="false: under a day of usage history; the numbers below are null"
+    )
+    daily_units = serializers.FloatField(allow_null=True, help_text="The daily rate projected")
+    units_at_period_end = serializers.IntegerField(
+        allow_null=True, help_text="Units used when the period ends, at this rate"
+    )
+    bill_at_period_end = serializers.DictField(
+        allow_null=True, help_text="A pricing quote of units_at_period_end (estimated_bill's shape)"
+    )
+    quota_exhausted_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the included units run out at this rate (or ran out); null when the "
+        "quota holds to the period's end or there is none",
+    )
+
+    class Meta:
+        ref_name = "UsageForecast"
+
+
 class UsageOutputSerializer(serializers.Serializer):
     period = serializers.DictField(child=serializers.DateTimeField())
     plan = serializers.DictField(child=serializers.CharField())
@@ -79,6 +124,7 @@ class UsageOutputSerializer(serializers.Serializer):
     by_endpoint = EndpointUsageSerializer(many=True)
     by_day = DayUsageSerializer(many=True)
     estimated_bill = serializers.DictField(allow_null=True, help_text="A pricing quote")
+    forecast = ForecastSerializer()
 
     class Meta:
         ref_name = "Usage"

@@ -8,14 +8,23 @@ import logging
 from datetime import date, timedelta
 
 import pygal
+from django.contrib.humanize.templatetags.humanize import ordinal
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.models import Customer, Feature, OveragePolicy, Plan
 from accounts.views import customer_required
-from core.charts import CHART_OPTIONS, chart_cached, chart_svg, legend_options
+from core.charts import (
+    CHART_OPTIONS,
+    LINE_CHART_STYLE,
+    chart_cached,
+    chart_svg,
+    legend_options,
+)
 from core.periods import Period, current_period, parse_month, period_containing
+from metering.forecast import Forecast, customer_forecast
 from metering.models import REFUSAL_REASONS, Endpoint
 from metering.selectors import UsageBreakdown, customer_usage
 
@@ -30,11 +39,43 @@ def period_days(period: Period) -> list[date]:
     return [first + timedelta(days=n) for n in range((period.end - period.start).days)]
 
 
-def usage_chart_svg(breakdown: UsageBreakdown, period: Period) -> str | None:
-    """Billable units per day of the period, stacked by endpoint (None when nothing was used)."""
+def projected_days(
+    forecast: Forecast | None, period: Period, used: int, included: int | None, hard_cap: bool
+) -> dict[date, int]:
+    """Units the forecast expects on each day left in the period (today: the rest of it), never
+    past the quota on a hard-capped plan."""
+    if forecast is None or not forecast.daily_units:
+        return {}
+    now = timezone.now()
+    today = now.date()
+    room = None if not (hard_cap and included is not None) else max(included - used, 0)
+    result: dict[date, int] = {}
+    for day in period_days(period):
+        if day < today:
+            continue
+        share = 1.0
+        if day == today:
+            share = 1 - (now - now.replace(hour=0, minute=0, second=0, microsecond=0)) / timedelta(
+                days=1
+            )
+        units = round(forecast.daily_units * share)
+        if room is not None:
+            units = min(units, room)
+            room -= units
+        if units:
+            result[day] = units
+    return result
+
+
+def usage_chart_svg(
+    breakdown: UsageBreakdown, period: Period, projected: dict[date, int] | None = None
+) -> str | None:
+    """Billable units per day of the period, stacked by endpoint, and the forecast's units on
+    the days left (None when nothing was used)."""
     totals = {ep: c.units for ep, c in breakdown.by_endpoint.items() if c.units}
     if not totals:
         return None
+    projected = projected or {}
     ranked = sorted(totals, key=lambda ep: (-totals[ep], ep))
     shown, rest = ranked[:CHART_MAX_SERIES], set(ranked[CHART_MAX_SERIES:])
     if len(rest) == 1:  # "Other" for a single endpoint hides its name for nothing
@@ -55,6 +96,8 @@ def usage_chart_svg(breakdown: UsageBreakdown, period: Period) -> str | None:
             for day in days
         ]
         series.append(("Other endpoints", other))
+    if projected:
+        series.append(("Projected at this rate", [projected.get(day) for day in days]))
     day_names = [f"{day:%b} {day.day}" for day in days]
     labels = [str(day.day) for day in days]
     title = period.start.strftime("%B %Y") + " (UTC)"
@@ -83,6 +126,97 @@ def usage_chart_svg(breakdown: UsageBreakdown, period: Period) -> str | None:
         return chart_svg(chart)
 
     return chart_cached("usage-by-day", [title, labels, series], render_svg)
+
+
+def forecast_chart_svg(
+    breakdown: UsageBreakdown,
+    period: Period,
+    projected: dict[date, int],
+    included: int | None,
+) -> str | None:
+    """The period's units so far as a running total (solid), the forecast's line to the period's
+    end (dashed) and the included units (flat): where the lines cross is the quota's day."""
+    if not projected:
+        return None
+    days = period_days(period)
+    today = timezone.now().date()
+    used_line: list[int | None] = []
+    total = 0
+    for day in days:
+        total += breakdown.by_day[day].units if day in breakdown.by_day else 0
+        used_line.append(total if day <= today else None)
+    running = sum(c.units for d, c in breakdown.by_day.items() if d < today)
+    projected_line: list[int | None] = []
+    for day in days:
+        if day < today - timedelta(days=1):
+            projected_line.append(None)
+        elif day == today - timedelta(days=1):
+            projected_line.append(running)
+        else:
+            running += projected.get(day, 0) + (
+                breakdown.by_day[day].units if day == today and day in breakdown.by_day else 0
+            )
+            projected_line.append(running)
+    labels = [str(day.day) for day in days]
+    title = period.start.strftime("%B %Y") + " (UTC)"
+    series = [("Used so far", used_line), ("Projected at this rate", projected_line)]
+    if included is not None:
+        series.append(("Included units", [included] * len(days)))
+
+    def render_svg() -> str:
+        chart = pygal.Line(
+            **{**CHART_OPTIONS, "style": LINE_CHART_STYLE},
+            **legend_options(len(series)),
+            width=880,
+            height=280,
+            x_title=title,
+            y_title="Units this period",
+            value_formatter=lambda v: f"{v:,.0f}",
+            show_dots=False,
+            allow_interruptions=True,
+        )
+        chart.x_labels = labels
+        chart.x_labels_major_every = 5
+        chart.show_minor_x_labels = False
+        styles = [
+            {},
+            {"dasharray": "8, 6"},
+            {"dasharray": "2, 4", "width": 2},
+        ]
+        for (name, values), stroke in zip(series, styles, strict=False):
+            chart.add(name, values, stroke_style=stroke)
+        return chart_svg(chart)
+
+    return chart_cached("usage-forecast", [title, labels, series], render_svg)
+
+
+def forecast_text(forecast: Forecast | None, included: int | None, hard_cap: bool) -> str:
+    """The forecast in words, for the usage panel."""
+    if forecast is None:
+        return ""
+    if not forecast.sufficient_history:
+        return "A forecast appears once there is a day of usage to go on."
+    exhausted = forecast.quota_exhausted_at
+    units = forecast.units_at_period_end or 0
+    if included is None:
+        return f"At this rate you will use about {units:,} units this period."
+    if exhausted is not None and exhausted <= timezone.now():
+        day = f"{exhausted:%B} {ordinal(exhausted.day)}"
+        return f"You used up your {included:,} included units on {day}."
+    if exhausted is not None:
+        then = (
+            "calls are refused from then until the quota renews"
+            if hard_cap
+            else "units past it are billed as overage"
+        )
+        return (
+            f"At this rate you pass your quota on the {ordinal(exhausted.day)} "
+            f"({exhausted:%B} {exhausted.day}): {then}."
+        )
+    return (
+        f"At this rate you will use about {units:,} of your {included:,} included units by the "
+        "end of the period: the quota holds."
+    )
 
 
 def endpoint_features() -> dict[str, str]:
@@ -120,12 +254,18 @@ def percent_text(percent: float | None) -> str:
 
 
 def usage_overview(customer: Customer, period: Period, breakdown: UsageBreakdown) -> dict:
-    """What the dashboard and the usage page show of a period's usage."""
+    """What the dashboard and the usage page show of a period's usage (and, for the current
+    period, its forecast)."""
     plan = customer.plan
+    is_current = period == current_period()
+    forecast = (
+        customer_forecast(customer, breakdown, period, timezone.now()) if is_current else None
+    )
     used = breakdown.total.units
     included = plan.included_units
     percent = None if not included else used * 100 / included
     hard_cap = plan.overage_policy == OveragePolicy.BLOCK
+    projected = projected_days(forecast, period, used, included, hard_cap)
     features = endpoint_features() if breakdown.total.refused_feature else {}
     refusals = [
         {
@@ -145,7 +285,7 @@ def usage_overview(customer: Customer, period: Period, breakdown: UsageBreakdown
     return {
         "period": period,
         "last_day": (period.end - timedelta(days=1)).date(),
-        "is_current": period == current_period(),
+        "is_current": is_current,
         "total": breakdown.total,
         "units_used": used,
         "included_units": included,
@@ -162,7 +302,10 @@ def usage_overview(customer: Customer, period: Period, breakdown: UsageBreakdown
             if percent is not None and percent >= 80
             else "ok"
         ),
-        "chart_svg": usage_chart_svg(breakdown, period),
+        "chart_svg": usage_chart_svg(breakdown, period, projected),
+        "forecast": forecast,
+        "forecast_text": forecast_text(forecast, included, hard_cap),
+        "forecast_chart_svg": forecast_chart_svg(breakdown, period, projected, included),
         "endpoint_rows": [{"endpoint": ep, "counts": counts} for ep, counts in endpoints],
         "day_rows": [
             {"day": day, "counts": breakdown.by_day[day]} for day in sorted(breakdown.by_day)

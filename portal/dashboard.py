@@ -1,6 +1,7 @@
-"""The customer dashboard's home page (/dashboard/): the first call, usage of the period, the
-estimated bill, the plan, and banners for usage alerts and payment failures. Each part comes from
-the app that owns it; the other tabs are those apps' own pages."""
+"""The customer dashboard's home page (/dashboard/): the first call, usage of the period and its
+forecast, the estimated bill so far and at the period's end, the plan, and banners for usage
+alerts and payment failures. Each part comes from the app that owns it; the other tabs are those
+apps' own pages."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from alerts.selectors import current_alerts
 from billing import selectors as billing_selectors
 from core.money import cents_to_dollars, money
 from core.periods import current_period
+from metering.forecast import projected_breakdown
 from metering.views import period_usage
 from pricing import selectors as pricing_selectors
 from pricing.display import plan_card, quote_display
@@ -26,6 +28,11 @@ def dashboard(request: HttpRequest, customer: Customer) -> HttpResponse:
     period = current_period()
     breakdown, usage = period_usage(customer, period)
     estimate = quote_display(pricing_selectors.usage_estimate(customer, breakdown))
+    forecast = usage["forecast"]
+    projected_bill = None
+    if forecast is not None and forecast.units_at_period_end is not None:
+        projected = projected_breakdown(breakdown, forecast.units_at_period_end)
+        projected_bill = quote_display(pricing_selectors.usage_estimate(customer, projected))
     failure = billing_selectors.customer_open_payment_failure(customer)
     current = current_alerts(customer)
     new_key = new_key_pop(request)
@@ -35,6 +42,7 @@ def dashboard(request: HttpRequest, customer: Customer) -> HttpResponse:
         "plan_card": plan_card(customer.plan),
         "usage": usage,
         "estimate": estimate,
+        "projected_bill": projected_bill,
         "alert": current[0] if current else None,
         "failure": failure,
         "failure_amount": money(cents_to_dollars(failure.amount_due)) if failure else "",

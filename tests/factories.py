@@ -13,7 +13,15 @@ from djstripe import models as djstripe_models
 
 from accounts import services as account_services
 from accounts.models import ApiKey, Customer, Plan, PlanChange
-from alerts.models import AlertSettings, UsageAlert
+from alerts.models import (
+    AlertSettings,
+    PeriodNotice,
+    UsageAlert,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from alerts.webhooks.secrets import secret_encrypt
 from billing.models import MeterReport, PaymentFailure, PlanPrice
 from core.periods import current_period
 from metering.models import RequestVoid, UsageRecord
@@ -187,3 +195,51 @@ class UsageAlertFactory(factory.django.DjangoModelFactory):
     threshold = 80
     included_units = 10_000
     units_used = factory.LazyAttribute(lambda alert: alert.included_units * alert.threshold // 100)
+
+
+class PeriodNoticeFactory(factory.django.DjangoModelFactory):
+    """A forecast or quota notice of this period (the quota forecast by default)."""
+
+    class Meta:
+        model = PeriodNotice
+
+    customer = factory.SubFactory(CustomerFactory)
+    period = factory.LazyFunction(lambda: current_period().id)
+    kind = PeriodNotice.Kind.FORECAST_QUOTA
+    data = factory.LazyFunction(lambda: {"units_used": 5_000, "included_units": 10_000})
+
+
+class WebhookEndpointFactory(factory.django.DjangoModelFactory):
+    """A customer's webhook endpoint on loopback, its secret `whsec_test` (encrypted)."""
+
+    class Meta:
+        model = WebhookEndpoint
+
+    customer = factory.SubFactory(
+        CustomerFactory, plan=factory.SubFactory(PlanFactory, slug="business")
+    )
+    url = "http://127.0.0.1:9/hooks"
+    events = factory.LazyFunction(lambda: ["plan.changed", "invoice.paid"])
+    secret_encrypted = factory.LazyFunction(lambda: secret_encrypt("whsec_test"))
+
+
+class WebhookEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookEvent
+
+    id = factory.Sequence(lambda n: f"evt_{n:024x}")
+    customer = factory.SubFactory(CustomerFactory)
+    type = "plan.changed"
+    created_at = factory.LazyFunction(timezone.now)
+    data = factory.LazyFunction(lambda: {"from_plan": "pro", "to_plan": "business"})
+
+
+class WebhookDeliveryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WebhookDelivery
+
+    endpoint = factory.SubFactory(WebhookEndpointFactory)
+    event = factory.SubFactory(
+        WebhookEventFactory, customer=factory.SelfAttribute("..endpoint.customer")
+    )
+    next_attempt_at = factory.LazyFunction(timezone.now)

@@ -21,11 +21,14 @@ from tests.factories import (
     CustomerFactory,
     MeterReportFactory,
     PaymentFailureFactory,
+    PeriodNoticeFactory,
     PlanPriceFactory,
     RequestVoidFactory,
     StripeSubscriptionFactory,
     UsageAlertFactory,
     UsageRecordFactory,
+    WebhookDeliveryFactory,
+    WebhookEndpointFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +58,8 @@ def console_data(plans):
     AlertSettingsFactory(customer=free)
     UsageAlertFactory(customer=free)
     RequestVoidFactory(customer=free)
+    PeriodNoticeFactory(customer=free)
+    WebhookDeliveryFactory(endpoint=WebhookEndpointFactory(customer=business))
     return {"free": free, "pro": pro, "business": business}
 
 

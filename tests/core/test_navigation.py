@@ -10,6 +10,7 @@ def test_roles_resolve_to_the_owning_apps_pages(settings):
     assert page_url("dashboard") == f"{settings.SITE_URL}/dashboard/"
     assert page_path("plans") == "/dashboard/billing/"
     assert page_path("plan-change", "pro") == "/dashboard/billing/plan/pro/"
+    assert page_path("webhooks") == "/dashboard/webhooks/"
 
 
 def test_a_role_no_app_plays_falls_back_to_the_home_page(settings):
@@ -25,6 +26,7 @@ def test_the_dashboard_tabs_come_from_the_apps_in_order():
         "API keys",
         "Plan & billing",
         "Alerts",
+        "Webhooks",
     ]
     keys = next(tab for tab in tabs if tab.label == "API keys")
     assert keys.url_names == {"dashboard-keys", "dashboard-key-revoke", "dashboard-key-rotate"}
