@@ -25,7 +25,7 @@ import (
 )
 
 // Version of this SDK, sent in the User-Agent.
-const Version = "0.1.0"
+const Version = "0.2.0"
 
 // DefaultBaseURL is the production API, used when neither Options.BaseURL nor
 // PETSTORE_BASE_URL is set.

@@ -18,6 +18,7 @@ declare class PetStore {
   readonly keys: PetStore.KeysResource;
   readonly billing: PetStore.BillingResource;
   readonly invoices: PetStore.InvoicesResource;
+  readonly webhooks: PetStore.WebhooksResource;
   readonly pricing: PetStore.PricingResource;
   readonly thumbnails: PetStore.ThumbnailsResource;
 
@@ -188,7 +189,91 @@ declare namespace PetStore {
     by_endpoint: Array<UsageCounts & { endpoint: string }>;
     by_day: Array<UsageCounts & { date: string }>;
     estimated_bill: Quote | null;
+    forecast: Forecast;
   }
+
+  /** The period projected from recent daily usage; null numbers with too little history. */
+  export interface Forecast {
+    /** How it is computed, or why there is none yet. */
+    method: string;
+    sufficient_history: boolean;
+    daily_units: number | null;
+    units_at_period_end: number | null;
+    bill_at_period_end: Quote | null;
+    /** ISO date-time; null when the quota holds (or there is none). */
+    quota_exhausted_at: string | null;
+  }
+
+  export type WebhookEventType =
+    | 'usage.threshold_reached'
+    | 'usage.forecast_exceeds_quota'
+    | 'usage.forecast_exceeds_spend'
+    | 'quota.exhausted'
+    | 'key.cap_reached'
+    | 'plan.changed'
+    | 'invoice.paid'
+    | 'invoice.payment_failed';
+
+  export interface WebhookEndpoint {
+    id: number;
+    url: string;
+    events: WebhookEventType[];
+    enabled: boolean;
+    created_at: string;
+    disabled_at: string | null;
+    disabled_reason: string;
+  }
+
+  export interface NewWebhookEndpoint extends WebhookEndpoint {
+    /** whsec_…: signs every delivery. Shown only once. */
+    secret: string;
+  }
+
+  export interface WebhookCreateParams {
+    url: string;
+    events: WebhookEventType[];
+  }
+
+  /** What your endpoint receives (after constructEvent verified it). */
+  export interface WebhookEvent<T = Record<string, any>> {
+    id: string;
+    type: WebhookEventType;
+    /** Unix seconds. */
+    created: number;
+    data: T;
+  }
+
+  export interface VerifyOptions {
+    /** Seconds a signature's timestamp may be away from now. Default 300. */
+    tolerance?: number;
+    /** Unix seconds (tests). Default: now. */
+    now?: number;
+  }
+
+  export class WebhookSignatureError extends Error {}
+
+  export interface WebhookSignatureHelpers {
+    readonly SIGNATURE_HEADER: string;
+    readonly DEFAULT_TOLERANCE: number;
+    readonly WebhookSignatureError: typeof WebhookSignatureError;
+    computeSignature(payload: string | Uint8Array, secret: string, timestamp: number): string;
+    /** Throws WebhookSignatureError unless the header signs the raw body in time. */
+    verifySignature(
+      payload: string | Uint8Array,
+      header: string | null | undefined,
+      secret: string,
+      options?: VerifyOptions,
+    ): void;
+    /** The verified event; throws WebhookSignatureError. */
+    constructEvent<T = Record<string, any>>(
+      payload: string | Uint8Array,
+      header: string | null | undefined,
+      secret: string,
+      options?: VerifyOptions,
+    ): WebhookEvent<T>;
+  }
+
+  export const webhooks: WebhookSignatureHelpers;
 
   export interface ApiKey {
     id: number;
@@ -345,6 +430,13 @@ declare namespace PetStore {
   export interface InvoicesResource {
     list(options?: RequestOptions): Promise<Page<Invoice>>;
     listAll(options?: RequestOptions): AsyncIterableIterator<Invoice>;
+  }
+
+  export interface WebhooksResource {
+    list(options?: RequestOptions): Promise<Page<WebhookEndpoint>>;
+    listAll(options?: RequestOptions): AsyncIterableIterator<WebhookEndpoint>;
+    create(params: WebhookCreateParams, options?: RequestOptions): Promise<WithResponse<NewWebhookEndpoint>>;
+    delete(id: number, options?: RequestOptions): Promise<WithResponse<Deleted>>;
   }
 
   export interface PricingResource {

@@ -21,5 +21,7 @@ export const {
   QuotaExceededError,
   APIConnectionError,
   APIConnectionTimeoutError,
+  WebhookSignatureError,
+  webhooks,
 } = PetStore;
 export { PetStore };

@@ -148,6 +148,16 @@ def test_every_operation(make_client, sdk_world):
         listed = {k.id: k for k in await collect(client.keys.list_all())}
         assert listed[key.id].active is False and listed[rotated.id].active is True
         assert (await call(client.keys.revoke(rotated.id))).deleted is True
+        assert usage.forecast is not None and "insufficient history" in usage.forecast.method
+
+        hook = await call(
+            client.webhooks.create(url=f"{sdk_world.url}/hooks", events=["plan.changed"])
+        )
+        assert hook.secret.startswith("whsec_") and hook.events == ["plan.changed"]
+        hooks = await collect(client.webhooks.list_all())
+        assert [h.id for h in hooks] == [hook.id] and hooks[0].enabled is True
+        assert (await call(client.webhooks.delete(hook.id))).deleted is True
+        assert (await call(client.webhooks.list())).results == []
 
         registration = await call(make_client().auth.register(email=email("billing")))
         payer = make_client(api_key=registration.api_key)

@@ -5,6 +5,7 @@ const errors = require('./errors');
 const { OPERATIONS, operation } = require('./operations');
 const { VERSION } = require('./version');
 const resources = require('./resources');
+const webhookSignature = require('./webhooks');
 
 const DEFAULT_BASE_URL = 'https://api.petstore.example';
 const USER_AGENT = `petstore-sdk-js/${VERSION} node/${process.versions.node}`;
@@ -97,6 +98,7 @@ class PetStore {
     this.keys = new resources.Keys(this);
     this.billing = new resources.Billing(this);
     this.invoices = new resources.Invoices(this);
+    this.webhooks = new resources.Webhooks(this);
     this.pricing = new resources.Pricing(this);
     this.thumbnails = new resources.Thumbnails(this);
   }
@@ -250,6 +252,9 @@ PetStore.USER_AGENT = USER_AGENT;
 PetStore.OPERATIONS = OPERATIONS;
 PetStore.Page = resources.Page;
 PetStore.parseRetryAfter = parseRetryAfter;
+// Verifying what your webhook endpoint receives: PetStore.webhooks.constructEvent(...).
+PetStore.webhooks = webhookSignature;
+PetStore.WebhookSignatureError = webhookSignature.WebhookSignatureError;
 for (const [name, value] of Object.entries(errors)) {
   if (name !== 'errorFromResponse' && name !== 'QUOTA_CODES') PetStore[name] = value;
 }

@@ -24,6 +24,9 @@ const OPERATIONS = Object.freeze([
   { name: 'billing.subscribe', method: 'POST', path: '/api/v1/billing/subscribe' },
   { name: 'billing.cancel', method: 'POST', path: '/api/v1/billing/cancel' },
   { name: 'invoices.list', method: 'GET', path: '/api/v1/billing/invoices' },
+  { name: 'webhooks.list', method: 'GET', path: '/api/v1/webhooks' },
+  { name: 'webhooks.create', method: 'POST', path: '/api/v1/webhooks' },
+  { name: 'webhooks.delete', method: 'DELETE', path: '/api/v1/webhooks/{id}' },
   { name: 'pricing.quote', method: 'GET', path: '/api/v1/pricing/quote', auth: false },
   { name: 'thumbnails.download', method: 'GET', path: '/api/v1/thumbnails/{token}.jpg', auth: false },
 ].map((op) => Object.freeze({ auth: true, ...op })));

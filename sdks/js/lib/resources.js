@@ -206,6 +206,26 @@ class Invoices extends Resource {
   }
 }
 
+/** Your outbound webhook endpoints (plans with the Webhooks feature). */
+class Webhooks extends Resource {
+  list(options) {
+    return fetchPage(this._client, 'webhooks.list', {}, options);
+  }
+
+  listAll(options) {
+    return iterateAll(this._client, 'webhooks.list', {}, options);
+  }
+
+  /** A new endpoint `{ url, events }`; its signing `secret` (whsec_…) is shown only in this answer. */
+  create(params, options) {
+    return call(this._client, 'webhooks.create', { body: params, options });
+  }
+
+  delete(id, options) {
+    return remove(this._client, 'webhooks.delete', id, options);
+  }
+}
+
 class Pricing extends Resource {
   /** The pricing calculator: `{ plan, calls }` (or `read`, `write`, `image` counts). Public. */
   quote(params, options) {
@@ -225,4 +245,6 @@ class Thumbnails extends Resource {
   }
 }
 
-module.exports = { Page, Auth, Pets, Analytics, Usage, Keys, Billing, Invoices, Pricing, Thumbnails, withResponse };
+module.exports = {
+  Page, Auth, Pets, Analytics, Usage, Keys, Billing, Invoices, Webhooks, Pricing, Thumbnails, withResponse,
+};

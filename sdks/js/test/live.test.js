@@ -93,6 +93,7 @@ test('analytics, usage and the pricing quote', { skip }, async () => {
   const usage = await client.usage.retrieve();
   assert.equal(usage.plan.slug, 'business');
   assert.ok(usage.units_used > 0);
+  assert.equal(typeof usage.forecast.method, 'string');
   const quote = await new PetStore({ apiKey: null }).pricing.quote({ plan: 'pro', calls: 60000 });
   assert.equal(quote.total, '59.00');
   assert.equal(quote.currency, 'usd');
@@ -113,6 +114,23 @@ test('keys: list, create, rotate, revoke', { skip }, async () => {
   const revoked = await client.keys.revoke(rotated.id);
   assert.equal(revoked.deleted, true);
   await assert.rejects(new PetStore({ apiKey: rotated.api_key, maxRetries: 0 }).pets.list(), PetStore.AuthenticationError);
+});
+
+test('webhooks: create (secret shown once), list, delete', { skip }, async () => {
+  const client = new PetStore({ apiKey: env.PETSTORE_TEST_PAID_KEY });
+  const endpoint = await client.webhooks.create({ url: `${env.PETSTORE_BASE_URL}/hooks/js`, events: ['plan.changed', 'invoice.paid'] });
+  assert.equal(endpoint.lastResponse.status, 201);
+  assert.match(endpoint.secret, /^whsec_/);
+  assert.deepEqual(endpoint.events, ['plan.changed', 'invoice.paid']);
+  const listed = [];
+  for await (const e of client.webhooks.listAll()) listed.push(e);
+  assert.ok(listed.some((e) => e.id === endpoint.id && e.enabled && !('secret' in e)));
+  const deleted = await client.webhooks.delete(endpoint.id);
+  assert.equal(deleted.deleted, true);
+  const after = await client.webhooks.list();
+  assert.ok(!after.results.some((e) => e.id === endpoint.id));
+  const free = await freshFreeClient({ maxRetries: 0 });
+  await assert.rejects(free.webhooks.list(), PetStore.FeatureNotInPlanError);
 });
 
 test('register, subscribe with a test card, list invoices, cancel', { skip }, async () => {

@@ -191,7 +191,7 @@ test('writes carry an Idempotency-Key (yours if given); reads do not', async (t)
   assert.equal(new Set(seen.slice(1, 5).map(([, k]) => k)).size, 4, 'a new key per call');
   assert.deepEqual(seen[5], ['POST', 'order-42']);
   for (const r of stub.received) {
-    assert.match(r.headers['user-agent'], /^petstore-sdk-js\/0\.1\.0 /);
+    assert.match(r.headers['user-agent'], /^petstore-sdk-js\/0\.2\.0 /);
     assert.equal(r.headers['x-api-key'], 'ps_test_stub');
   }
 });

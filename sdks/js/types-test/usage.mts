@@ -1,5 +1,5 @@
 // Type-checked (never run) by test/types.test.js: the ESM entry's types in use.
-import PetStore, { RateLimitError, FeatureNotInPlanError, ValidationError, type Pet, type Page } from '@petstore/sdk';
+import PetStore, { RateLimitError, FeatureNotInPlanError, ValidationError, WebhookSignatureError, webhooks, type Pet, type Page, type WebhookEvent } from '@petstore/sdk';
 
 async function main(): Promise<void> {
   const client = new PetStore({ apiKey: 'ps_live_x', baseUrl: 'http://127.0.0.1:8000', maxRetries: 0 });
@@ -25,6 +25,21 @@ async function main(): Promise<void> {
   const total: string | null = quote.total;
   const usage = await client.usage.retrieve();
   const used: number = usage.units_used;
+  const exhaustedAt: string | null = usage.forecast.quota_exhausted_at;
+  const hook = await client.webhooks.create({ url: 'https://example.com/hooks', events: ['invoice.paid'] });
+  const secret: string = hook.secret;
+  for await (const endpoint of client.webhooks.listAll()) {
+    const enabled: boolean = endpoint.enabled;
+    void enabled;
+  }
+  await client.webhooks.delete(hook.id);
+  try {
+    const event: WebhookEvent<{ invoice: string }> = webhooks.constructEvent<{ invoice: string }>('{}', 't=1,v1=x', secret, { tolerance: 300 });
+    const invoice: string = event.data.invoice;
+    void invoice;
+  } catch (err) {
+    if (err instanceof WebhookSignatureError) void err.message;
+  }
   const key = await client.keys.create({ name: 'ci' });
   const raw: string = key.api_key;
   await client.keys.rotate(key.id, { grace_hours: 1 });
@@ -51,7 +66,7 @@ async function main(): Promise<void> {
       void fields;
     }
   }
-  void [first, remaining, cost, width, jpegBytes, jpegStatus, gone, total, used, raw, status, id];
+  void [first, remaining, cost, width, jpegBytes, jpegStatus, gone, total, used, raw, status, id, exhaustedAt];
 }
 
 void main;

@@ -28,6 +28,7 @@ from petstore_sdk.errors import (
     ValidationError,
 )
 from petstore_sdk.models import ResponseInfo
+from petstore_sdk.webhooks import WebhookSignatureError, construct_event, verify_signature
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -52,6 +53,9 @@ __all__ = [
     "ResponseInfo",
     "RetryEvent",
     "ValidationError",
+    "WebhookSignatureError",
     "__version__",
+    "construct_event",
     "parse_retry_after",
+    "verify_signature",
 ]

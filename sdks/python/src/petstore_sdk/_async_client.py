@@ -20,6 +20,7 @@ from petstore_sdk.models import (
     Invoice,
     Model,
     NewApiKey,
+    NewWebhookEndpoint,
     Pet,
     PetStatus,
     PetWithImage,
@@ -29,6 +30,7 @@ from petstore_sdk.models import (
     SubscribeResult,
     Thumbnail,
     Usage,
+    WebhookEndpoint,
 )
 
 T = TypeVar("T", bound=Model)
@@ -222,6 +224,32 @@ class Keys(_Resource):
         )
 
 
+class Webhooks(_Resource):
+    """Your outbound webhook endpoints (plans with the Webhooks feature). Verify what they
+    receive with `petstore_sdk.webhooks.construct_event`."""
+
+    async def list(self) -> AsyncPage[WebhookEndpoint]:
+        return await self._client._page("webhooks.list", {}, WebhookEndpoint)
+
+    async def list_all(self) -> AsyncIterator[WebhookEndpoint]:
+        async for endpoint in await self.list():
+            yield endpoint
+
+    async def create(
+        self, *, url: str, events: list[str], idempotency_key: str | None = None
+    ) -> NewWebhookEndpoint:
+        """A new endpoint; its signing `secret` (whsec_…) is shown only in this answer."""
+        return await self._client._call(
+            "webhooks.create",
+            NewWebhookEndpoint,
+            json={"url": url, "events": list(events)},
+            idempotency_key=idempotency_key,
+        )
+
+    async def delete(self, id: int, *, idempotency_key: str | None = None) -> Deleted:
+        return await self._client._delete("webhooks.delete", id, idempotency_key)
+
+
 class Billing(_Resource):
     async def subscribe(
         self, *, plan: str, payment_method: str | None = None, idempotency_key: str | None = None
@@ -324,6 +352,7 @@ class AsyncPetStore:
         self.keys = Keys(self)
         self.billing = Billing(self)
         self.invoices = Invoices(self)
+        self.webhooks = Webhooks(self)
         self.pricing = Pricing(self)
         self.thumbnails = Thumbnails(self)
 

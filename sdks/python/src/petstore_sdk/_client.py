@@ -20,6 +20,7 @@ from petstore_sdk.models import (
     Invoice,
     Model,
     NewApiKey,
+    NewWebhookEndpoint,
     Pet,
     PetStatus,
     PetWithImage,
@@ -29,6 +30,7 @@ from petstore_sdk.models import (
     SubscribeResult,
     Thumbnail,
     Usage,
+    WebhookEndpoint,
 )
 
 T = TypeVar("T", bound=Model)
@@ -215,6 +217,31 @@ class Keys(_Resource):
         )
 
 
+class Webhooks(_Resource):
+    """Your outbound webhook endpoints (plans with the Webhooks feature). Verify what they
+    receive with `petstore_sdk.webhooks.construct_event`."""
+
+    def list(self) -> Page[WebhookEndpoint]:
+        return self._client._page("webhooks.list", {}, WebhookEndpoint)
+
+    def list_all(self) -> Iterator[WebhookEndpoint]:
+        return iter(self.list())
+
+    def create(
+        self, *, url: str, events: list[str], idempotency_key: str | None = None
+    ) -> NewWebhookEndpoint:
+        """A new endpoint; its signing `secret` (whsec_…) is shown only in this answer."""
+        return self._client._call(
+            "webhooks.create",
+            NewWebhookEndpoint,
+            json={"url": url, "events": list(events)},
+            idempotency_key=idempotency_key,
+        )
+
+    def delete(self, id: int, *, idempotency_key: str | None = None) -> Deleted:
+        return self._client._delete("webhooks.delete", id, idempotency_key)
+
+
 class Billing(_Resource):
     def subscribe(
         self, *, plan: str, payment_method: str | None = None, idempotency_key: str | None = None
@@ -314,6 +341,7 @@ class PetStore:
         self.keys = Keys(self)
         self.billing = Billing(self)
         self.invoices = Invoices(self)
+        self.webhooks = Webhooks(self)
         self.pricing = Pricing(self)
         self.thumbnails = Thumbnails(self)
 

@@ -36,6 +36,9 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("billing.subscribe", "POST", "/api/v1/billing/subscribe"),
     Operation("billing.cancel", "POST", "/api/v1/billing/cancel"),
     Operation("invoices.list", "GET", "/api/v1/billing/invoices"),
+    Operation("webhooks.list", "GET", "/api/v1/webhooks"),
+    Operation("webhooks.create", "POST", "/api/v1/webhooks"),
+    Operation("webhooks.delete", "DELETE", "/api/v1/webhooks/{id}"),
     Operation("pricing.quote", "GET", "/api/v1/pricing/quote", auth=False),
     Operation("thumbnails.download", "GET", "/api/v1/thumbnails/{token}.jpg", auth=False),
 )

@@ -180,6 +180,7 @@ class Usage(Model):
     by_endpoint: list[EndpointUsage]
     by_day: list[DayUsage]
     estimated_bill: Quote | None
+    forecast: Forecast | None = None
 
     @classmethod
     def _convert(cls, data):
@@ -192,7 +193,56 @@ class Usage(Model):
         ]
         bill = data.get("estimated_bill")
         data["estimated_bill"] = Quote.from_dict(bill) if bill else None
+        forecast = data.get("forecast")
+        data["forecast"] = Forecast.from_dict(forecast) if forecast else None
         return data
+
+
+@dataclass
+class Forecast:
+    """The period projected from the customer's recent daily usage (`method` says how, or why
+    there is no forecast yet: then the numbers are None)."""
+
+    method: str
+    sufficient_history: bool
+    daily_units: float | None
+    units_at_period_end: int | None
+    bill_at_period_end: Quote | None
+    quota_exhausted_at: datetime | None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Forecast:
+        bill = data.get("bill_at_period_end")
+        return cls(
+            method=data["method"],
+            sufficient_history=data["sufficient_history"],
+            daily_units=data.get("daily_units"),
+            units_at_period_end=data.get("units_at_period_end"),
+            bill_at_period_end=Quote.from_dict(bill) if bill else None,
+            quota_exhausted_at=_dt(data.get("quota_exhausted_at")),
+        )
+
+
+@dataclass(kw_only=True)
+class WebhookEndpoint(Model):
+    id: int
+    url: str
+    events: list[str]
+    enabled: bool
+    created_at: datetime | None
+    disabled_at: datetime | None = None
+    disabled_reason: str = ""
+
+    @classmethod
+    def _convert(cls, data):
+        for name in ("created_at", "disabled_at"):
+            data[name] = _dt(data.get(name))
+        return data
+
+
+@dataclass(kw_only=True)
+class NewWebhookEndpoint(WebhookEndpoint):
+    secret: str  # whsec_…: shown only in this answer
 
 
 @dataclass(kw_only=True)
