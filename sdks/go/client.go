@@ -145,6 +145,7 @@ type Client struct {
 	Keys       *KeysService
 	Billing    *BillingService
 	Invoices   *InvoicesService
+	Webhooks   *WebhooksService
 	Pricing    *PricingService
 	Thumbnails *ThumbnailsService
 
@@ -214,6 +215,7 @@ func New(opts Options) *Client {
 	c.Keys = &KeysService{c}
 	c.Billing = &BillingService{c}
 	c.Invoices = &InvoicesService{c}
+	c.Webhooks = &WebhooksService{c}
 	c.Pricing = &PricingService{c}
 	c.Thumbnails = &ThumbnailsService{c}
 	return c

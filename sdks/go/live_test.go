@@ -163,6 +163,9 @@ func TestLiveAnalyticsUsageQuote(t *testing.T) {
 	if usage.Plan.Slug != "business" || usage.UnitsUsed <= 0 {
 		t.Fatalf("%+v", usage)
 	}
+	if usage.Forecast == nil || usage.Forecast.Method == "" {
+		t.Fatalf("no forecast: %+v", usage.Forecast)
+	}
 	quote := must[*Quote](t)(New(Options{}).Pricing.Quote(ctx, QuoteParams{Plan: "pro", Calls: Int64(60000)}))
 	if quote.Total == nil || *quote.Total != "59.00" || quote.Currency != "usd" {
 		t.Fatalf("%+v", quote)
@@ -296,5 +299,40 @@ func TestLiveFreeCustomerPastItsRateLimit(t *testing.T) {
 	_, err := capped.Pets.List(ctx, nil)
 	if !errors.As(err, &refusal) || len(retries) != 0 {
 		t.Fatalf("%v after %d retries", err, len(retries))
+	}
+}
+
+func TestLiveWebhooks(t *testing.T) {
+	ctx := live(t)
+	client := New(Options{APIKey: os.Getenv("PETSTORE_TEST_PAID_KEY")})
+	endpoint := must[*NewWebhookEndpoint](t)(client.Webhooks.Create(ctx, WebhookCreateParams{
+		URL:    os.Getenv("PETSTORE_BASE_URL") + "/hooks/go",
+		Events: []string{"plan.changed", "quota.exhausted"},
+	}))
+	if !strings.HasPrefix(endpoint.Secret, "whsec_") || !reflect.DeepEqual(endpoint.Events, []string{"quota.exhausted", "plan.changed"}) {
+		t.Fatalf("%+v", endpoint)
+	}
+	it := client.Webhooks.ListAll(ctx)
+	found := false
+	for it.Next() {
+		found = found || (it.Current().ID == endpoint.ID && it.Current().Enabled)
+	}
+	if it.Err() != nil || !found {
+		t.Fatalf("not listed (%v)", it.Err())
+	}
+	if gone := must[*Deleted](t)(client.Webhooks.Delete(ctx, endpoint.ID)); !gone.Deleted {
+		t.Fatal("not deleted")
+	}
+	page := must[*Page[WebhookEndpoint]](t)(client.Webhooks.List(ctx))
+	for _, e := range page.Results {
+		if e.ID == endpoint.ID {
+			t.Fatal("still listed")
+		}
+	}
+	free := freshFree(ctx, t, Options{DisableRetries: true})
+	_, err := free.Webhooks.List(ctx)
+	var featureErr *FeatureNotInPlanError
+	if !errors.As(err, &featureErr) {
+		t.Fatalf("got %v", err)
 	}
 }

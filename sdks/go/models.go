@@ -171,6 +171,42 @@ type Usage struct {
 	ByEndpoint     []EndpointUsage `json:"by_endpoint"`
 	ByDay          []DayUsage      `json:"by_day"`
 	EstimatedBill  *Quote          `json:"estimated_bill"`
+	Forecast       *Forecast       `json:"forecast"`
+}
+
+// Forecast projects the period from recent daily usage; Method says how (or why there is none
+// yet, when the numbers are nil).
+type Forecast struct {
+	Method            string     `json:"method"`
+	SufficientHistory bool       `json:"sufficient_history"`
+	DailyUnits        *float64   `json:"daily_units"`
+	UnitsAtPeriodEnd  *int64     `json:"units_at_period_end"`
+	BillAtPeriodEnd   *Quote     `json:"bill_at_period_end"`
+	QuotaExhaustedAt  *time.Time `json:"quota_exhausted_at"`
+}
+
+// WebhookEndpoint is one of your outbound webhook endpoints.
+type WebhookEndpoint struct {
+	APIResource
+	ID             int64      `json:"id"`
+	URL            string     `json:"url"`
+	Events         []string   `json:"events"`
+	Enabled        bool       `json:"enabled"`
+	CreatedAt      time.Time  `json:"created_at"`
+	DisabledAt     *time.Time `json:"disabled_at"`
+	DisabledReason string     `json:"disabled_reason"`
+}
+
+// NewWebhookEndpoint is a created endpoint: Secret signs its deliveries, shown only here.
+type NewWebhookEndpoint struct {
+	WebhookEndpoint
+	Secret string `json:"secret"`
+}
+
+// WebhookCreateParams: the URL events are POSTed to, and the event types it receives.
+type WebhookCreateParams struct {
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
 }
 
 // APIKey is one of your keys (the key itself is shown only when created).

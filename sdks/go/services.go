@@ -187,6 +187,36 @@ func (s *KeysService) Rotate(ctx context.Context, id int64, params KeyRotatePara
 	return result(out, err)
 }
 
+// WebhooksService manages your outbound webhook endpoints (plans with the Webhooks feature).
+// Verify what they receive with ConstructWebhookEvent.
+type WebhooksService struct{ client *Client }
+
+// List returns your webhook endpoints (one page).
+func (s *WebhooksService) List(ctx context.Context, opts ...RequestOption) (*Page[WebhookEndpoint], error) {
+	return fetchPage[WebhookEndpoint](ctx, s.client, "webhooks.list", nil, opts)
+}
+
+// ListAll iterates over your webhook endpoints.
+func (s *WebhooksService) ListAll(ctx context.Context, opts ...RequestOption) *Iter[WebhookEndpoint] {
+	return newIter(ctx, func() (*Page[WebhookEndpoint], error) { return s.List(ctx, opts...) })
+}
+
+// Create adds an endpoint; NewWebhookEndpoint.Secret (whsec_…) is shown only in this answer.
+func (s *WebhooksService) Create(ctx context.Context, params WebhookCreateParams, opts ...RequestOption) (*NewWebhookEndpoint, error) {
+	out := &NewWebhookEndpoint{}
+	_, err := s.client.do(ctx, call{name: "webhooks.create", body: params, opts: opts}, out)
+	return result(out, err)
+}
+
+// Delete removes an endpoint and its delivery log.
+func (s *WebhooksService) Delete(ctx context.Context, id int64, opts ...RequestOption) (*Deleted, error) {
+	resp, err := s.client.do(ctx, call{name: "webhooks.delete", pathParams: idParam(id), opts: opts}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return deleted(id, resp), nil
+}
+
 // BillingService changes your subscription.
 type BillingService struct{ client *Client }
 
