@@ -6,7 +6,7 @@ pricing, as the usage API's `bill_at_period_end`) passes the spend threshold it 
 
 Once per period and kind comes from PeriodNotice's unique constraint; the notice, its webhook
 event and the claim of its email follow the usage alerts' rules (alerts/services.py). Run by
-`send_usage_alerts` (every minute) over the customers whose usage may have changed.
+`send_forecast_alerts` (hourly) over the customers with usage this period.
 """
 
 from __future__ import annotations

@@ -349,9 +349,20 @@ def usage_alerts_send(*, now: datetime | None = None) -> AlertRun:
             run.emailed += usage_alert_email_claim(alert_id=alert_id)
         except Exception:
             logger.exception("usage alert %s: email failed; retried on the next run", alert_id)
-    # Forecasts passing the quota or the spend threshold, once per period and kind.
+    _last_run_set(now)
+    return run
+
+
+def forecast_alerts_run(*, now: datetime | None = None) -> AlertRun:
+    """Forecast alerts for every customer with usage this period (the `send_forecast_alerts`
+    task, hourly: a forecast moves slowly, and a quota warned about days ahead loses nothing to
+    an hour; checking every active customer every minute would cost a usage read each)."""
+    now = now or timezone.now()
+    period = period_containing(now)
+    run = AlertRun(period=period.id)
+    candidates = sorted(usage_alert_candidates(period=period, since=None))
+    run.candidates = len(candidates)
     run.forecasts, run.forecasts_emailed = forecast_alerts_send(
         customer_ids=candidates, period=period, now=now
     )
-    _last_run_set(now)
     return run

@@ -2,14 +2,14 @@
 
 from celery import shared_task
 
-from alerts.services import usage_alerts_send
+from alerts.services import forecast_alerts_run, usage_alerts_send
 from alerts.webhooks.services import deliveries_due, deliveries_enqueue, webhook_delivery_attempt
 
 
 @shared_task(name="alerts.tasks.send_usage_alerts", ignore_result=True)
 def send_usage_alerts() -> dict:
-    """Record and email usage-threshold crossings, the quota used up and forecasts passing the
-    quota or the spend threshold (beat: every minute; any number of workers)."""
+    """Record and email usage-threshold crossings, and record the quota used up (beat: every
+    minute; any number of workers)."""
     run = usage_alerts_send()
     return {
         "period": run.period,
@@ -17,8 +17,19 @@ def send_usage_alerts() -> dict:
         "recorded": run.recorded,
         "emailed": run.emailed,
         "quota_exhausted": run.exhausted,
-        "forecasts": run.forecasts,
-        "forecasts_emailed": run.forecasts_emailed,
+    }
+
+
+@shared_task(name="alerts.tasks.send_forecast_alerts", ignore_result=True)
+def send_forecast_alerts() -> dict:
+    """Warn, once per period and ahead of time, when the forecast passes the quota or the spend
+    threshold (beat: hourly; any number of workers)."""
+    run = forecast_alerts_run()
+    return {
+        "period": run.period,
+        "candidates": run.candidates,
+        "recorded": run.forecasts,
+        "emailed": run.forecasts_emailed,
     }
 
 

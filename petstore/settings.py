@@ -166,6 +166,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metering.tasks.prune_flushed_batches",
         "schedule": timedelta(days=1),
     },
+    # Forecasts move slowly (a 28-day mean) and warn days ahead: hourly is early enough, and
+    # reads each active customer's usage once an hour rather than every minute.
+    "send-forecast-alerts": {
+        "task": "alerts.tasks.send_forecast_alerts",
+        "schedule": timedelta(hours=1),
+    },
     # Webhook retries are due at minutes-to-hours intervals (alerts/webhooks/services.py): a
     # minute's lateness is nothing beside them, and a lost task is found again within a minute.
     "webhook-deliveries-due": {

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 from alerts.models import AlertSettings, PeriodNotice, WebhookEndpoint, WebhookEvent
-from alerts.services import alert_settings_update, usage_alerts_send
+from alerts.services import alert_settings_update, forecast_alerts_run
 from alerts.webhooks.secrets import secret_encrypt
 from core.periods import current_period
 from metering.selectors import customer_period_units
@@ -65,7 +65,7 @@ def test_the_quota_forecast_alert_fires_once_ahead_of_time_by_email_and_webhook(
     subscribe_all(customer)
     mail.outbox.clear()
     for _ in range(3):
-        usage_alerts_send()
+        forecast_alerts_run()
     [notice] = PeriodNotice.objects.filter(customer=customer)
     assert notice.kind == "forecast_quota"
     exhausted = notice.data["quota_exhausted_at"]
@@ -92,7 +92,7 @@ def test_the_spend_forecast_alert_fires_once_past_the_threshold():
         customer=customer, thresholds=[80], email_enabled=True, spend_threshold=Decimal("50.00")
     )
     for _ in range(2):
-        usage_alerts_send()
+        forecast_alerts_run()
     kinds = sorted(PeriodNotice.objects.filter(customer=customer).values_list("kind", flat=True))
     assert kinds == ["forecast_quota", "forecast_spend"]
     spend = WebhookEvent.objects.get(type="usage.forecast_exceeds_spend")
@@ -111,7 +111,7 @@ def test_no_spend_alert_below_the_threshold_and_none_when_forecasts_are_off():
     )
     off = customer_with_history(headroom=0.3)
     alert_settings_update(customer=off, thresholds=[80], email_enabled=True, forecast_enabled=False)
-    usage_alerts_send()
+    forecast_alerts_run()
     # `below`: the quota holds (headroom 2) and the bill stays under the threshold.
     assert not PeriodNotice.objects.filter(customer__in=[below, off]).exists()
 
@@ -122,7 +122,7 @@ def test_no_forecast_alert_without_a_day_of_history():
     Customer.objects.filter(pk=customer.pk).update(
         first_call_at=timezone.now() - timedelta(hours=3)
     )
-    usage_alerts_send()
+    forecast_alerts_run()
     assert not PeriodNotice.objects.filter(customer=customer).exists()
 
 

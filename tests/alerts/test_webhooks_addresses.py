@@ -5,10 +5,17 @@ WEBHOOK_ALLOW_PRIVATE_URLS says otherwise."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from alerts.models import WebhookDelivery, WebhookEndpoint
 from alerts.webhooks import services
-from alerts.webhooks.addresses import address_is_public, target_resolve
+from alerts.webhooks.addresses import (
+    InvalidWebhookUrl,
+    address_is_public,
+    target_resolve,
+    url_parse,
+)
 from core.events import domain_event_emit
 
 
@@ -95,3 +102,26 @@ def test_delivery_checks_the_address_again_and_sends_nothing_inward(business, re
     assert result.status == "pending" and result.last_response_code is None
     assert "private" in result.last_error
     assert receiver.requests == []
+
+
+@given(
+    st.one_of(
+        st.text(max_size=80),
+        st.builds(
+            lambda host, path: f"http://{host}/{path}", st.text(max_size=40), st.text(max_size=20)
+        ),
+        st.builds(lambda port: f"https://127.0.0.1:{port}/", st.text(max_size=8)),
+    )
+)
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_any_string_parses_or_is_refused_clearly(url):
+    # Parsing only: DNS is not for property tests (the cases above resolve real names).
+    try:
+        scheme, host, port, path = url_parse(url)
+    except InvalidWebhookUrl as exc:
+        assert exc.message
+    else:
+        assert scheme in ("http", "https") and host and 1 <= port <= 65535
+        assert path.startswith("/") and not any(ord(c) <= 32 for c in path)
