@@ -22,8 +22,12 @@ class AlertSettings(models.Model):
     )
     thresholds = models.JSONField(default=default_thresholds)
     email_enabled = models.BooleanField(default=True)
+    # db_default: rows inserted without it (seed_demo's bulk insert names the columns of the
+    # layout before forecasts) get it from the database.
     forecast_enabled = models.BooleanField(
-        default=True, help_text="Warn when the forecast passes the quota or the spend threshold."
+        default=True,
+        db_default=True,
+        help_text="Warn when the forecast passes the quota or the spend threshold.",
     )
     spend_threshold = models.DecimalField(
         max_digits=12,

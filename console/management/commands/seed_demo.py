@@ -17,6 +17,7 @@ bulk inserts (COPY on PostgreSQL): 100,000 customers × 12 months take a few min
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import random
 import time
@@ -379,15 +380,16 @@ class Command(BaseCommand):
                         )
                     )
         UsageAlert.objects.bulk_create(alerts, batch_size=5000, ignore_conflicts=True)
-        AlertSettings.objects.bulk_create(
+        # The columns every layout has (forecast settings take their database defaults), so that
+        # a database of an earlier layout can be seeded too (tests/test_migration_from_main.py).
+        bulk_insert(
+            AlertSettings._meta.db_table,
+            ["customer_id", "thresholds", "email_enabled", "updated_at"],
             [
-                AlertSettings(
-                    customer_id=cid, thresholds=[50, 90], email_enabled=rng.random() < 0.8
-                )
+                (cid, json.dumps([50, 90]), rng.random() < 0.8, until)
                 for cid in ids
                 if rng.random() < 0.05
             ],
-            batch_size=5000,
         )
         paying = [(cid, d) for cid, d in zip(ids, demos, strict=True) if d.plan.monthly_price]
         failures = rng.sample(paying, k=min(len(paying), max(1, len(paying) // 50)))
