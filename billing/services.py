@@ -80,12 +80,10 @@ def stripe_customer_ensure(*, customer: Customer) -> str:
 
 
 def _payment_method_info(pm: Any) -> PaymentMethodInfo | None:
-    if not pm or isinstance(pm, str) or not pm.get("card"):
+    if not pm or isinstance(pm, str) or "card" not in pm or not pm.card:
         return None
-    card = pm["card"]
-    return PaymentMethodInfo(
-        pm["id"], card["brand"], card["last4"], card["exp_month"], card["exp_year"]
-    )
+    card = pm.card
+    return PaymentMethodInfo(pm.id, card.brand, card.last4, card.exp_month, card.exp_year)
 
 
 def payment_method_set(*, customer: Customer, payment_method: str) -> PaymentMethodInfo:
@@ -132,10 +130,11 @@ def live_subscription(customer: Customer) -> Any | None:
 
 
 def _subscription_plan(subscription: Any) -> Plan | None:
-    price_ids = {item["price"]["id"] for item in subscription["items"]["data"]}
+    price_ids = {item.price.id for item in subscription["items"].data}
     plan = plan_for_price_ids(price_ids)
     if plan is None:
-        slug = (subscription.get("metadata") or {}).get("petstore_plan")
+        metadata = subscription.metadata
+        slug = metadata["petstore_plan"] if metadata and "petstore_plan" in metadata else None
         plan = Plan.objects.filter(slug=slug).first() if slug else None
     return plan
 
@@ -144,9 +143,9 @@ def subscription_state(subscription: Any, *, customer: Customer | None = None) -
     """A subscription as the portal and API show it; the payment method is the subscription's
     own, else the customer's default (one more Stripe call, only then)."""
     plan = _subscription_plan(subscription)
-    items = subscription["items"]["data"]
-    period_end = items[0].get("current_period_end") if items else None
-    pm = subscription.get("default_payment_method")
+    items = subscription["items"].data
+    period_end = items[0].current_period_end if items else None
+    pm = subscription.default_payment_method
     if isinstance(pm, str) or (pm is None and customer is not None):
         pm = default_payment_method(customer) if customer is not None else None
     else:
@@ -154,11 +153,11 @@ def subscription_state(subscription: Any, *, customer: Customer | None = None) -
     return SubscriptionState(
         plan_slug=plan.slug if plan else "",
         plan_name=plan.name if plan else "",
-        status=subscription["status"],
+        status=subscription.status,
         current_period_end=datetime.fromtimestamp(period_end, UTC) if period_end else None,
-        cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+        cancel_at_period_end=bool(subscription.cancel_at_period_end),
         payment_method=pm,
-        stripe_subscription_id=subscription["id"],
+        stripe_subscription_id=subscription.id,
     )
 
 

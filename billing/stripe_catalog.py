@@ -220,6 +220,11 @@ def _product_ensure(plan: Plan, result: SyncResult) -> None:
     djstripe_sync(djstripe_models.Product, product)
 
 
+def _metadata(obj: Any, key: str) -> str | None:
+    metadata = obj.metadata
+    return metadata[key] if metadata and key in metadata else None
+
+
 def _price_ensure(plan: Plan, spec: PriceSpec, result: SyncResult) -> None:
     current = PlanPrice.objects.filter(plan=plan, lookup_key=spec.lookup_key, active=True).first()
     if current and current.fingerprint == spec.fingerprint:
@@ -228,7 +233,7 @@ def _price_ensure(plan: Plan, spec: PriceSpec, result: SyncResult) -> None:
     # Stripe may already hold the price (a run that died after creating it): adopt it.
     found = stripe_call(stripe.Price.list, lookup_keys=[spec.lookup_key], active=True, limit=1)
     stripe_price = next(
-        (p for p in found.data if (p.metadata or {}).get("fingerprint") == spec.fingerprint), None
+        (p for p in found.data if _metadata(p, "fingerprint") == spec.fingerprint), None
     )
     if stripe_price is None:
         stripe_price = stripe_call(
