@@ -52,6 +52,14 @@ class InvalidPaymentMethod(ApplicationError):
     default_message = "The payment method was not accepted."
 
 
+class UsageNotReported(ServiceUnavailable):
+    code = "billing_unavailable"
+    default_message = (
+        "Your usage so far could not be reported to our billing provider, so the plan was not "
+        "changed (it would have been billed at the wrong price). Retry shortly."
+    )
+
+
 class StripeUnavailable(ServiceUnavailable):
     code = "billing_unavailable"
     default_message = "Billing is temporarily unavailable. Nothing was changed; retry shortly."
