@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from billing.dunning import dunning_run
+from billing.periods import billing_period_close
 from billing.reporting import usage_report_to_stripe
 
 
@@ -20,3 +21,9 @@ def dunning() -> dict:
         "recovered": result.recovered,
         "downgraded": result.downgraded,
     }
+
+
+@shared_task(name="billing.tasks.close_billing_periods", ignore_result=True)
+def close_billing_periods() -> dict | None:
+    result = billing_period_close()
+    return None if result is None else {"period": result.period, "created": result.created}

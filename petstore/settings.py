@@ -156,6 +156,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.report_usage_to_stripe",
         "schedule": timedelta(hours=1),
     },
+    # A period's last minutes must reach Stripe while its renewal invoices are drafts (one hour
+    # after the period ends, by default): checked every minute, it does its work once a month.
+    "close-billing-periods": {
+        "task": "billing.tasks.close_billing_periods",
+        "schedule": timedelta(minutes=1),
+    },
     # Threshold crossings are emailed within a minute; each threshold fires once per period.
     "send-usage-alerts": {
         "task": "alerts.tasks.send_usage_alerts",
