@@ -20,6 +20,8 @@ def dunning() -> dict:
         "retried": result.retried,
         "recovered": result.recovered,
         "downgraded": result.downgraded,
+        "forgiven": result.forgiven,
+        "errors": result.errors,
     }
 
 
