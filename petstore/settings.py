@@ -293,6 +293,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PET_IMAGE_MAX_BYTES + 1024 * 1024
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pet Store API <billing@petstore.local>")
+# Staff who are emailed about billing trouble (meter events Stripe refused, reconciliation drift):
+# comma-separated addresses. Empty: nobody is emailed (the console still shows it).
+ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 
