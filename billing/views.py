@@ -200,6 +200,8 @@ def plan_change(request: HttpRequest, customer: Customer, slug: str) -> HttpResp
         "target": plan,
         "target_card": plan_card(plan),
         "preview": preview,
+        # Stripe Checkout takes the card when there is no subscription to change, or no card.
+        "checkout": plan.is_paid and (subscription is None or card_on_file is None),
         "preview_lines": [
             {"text": line.description, "amount": money(cents_to_dollars(line.amount_cents))}
             for line in (preview.lines if preview else ())

@@ -13,6 +13,7 @@ import logging
 
 from djstripe.event_handlers import djstripe_receiver
 
+from billing.checkout import checkout_session_complete
 from billing.dunning import (
     payment_failure_forgive,
     payment_failure_record,
@@ -61,3 +62,9 @@ def invoice_paid_clear_dunning(sender, event, **kwargs) -> None:
 def invoice_forgiven_clear_dunning(sender, event, **kwargs) -> None:
     if invoice_id := _object_id(event):
         payment_failure_forgive(invoice_id=invoice_id)
+
+
+@djstripe_receiver("checkout.session.completed")
+def checkout_completed_sync(sender, event, **kwargs) -> None:
+    if session_id := _object_id(event):
+        checkout_session_complete(session_id=session_id)
