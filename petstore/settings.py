@@ -172,6 +172,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "metering.tasks.prune_flushed_batches",
         "schedule": timedelta(days=1),
     },
+    # The ledger against Stripe's meters and invoices for last month (its invoices are final by
+    # then) and this one: about two Stripe calls per customer, so daily, not hourly.
+    "reconcile-stripe": {
+        "task": "console.tasks.reconcile_stripe",
+        "schedule": timedelta(days=1),
+    },
     # Payment retries and the grace-period downgrade are measured in days; hourly is plenty.
     "dunning": {
         "task": "billing.tasks.dunning",

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import pytest
 import stripe
+import time_machine
 from django.conf import settings
 from django.test import Client
 from rest_framework.test import APIClient
@@ -196,6 +198,43 @@ def stripe_server(_stripe_server, db):
     stripe_catalog_sync()
     yield _stripe_server
     stripe.api_base = saved
+
+
+class Clock:
+    """The app's clock (time-machine: Django's `timezone.now()`, `time.time()`) and the local
+    Stripe server's, frozen and moved together. Redis keeps its own (real) time: under a moved
+    clock, usage is written to the ledger directly, as flushes would have written it."""
+
+    def __init__(self, server):
+        self.server = server
+        self._traveller = None
+        self._coordinates = None
+
+    def move_to(self, when: datetime) -> datetime:
+        if self._traveller is None:
+            self._traveller = time_machine.travel(when, tick=False)
+            self._coordinates = self._traveller.start()
+        else:
+            self._coordinates.move_to(when)
+        self.server.set_now(int(when.timestamp()))
+        return when
+
+    def follow_stripe(self) -> datetime:
+        """After the server moved its own clock (a renewal, a finalization): the app follows."""
+        when = datetime.fromtimestamp(self.server.now(), UTC)
+        self._coordinates.move_to(when)
+        return when
+
+    def stop(self) -> None:
+        if self._traveller is not None:
+            self._traveller.stop()
+
+
+@pytest.fixture
+def clock(stripe_server):
+    moved = Clock(stripe_server)
+    yield moved
+    moved.stop()
 
 
 # --- the portal in a browser's place: Django test clients logged in as the owner and the

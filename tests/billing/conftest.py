@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import stripe
-import time_machine
 from django.urls import reverse
 
 from billing.webhooks.endpoint import webhook_endpoint_ensure
@@ -58,43 +56,6 @@ def webhooks(stripe_server, client):
     # tests deliver through the Django test client instead.
     endpoint = webhook_endpoint_ensure(base_url="http://127.0.0.1:9")
     return WebhookRelay(stripe_server, client, endpoint)
-
-
-class Clock:
-    """The app's clock (time-machine: Django's `timezone.now()`, `time.time()`) and the local
-    Stripe server's, frozen and moved together. Redis keeps its own (real) time: under a moved
-    clock, usage is written to the ledger directly, as flushes would have written it."""
-
-    def __init__(self, server):
-        self.server = server
-        self._traveller = None
-        self._coordinates = None
-
-    def move_to(self, when: datetime) -> datetime:
-        if self._traveller is None:
-            self._traveller = time_machine.travel(when, tick=False)
-            self._coordinates = self._traveller.start()
-        else:
-            self._coordinates.move_to(when)
-        self.server.set_now(int(when.timestamp()))
-        return when
-
-    def follow_stripe(self) -> datetime:
-        """After the server moved its own clock (a renewal, a finalization): the app follows."""
-        when = datetime.fromtimestamp(self.server.now(), UTC)
-        self._coordinates.move_to(when)
-        return when
-
-    def stop(self) -> None:
-        if self._traveller is not None:
-            self._traveller.stop()
-
-
-@pytest.fixture
-def clock(stripe_server):
-    moved = Clock(stripe_server)
-    yield moved
-    moved.stop()
 
 
 class ThinEventRelay:
