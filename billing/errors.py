@@ -7,6 +7,7 @@ class CardDeclined(ApplicationError):
     status_code = 402
     code = "card_declined"
     default_message = "The card was declined. Try another card."
+    schema_component = "CardError"  # raised with decline_code (billing.stripe_api)
 
 
 class PaymentMethodRequired(ApplicationError):
