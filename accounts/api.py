@@ -15,14 +15,23 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.errors import KeyNotFound, SignupUnavailable
+from accounts.errors import EmailTaken, KeyLimitReached, KeyNotFound, SignupUnavailable
 from accounts.models import ApiKey, Customer
+from core.api_schema import Refusal, refusals
 from core.errors import ApplicationError
+from core.serializers import (
+    StrictCharField,
+    StrictEmailField,
+    StrictIntegerField,
+    StrictSerializer,
+)
 
 
 class RegistrationRateLimited(ApplicationError):
     status_code = 429
     code = "rate_limit_exceeded"
+    default_message = "Too many sign-ups from this address (REGISTRATION_RATE, 5 an hour)."
+    schema_component = "RateLimitError"
 
 
 class RegistrationThrottle(SimpleRateThrottle):
@@ -49,9 +58,10 @@ class RegisterApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [RegistrationThrottle]
 
-    class InputSerializer(serializers.Serializer):
-        email = serializers.EmailField(max_length=254)
-        name = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    class InputSerializer(StrictSerializer):
+        # Spaces around a pasted address are dropped (the only field that trims).
+        email = StrictEmailField(max_length=254, trim_whitespace=True)
+        name = StrictCharField(max_length=120, required=False, allow_blank=True)
 
         class Meta:
             ref_name = "RegisterInput"
@@ -66,9 +76,10 @@ class RegisterApi(APIView):
 
     def throttled(self, request, wait):
         seconds = int(wait or 0) + 1
+        limit, duration = RegistrationThrottle().parse_rate(settings.REGISTRATION_RATE)
         raise RegistrationRateLimited(
             f"Too many sign-ups from this address. Try again in {seconds} seconds.",
-            extra={"retry_after": seconds},
+            extra={"limit": limit, "window": f"{duration}s", "retry_after": seconds},
             headers={"Retry-After": str(seconds)},
         )
 
@@ -76,7 +87,11 @@ class RegisterApi(APIView):
         request=InputSerializer,
         responses={201: OutputSerializer},
         auth=[],
+        operation_id="auth_register",
         summary="Sign up and get an API key (no credit card)",
+        description="Public (no key). An Idempotency-Key is ignored here: there is no customer "
+        "yet to keep it for.",
+        extensions=refusals(EmailTaken, RegistrationRateLimited, SignupUnavailable),
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -126,14 +141,25 @@ def _own_key(request, key_id: int) -> ApiKey:
     return api_key
 
 
+class KeyListSerializer(serializers.Serializer):
+    results = KeyOutputSerializer(many=True)
+
+    class Meta:
+        ref_name = "KeyList"
+
+
 class KeyListCreateApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=60, required=False, default="default")
+    class InputSerializer(StrictSerializer):
+        name = StrictCharField(max_length=60, required=False, default="default")
 
         class Meta:
             ref_name = "KeyCreateInput"
 
-    @extend_schema(responses=KeyOutputSerializer(many=True), summary="List your API keys")
+    @extend_schema(
+        responses=KeyListSerializer,
+        operation_id="keys_list",
+        summary="List your API keys (all of them, in one page)",
+    )
     def get(self, request):
         keys = ApiKey.objects.filter(customer_id=request.user.customer_id)
         return Response({"results": KeyOutputSerializer(keys, many=True).data})
@@ -141,7 +167,11 @@ class KeyListCreateApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={201: NewKeyOutputSerializer},
+        operation_id="keys_create",
         summary="Create an API key (shown once)",
+        extensions=refusals(
+            Refusal.of(KeyLimitReached, "You have the most active keys allowed: revoke one first.")
+        ),
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -154,15 +184,20 @@ class KeyListCreateApi(APIView):
 
 
 class KeyRevokeApi(APIView):
-    @extend_schema(responses={204: None}, summary="Revoke an API key")
+    @extend_schema(
+        responses={204: None},
+        operation_id="keys_destroy",
+        summary="Revoke an API key",
+        extensions=refusals(KeyNotFound),
+    )
     def delete(self, request, pk: int):
         services.api_key_revoke(api_key=_own_key(request, pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class KeyRotateApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        grace_hours = serializers.IntegerField(
+    class InputSerializer(StrictSerializer):
+        grace_hours = StrictIntegerField(
             min_value=0,
             max_value=168,
             required=False,
@@ -176,7 +211,11 @@ class KeyRotateApi(APIView):
     @extend_schema(
         request=InputSerializer,
         responses={201: NewKeyOutputSerializer},
+        operation_id="keys_rotate",
         summary="Rotate an API key: a new key replaces it",
+        extensions=refusals(
+            Refusal.of(KeyNotFound, "No such API key, or it is already revoked or expired.")
+        ),
     )
     def post(self, request, pk: int):
         data = self.InputSerializer(data=request.data)

@@ -8,6 +8,8 @@ class EmailTaken(Conflict):
 
 class KeyLimitReached(PermissionDenied):
     code = "key_limit_reached"
+    default_message = "Your plan's number of active keys is reached: revoke a key or upgrade."
+    schema_component = "KeyLimitError"
 
 
 class KeyNotFound(ApplicationError):
@@ -20,6 +22,7 @@ class PlanNotFound(ApplicationError):
     status_code = 404
     code = "plan_not_found"
     default_message = "No plan on offer has this slug."
+    schema_component = "ParameterError"  # raised with param="plan"
 
 
 class SignupUnavailable(ServiceUnavailable):

@@ -13,7 +13,15 @@ from django.utils import timezone
 from djstripe.models import Subscription
 
 from accounts.models import Customer, Plan
-from billing.models import MeterReport, PaymentFailure, PlanPrice
+from billing.models import (
+    EventDestination,
+    Installation,
+    MeterReport,
+    PaymentFailure,
+    PeriodClose,
+    PlanPrice,
+    ThinEvent,
+)
 from core.admin_tools import CappedPaginator, PeriodFilter, ReadOnlyAdmin, admin_extend
 from core.money import cents_to_dollars, money
 
@@ -53,16 +61,87 @@ class PlanPriceAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
 
 
+@admin.register(Installation)
+class InstallationAdmin(ReadOnlyAdmin):
+    """This installation's token: it starts every idempotency key and meter-event identifier
+    we send to Stripe (billing/installation.py)."""
+
+    list_display = ["token", "created_at"]
+
+
+class MeterReportFailedFilter(admin.SimpleListFilter):
+    title = "Stripe refused it"
+    parameter_name = "failed"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Failed (not billed)"), ("no", "Not failed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(failed_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(failed_at__isnull=True)
+        return queryset
+
+
 @admin.register(MeterReport)
 class MeterReportAdmin(ReadOnlyAdmin):
-    list_display = ["hour", "customer", "event_name", "value", "reported_at", "attempts"]
+    list_display = [
+        "hour",
+        "customer",
+        "event_name",
+        "value",
+        "reported_at",
+        "attempts",
+        "failure",
+    ]
     # Grows like the ledger (a row per customer and hour): no date hierarchy, capped count.
-    list_filter = [PeriodFilter, "event_name", ("reported_at", admin.EmptyFieldListFilter)]
+    list_filter = [
+        MeterReportFailedFilter,
+        PeriodFilter,
+        "event_name",
+        "error_code",
+        ("reported_at", admin.EmptyFieldListFilter),
+    ]
     list_select_related = ["customer"]
     search_fields = ["customer__email", "=identifier", "=stripe_customer_id"]
     raw_id_fields = ["customer"]
     show_full_result_count = False
     paginator = CappedPaginator
+
+    @admin.display(description="failure")
+    def failure(self, obj):
+        return f"{obj.error_code}: {obj.last_error}" if obj.failed_at else ""
+
+    def changelist_view(self, request, extra_context=None):
+        failed = MeterReport.objects.filter(failed_at__isnull=False).count()
+        if failed:
+            self.message_user(
+                request,
+                f"{failed} meter report(s) were refused by Stripe and are not billed: "
+                "filter by “Stripe refused it” to see why. Those whose cause was fixed (the "
+                "customer's Stripe id, an archived meter) are sent again by the next report run.",
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+
+@admin.register(PeriodClose)
+class PeriodCloseAdmin(ReadOnlyAdmin):
+    list_display = ["period", "started_at", "closed_at", "reports"]
+
+
+@admin.register(EventDestination)
+class EventDestinationAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_id", "url", "created_at"]
+    exclude = ["secret"]
+
+
+@admin.register(ThinEvent)
+class ThinEventAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "type", "related_object", "summary"]
+    list_filter = ["type"]
+    search_fields = ["=event_id", "=related_object"]
 
 
 @admin.register(PaymentFailure)

@@ -3,7 +3,7 @@ per operation."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +12,18 @@ from accounts.errors import PlanNotFound
 from accounts.models import Customer, Plan
 from billing import selectors
 from billing import services as billing_services
+from billing.errors import (
+    CardDeclined,
+    ContractPlan,
+    InvalidPaymentMethod,
+    NoSubscription,
+    PaymentMethodRequired,
+    PlanNotSelfServe,
+    StripeUnavailable,
+)
+from billing.stripe_api import StripeRequestError
+from core.api_schema import Refusal, refusals
+from core.serializers import StrictCharField, StrictSerializer, StrictSlugField
 
 
 def _caller_customer(request) -> Customer:
@@ -42,20 +54,30 @@ class SubscriptionOutputSerializer(serializers.Serializer):
         ref_name = "Subscription"
 
 
-@extend_schema_serializer(component_name="BillingError")
-class BillingErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(
-        help_text="A stable code: payment_method_required, card_declined, plan_not_available, "
-        "plan_not_found, no_subscription, contract_plan (409: the plan is a contract that only "
-        "staff change), billing_unavailable (503)…"
+BILLING_REQUEST_INVALID = Refusal.of(StripeRequestError, "Stripe refused the request.")
+
+
+class SubscribeResultSerializer(serializers.Serializer):
+    plan = serializers.CharField(help_text="Your plan now.")
+    subscription = SubscriptionOutputSerializer(
+        allow_null=True, help_text="null on the free plan (no Stripe subscription)."
     )
-    message = serializers.CharField()
+
+    class Meta:
+        ref_name = "SubscribeResult"
+
+
+class CancelResultSerializer(serializers.Serializer):
+    subscription = SubscriptionOutputSerializer()
+
+    class Meta:
+        ref_name = "CancelResult"
 
 
 class SubscribeApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        plan = serializers.SlugField()
-        payment_method = serializers.CharField(
+    class InputSerializer(StrictSerializer):
+        plan = StrictSlugField(max_length=50)
+        payment_method = StrictCharField(
             required=False,
             max_length=120,
             help_text="A Stripe payment method id (test mode: pm_card_visa). Needed for the "
@@ -67,13 +89,21 @@ class SubscribeApi(APIView):
 
     @extend_schema(
         request=InputSerializer,
-        responses={
-            200: SubscriptionOutputSerializer,
-            **dict.fromkeys((400, 402, 404, 409, 503), BillingErrorSerializer),
-        },
+        responses=SubscribeResultSerializer,
+        operation_id="billing_subscribe",
         summary="Subscribe to a plan, or upgrade/downgrade (prorated)",
         description="A customer on a contract plan (not self-serve, e.g. Enterprise) cannot "
         "change it here: 409 `contract_plan`; staff change it.",
+        extensions=refusals(
+            PaymentMethodRequired,
+            InvalidPaymentMethod,
+            PlanNotSelfServe,
+            BILLING_REQUEST_INVALID,
+            CardDeclined,
+            PlanNotFound,
+            ContractPlan,
+            StripeUnavailable,
+        ),
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -100,10 +130,11 @@ class SubscribeApi(APIView):
 class CancelApi(APIView):
     @extend_schema(
         request=None,
-        responses={
-            200: SubscriptionOutputSerializer,
-            **dict.fromkeys((400, 409, 503), BillingErrorSerializer),
-        },
+        responses=CancelResultSerializer,
+        operation_id="billing_cancel",
+        extensions=refusals(
+            NoSubscription, BILLING_REQUEST_INVALID, ContractPlan, StripeUnavailable
+        ),
         summary="Cancel the subscription at the end of the period",
         description="A contract plan (not self-serve) is cancelled by staff only: 409 "
         "`contract_plan`.",
@@ -130,8 +161,20 @@ class InvoiceOutputSerializer(serializers.Serializer):
         ref_name = "Invoice"
 
 
+class InvoiceListSerializer(serializers.Serializer):
+    results = InvoiceOutputSerializer(many=True)
+
+    class Meta:
+        ref_name = "InvoiceList"
+
+
 class InvoicesApi(APIView):
-    @extend_schema(responses=InvoiceOutputSerializer(many=True), summary="Your invoices")
+    @extend_schema(
+        responses=InvoiceListSerializer,
+        operation_id="billing_invoices_list",
+        summary="Your invoices, newest first (the last 24, in one page)",
+        extensions=refusals(BILLING_REQUEST_INVALID, StripeUnavailable),
+    )
     def get(self, request):
         invoices = selectors.customer_invoices(_caller_customer(request))
         return Response({"results": InvoiceOutputSerializer(invoices, many=True).data})

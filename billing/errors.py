@@ -7,6 +7,7 @@ class CardDeclined(ApplicationError):
     status_code = 402
     code = "card_declined"
     default_message = "The card was declined. Try another card."
+    schema_component = "CardError"  # raised with decline_code (billing.stripe_api)
 
 
 class PaymentMethodRequired(ApplicationError):
@@ -50,6 +51,14 @@ class InvalidPaymentMethod(ApplicationError):
     status_code = 400
     code = "invalid_payment_method"
     default_message = "The payment method was not accepted."
+
+
+class UsageNotReported(ServiceUnavailable):
+    code = "billing_unavailable"
+    default_message = (
+        "Your usage so far could not be reported to our billing provider, so the plan was not "
+        "changed (it would have been billed at the wrong price). Retry shortly."
+    )
 
 
 class StripeUnavailable(ServiceUnavailable):

@@ -4,8 +4,27 @@ what usage was reported, and payment failures under dunning."""
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
 from django.utils import timezone
+
+
+def new_installation_token() -> str:
+    return secrets.token_hex(6)
+
+
+class Installation(models.Model):
+    """This installation of the app (one row). Its token namespaces every idempotency key and
+    meter-event identifier we send to Stripe, so two installations sharing a Stripe account, or
+    this one after its database was reset, never reuse a key or identifier (Stripe remembers
+    both for 24 hours and would refuse the key, or drop the meter event as already known)."""
+
+    token = models.CharField(max_length=16, unique=True, default=new_installation_token)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"installation {self.token}"
 
 
 class PlanPrice(models.Model):
@@ -39,8 +58,11 @@ class PlanPrice(models.Model):
 
 class MeterReport(models.Model):
     """One usage report sent to a Stripe Billing Meter: a customer's units (or class calls) of
-    one ledger hour. `identifier` is deterministic, so a retried or duplicated report run sends
-    the same identifier and Stripe counts it once; `reported_at` marks it done."""
+    one ledger hour (a part of it when a plan change or a period close reported the hour so far).
+    `identifier` is deterministic, so a retried or duplicated report run sends the same identifier
+    and Stripe counts it once; `reported_at` marks it sent. Stripe may still refuse it later,
+    asynchronously (a v1.billing.meter.error_report_triggered event): `failed_at` and
+    `error_code` then say so, until a retry sends it again under a new identifier."""
 
     customer = models.ForeignKey(
         "accounts.Customer", on_delete=models.CASCADE, related_name="meter_reports"
@@ -50,10 +72,18 @@ class MeterReport(models.Model):
     value = models.BigIntegerField()
     identifier = models.CharField(max_length=200, unique=True)
     stripe_customer_id = models.CharField(max_length=255)
+    timestamp = models.DateTimeField(
+        null=True, blank=True, help_text="The meter event's timestamp (inside the hour)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     reported_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    failed_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="Stripe refused the event after it."
+    )
+    error_code = models.CharField(max_length=64, blank=True)
+    retries = models.PositiveIntegerField(default=0, help_text="Sent again after a failure.")
 
     class Meta:
         ordering = ["-hour", "customer"]
@@ -75,11 +105,22 @@ class PaymentFailure(models.Model):
     currency = models.CharField(max_length=3, default="usd")
     first_failed_at = models.DateTimeField(default=timezone.now)
     last_failed_at = models.DateTimeField(default=timezone.now)
-    attempt_count = models.PositiveIntegerField(default=1)
+    attempt_count = models.PositiveIntegerField(
+        default=1, help_text="Stripe's attempt count (its own automatic retries included)."
+    )
+    retries = models.PositiveIntegerField(
+        default=0, help_text="Our dunning task's retries: our schedule counts these only."
+    )
     grace_ends_at = models.DateTimeField()
     notices_sent = models.PositiveIntegerField(default=0)
     last_notice_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.CharField(
+        max_length=32,
+        blank=True,
+        help_text="paid, void, uncollectible, or subscription_ended (a contract customer's "
+        "leftover subscription was cancelled without changing the plan).",
+    )
     downgraded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -92,3 +133,47 @@ class PaymentFailure(models.Model):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None and self.downgraded_at is None
+
+
+class PeriodClose(models.Model):
+    """A billing period (a calendar month) whose usage was flushed and reported in full at its
+    end, while Stripe keeps the renewal invoices as drafts (`close_billing_periods`)."""
+
+    period = models.CharField(max_length=6, unique=True, help_text="YYYYMM")
+    started_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    reports = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.period
+
+
+class EventDestination(models.Model):
+    """A Stripe event destination (v2, thin events) delivering to our signed endpoint
+    `/stripe/events/<uuid>/`, with the signing secret Stripe gave once, at creation."""
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    uuid = models.UUIDField(unique=True)
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=255)
+    enabled_events = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class ThinEvent(models.Model):
+    """A v2 thin event received (once per event id: a redelivery is not processed again)."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    related_object = models.CharField(max_length=255, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    summary = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing import views
+from billing import checkout_views, views
 
 urlpatterns: list = [
     path("dashboard/billing/", views.billing_page, name="dashboard-billing"),
@@ -13,4 +13,17 @@ urlpatterns: list = [
     ),
     path("dashboard/billing/plan/<slug:slug>/", views.plan_change, name="dashboard-plan-change"),
     path("dashboard/billing/cancel/", views.subscription_cancel, name="dashboard-cancel"),
+    # Stripe Checkout (subscribe, change the card) and the Stripe customer portal.
+    path(
+        "dashboard/billing/checkout/done/",
+        checkout_views.checkout_done,
+        name="dashboard-checkout-done",
+    ),
+    path(
+        "dashboard/billing/checkout/<slug:slug>/",
+        checkout_views.checkout_subscribe,
+        name="dashboard-checkout",
+    ),
+    path("dashboard/billing/card/", checkout_views.card_change, name="dashboard-card"),
+    path("dashboard/billing/portal/", checkout_views.portal, name="dashboard-portal"),
 ]

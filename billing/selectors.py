@@ -40,17 +40,17 @@ def customer_invoices(customer: Customer, *, limit: int = 24) -> list[dict[str, 
     invoices = stripe_call(stripe.Invoice.list, customer=customer.stripe_customer_id, limit=limit)
     return [
         {
-            "id": invoice["id"],
-            "number": invoice.get("number") or "",
-            "status": invoice["status"],
-            "total": _dollars(invoice.get("total")),
-            "amount_due": _dollars(invoice.get("amount_due")),
-            "amount_paid": _dollars(invoice.get("amount_paid")),
-            "currency": invoice.get("currency", "usd"),
-            "period_start": _when(invoice.get("period_start")),
-            "period_end": _when(invoice.get("period_end")),
-            "created": _when(invoice.get("created")),
-            "hosted_invoice_url": invoice.get("hosted_invoice_url") or "",
+            "id": invoice.id,
+            "number": invoice.number or "",
+            "status": invoice.status,
+            "total": _dollars(invoice.total),
+            "amount_due": _dollars(invoice.amount_due),
+            "amount_paid": _dollars(invoice.amount_paid),
+            "currency": invoice.currency,
+            "period_start": _when(invoice.period_start),
+            "period_end": _when(invoice.period_end),
+            "created": _when(invoice.created),
+            "hosted_invoice_url": invoice.hosted_invoice_url or "",
         }
         for invoice in invoices.data
     ]

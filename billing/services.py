@@ -13,6 +13,7 @@ from typing import Any
 
 import stripe
 from django.db import transaction
+from django.utils import timezone
 from djstripe import models as djstripe_models
 
 from accounts.models import Customer, Plan
@@ -24,10 +25,15 @@ from billing.errors import (
     NoSubscription,
     PaymentMethodRequired,
     PlanNotSelfServe,
+    UsageNotReported,
 )
+from billing.installation import stripe_key
+from billing.reporting import reports_send, usage_report_until
 from billing.stripe_api import djstripe_sync, stripe_call, stripe_retrieve
 from billing.stripe_catalog import plan_for_price_ids, subscription_items
 
+# Paid periods are calendar months (UTC), like quotas and the usage API.
+BILLING_CYCLE_ANCHOR = {"day_of_month": 1, "hour": 0, "minute": 0, "second": 0}
 # Subscriptions that keep the plan: `past_due` keeps it through the dunning grace period.
 LIVE_STATUSES = ("active", "trialing", "past_due")
 PAYMENT_METHOD_RE = re.compile(r"^pm_[A-Za-z0-9_]{3,100}$")
@@ -69,7 +75,7 @@ def stripe_customer_ensure(*, customer: Customer) -> str:
             "petstore_customer_id": str(customer.pk),
             "djstripe_subscriber": str(customer.pk),
         },
-        idempotency_key=f"petstore-customer-{customer.pk}",
+        idempotency_key=stripe_key("customer", customer.pk),
     )
     Customer.objects.filter(pk=customer.pk, stripe_customer_id="").update(
         stripe_customer_id=created.id
@@ -80,12 +86,10 @@ def stripe_customer_ensure(*, customer: Customer) -> str:
 
 
 def _payment_method_info(pm: Any) -> PaymentMethodInfo | None:
-    if not pm or isinstance(pm, str) or not pm.get("card"):
+    if not pm or isinstance(pm, str) or "card" not in pm or not pm.card:
         return None
-    card = pm["card"]
-    return PaymentMethodInfo(
-        pm["id"], card["brand"], card["last4"], card["exp_month"], card["exp_year"]
-    )
+    card = pm.card
+    return PaymentMethodInfo(pm.id, card.brand, card.last4, card.exp_month, card.exp_year)
 
 
 def payment_method_set(*, customer: Customer, payment_method: str) -> PaymentMethodInfo:
@@ -132,10 +136,11 @@ def live_subscription(customer: Customer) -> Any | None:
 
 
 def _subscription_plan(subscription: Any) -> Plan | None:
-    price_ids = {item["price"]["id"] for item in subscription["items"]["data"]}
+    price_ids = {item.price.id for item in subscription["items"].data}
     plan = plan_for_price_ids(price_ids)
     if plan is None:
-        slug = (subscription.get("metadata") or {}).get("petstore_plan")
+        metadata = subscription.metadata
+        slug = metadata["petstore_plan"] if metadata and "petstore_plan" in metadata else None
         plan = Plan.objects.filter(slug=slug).first() if slug else None
     return plan
 
@@ -144,9 +149,9 @@ def subscription_state(subscription: Any, *, customer: Customer | None = None) -
     """A subscription as the portal and API show it; the payment method is the subscription's
     own, else the customer's default (one more Stripe call, only then)."""
     plan = _subscription_plan(subscription)
-    items = subscription["items"]["data"]
-    period_end = items[0].get("current_period_end") if items else None
-    pm = subscription.get("default_payment_method")
+    items = subscription["items"].data
+    period_end = items[0].current_period_end if items else None
+    pm = subscription.default_payment_method
     if isinstance(pm, str) or (pm is None and customer is not None):
         pm = default_payment_method(customer) if customer is not None else None
     else:
@@ -154,11 +159,11 @@ def subscription_state(subscription: Any, *, customer: Customer | None = None) -
     return SubscriptionState(
         plan_slug=plan.slug if plan else "",
         plan_name=plan.name if plan else "",
-        status=subscription["status"],
+        status=subscription.status,
         current_period_end=datetime.fromtimestamp(period_end, UTC) if period_end else None,
-        cancel_at_period_end=bool(subscription.get("cancel_at_period_end")),
+        cancel_at_period_end=bool(subscription.cancel_at_period_end),
         payment_method=pm,
-        stripe_subscription_id=subscription["id"],
+        stripe_subscription_id=subscription.id,
     )
 
 
@@ -176,11 +181,41 @@ def _reason(old: Plan, new: Plan) -> str:
     return "upgrade" if (new.monthly_price or 0) > (old.monthly_price or 0) else "downgrade"
 
 
+def plan_change_terms(current_plan: Plan, plan: Plan) -> dict[str, str]:
+    """How a change between two paid plans is made. An upgrade is invoiced (prorated) at once
+    and must be paid for the change to happen; a downgrade credits the unused time on the next
+    invoice. The preview (billing/previews.py) asks Stripe with the same terms."""
+    upgrade = (plan.monthly_price or 0) > (current_plan.monthly_price or 0)
+    return {
+        "proration_behavior": "always_invoice" if upgrade else "create_prorations",
+        "payment_behavior": "error_if_incomplete" if upgrade else "allow_incomplete",
+    }
+
+
+def swap_items(subscription: Any, plan: Plan) -> list[dict[str, Any]]:
+    """The item changes that move a subscription to `plan`: every current item deleted (a
+    metered one's usage so far is invoiced at its price: flexible billing mode), the plan's
+    items added."""
+    return [
+        {"id": item.id, "deleted": True} for item in subscription["items"].data
+    ] + subscription_items(plan)
+
+
 def subscription_change(
-    *, customer: Customer, plan: Plan, payment_method: str | None = None
+    *,
+    customer: Customer,
+    plan: Plan,
+    payment_method: str | None = None,
+    at: datetime | None = None,
+    usage_reported: bool = False,
 ) -> SubscriptionState | None:
     """Subscribe, upgrade or downgrade (with proration). Choosing Free cancels the paid
-    subscription at period end. Returns the subscription state (None when on Free)."""
+    subscription at period end. Returns the subscription state (None when on Free).
+
+    A change between paid plans takes effect at `at` (default now; the plan-change page passes
+    the moment its preview was made, so the invoice equals the preview): the usage recorded
+    before it is flushed and reported to Stripe first (unless the preview already did,
+    `usage_reported`), timestamped before `at`, so that Stripe bills it at the old price."""
     customer = Customer.objects.select_related("plan").get(pk=customer.pk)
     contract_plan_refuse(customer)
     if not plan.is_active or not plan.self_serve:
@@ -210,11 +245,14 @@ def subscription_change(
             # No half-made subscription: if the first invoice cannot be paid, nothing is created.
             payment_behavior="error_if_incomplete",
             proration_behavior="create_prorations",
+            # Stated, not left to the API version's default: a metered price swapped
+            # mid-period bills the usage before the swap at the old price.
+            billing_mode={"type": "flexible"},
             # Periods are calendar months (UTC), like quotas and the usage API.
-            billing_cycle_anchor_config={"day_of_month": 1, "hour": 0, "minute": 0, "second": 0},
+            billing_cycle_anchor_config=BILLING_CYCLE_ANCHOR,
             metadata=metadata,
             expand=["latest_invoice", "default_payment_method"],
-            idempotency_key=f"petstore-subscribe-{customer.pk}-{uuid.uuid4().hex}",
+            idempotency_key=stripe_key("subscribe", customer.pk, uuid.uuid4().hex),
         )
     else:
         if _subscription_plan(current) == plan:
@@ -223,24 +261,37 @@ def subscription_change(
                     stripe.Subscription.modify, current.id, cancel_at_period_end=False
                 )
             return subscription_state(current, customer=customer)
-        upgrade = (plan.monthly_price or 0) > (customer.plan.monthly_price or 0)
+        at = at or timezone.now()
+        usage_report_before_change(customer=customer, at=at, reported=usage_reported)
         subscription = stripe_call(
             stripe.Subscription.modify,
             current.id,
-            items=[{"id": item["id"], "deleted": True} for item in current["items"]["data"]]
-            + items,
-            # An upgrade is invoiced (prorated) at once and must be paid for the change to
-            # happen; a downgrade credits the unused time on the next invoice.
-            proration_behavior="always_invoice" if upgrade else "create_prorations",
-            payment_behavior="error_if_incomplete" if upgrade else "allow_incomplete",
+            items=swap_items(current, plan),
+            proration_date=int(at.timestamp()),
+            **plan_change_terms(customer.plan, plan),
             cancel_at_period_end=False,
             metadata=metadata,
             expand=["latest_invoice", "default_payment_method"],
         )
     djstripe_sync(djstripe_models.Subscription, subscription)
     if subscription.status in LIVE_STATUSES:
-        customer_change_plan(customer=customer, plan=plan, reason=_reason(customer.plan, plan))
+        customer_change_plan(
+            customer=customer, plan=plan, reason=_reason(customer.plan, plan), when=at
+        )
     return subscription_state(subscription, customer=customer)
+
+
+def usage_report_before_change(*, customer: Customer, at: datetime, reported: bool) -> None:
+    """Everything the customer used before `at` reaches Stripe before the swap, or the change
+    does not happen (UsageNotReported, 503): reported after the swap, Stripe would not bill it
+    at the old price (it invoices the old price's usage at the change), nor at the new one
+    (its timestamps are before it)."""
+    if reported:  # the preview reported up to `at`: send only what is still pending
+        result = reports_send(customer=customer)
+    else:
+        result = usage_report_until(customer=customer, until=at)
+    if result.failed:
+        raise UsageNotReported()
 
 
 def subscription_cancel(*, customer: Customer) -> SubscriptionState:

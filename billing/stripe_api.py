@@ -78,5 +78,6 @@ def djstripe_sync(model: Any, obj: Any) -> Any:
     try:
         return model.sync_from_stripe_data(obj, api_key=settings.STRIPE_TEST_SECRET_KEY)
     except Exception:  # dj-stripe sync must never break a billing operation
-        logger.exception("dj-stripe could not sync %s %s", type(obj).__name__, obj.get("id"))
+        name = type(obj).__name__
+        logger.exception("dj-stripe could not sync %s %s", name, getattr(obj, "id", None))
         return None

@@ -25,6 +25,7 @@ from django.db import transaction
 from djstripe import models as djstripe_models
 
 from accounts.models import Plan
+from billing.installation import stripe_key
 from billing.models import PlanPrice
 from billing.stripe_api import djstripe_sync, stripe_call, stripe_retrieve
 from pricing.engine import PlanTerms, Tier, plan_terms
@@ -187,7 +188,7 @@ def meters_ensure() -> dict[str, str]:
                 default_aggregation={"formula": "sum"},
                 customer_mapping={"event_payload_key": "stripe_customer_id", "type": "by_id"},
                 value_settings={"event_payload_key": "value"},
-                idempotency_key=f"meter-{event_name}",
+                idempotency_key=stripe_key("meter", event_name),
             )
             existing[event_name] = meter.id
     return existing
@@ -211,13 +212,18 @@ def _product_ensure(plan: Plan, result: SyncResult) -> None:
             id=product_id(plan),
             name=name,
             metadata={"petstore_plan": plan.slug},
-            idempotency_key=f"product-{product_id(plan)}",
+            idempotency_key=stripe_key("product", product_id(plan)),
         )
         result.products_created += 1
         result.lines.append(f"product {product.id} created")
     elif product.name != name or not product.active:
         product = stripe_call(stripe.Product.modify, product.id, name=name, active=True)
     djstripe_sync(djstripe_models.Product, product)
+
+
+def _metadata(obj: Any, key: str) -> str | None:
+    metadata = obj.metadata
+    return metadata[key] if metadata and key in metadata else None
 
 
 def _price_ensure(plan: Plan, spec: PriceSpec, result: SyncResult) -> None:
@@ -228,7 +234,7 @@ def _price_ensure(plan: Plan, spec: PriceSpec, result: SyncResult) -> None:
     # Stripe may already hold the price (a run that died after creating it): adopt it.
     found = stripe_call(stripe.Price.list, lookup_keys=[spec.lookup_key], active=True, limit=1)
     stripe_price = next(
-        (p for p in found.data if (p.metadata or {}).get("fingerprint") == spec.fingerprint), None
+        (p for p in found.data if _metadata(p, "fingerprint") == spec.fingerprint), None
     )
     if stripe_price is None:
         stripe_price = stripe_call(
@@ -242,7 +248,7 @@ def _price_ensure(plan: Plan, spec: PriceSpec, result: SyncResult) -> None:
                 "role": spec.role,
                 "fingerprint": spec.fingerprint,
             },
-            idempotency_key=f"price-{spec.lookup_key}-{spec.fingerprint}",
+            idempotency_key=stripe_key("price", spec.lookup_key, spec.fingerprint),
         )
         result.prices_created += 1
         result.lines.append(f"price {stripe_price.id} created for {spec.lookup_key}")

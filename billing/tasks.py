@@ -3,13 +3,21 @@
 from celery import shared_task
 
 from billing.dunning import dunning_run
+from billing.meter_errors import meter_reports_retry
+from billing.periods import billing_period_close
 from billing.reporting import usage_report_to_stripe
 
 
 @shared_task(name="billing.tasks.report_usage_to_stripe", ignore_result=True)
 def report_usage_to_stripe() -> dict:
+    retried = meter_reports_retry()  # reports Stripe refused, whose cause was fixed since
     result = usage_report_to_stripe()
-    return {"created": result.created, "sent": result.sent, "failed": result.failed}
+    return {
+        "created": result.created,
+        "sent": result.sent,
+        "failed": result.failed,
+        "retried": retried.retried,
+    }
 
 
 @shared_task(name="billing.tasks.dunning", ignore_result=True)
@@ -19,4 +27,12 @@ def dunning() -> dict:
         "retried": result.retried,
         "recovered": result.recovered,
         "downgraded": result.downgraded,
+        "forgiven": result.forgiven,
+        "errors": result.errors,
     }
+
+
+@shared_task(name="billing.tasks.close_billing_periods", ignore_result=True)
+def close_billing_periods() -> dict | None:
+    result = billing_period_close()
+    return None if result is None else {"period": result.period, "created": result.created}

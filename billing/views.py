@@ -15,12 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.models import Customer
 from accounts.selectors import plan_catalogue
 from accounts.views import customer_required
-from billing import selectors, services
+from billing import previews, selectors, services
 from billing.errors import ContractPlan
 from billing.forms import PaymentMethodForm, PlanChangeForm
 from core.email import sales_email
 from core.errors import ApplicationError
-from core.money import money
+from core.money import cents_to_dollars, money
 from core.periods import current_period
 from metering.selectors import customer_usage
 from pricing.display import plan_card, quote_display
@@ -140,14 +140,27 @@ def plan_change(request: HttpRequest, customer: Customer, slug: str) -> HttpResp
     form = PlanChangeForm(
         request.POST if request.method == "POST" else None, card_on_file=card_on_file
     )
+    # A change between paid plans is confirmed against Stripe's preview, and applied as of the
+    # moment the preview was made (billing/previews.py).
+    previewed = subscription is not None and plan.is_paid
+    at = None
+    if previewed and request.method == "POST":
+        at = previews.preview_moment(request.POST.get("preview", ""), customer=customer, plan=plan)
+        if at is None:
+            form.is_valid()
+            form.add_error(None, "Prices are shown for a few minutes: here they are again, now.")
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and (at is not None or not previewed):
         status = 400
         if form.is_valid():
             method = (form.cleaned_data["payment_method"] or None) if plan.is_paid else None
             try:
                 state = services.subscription_change(
-                    customer=customer, plan=plan, payment_method=method
+                    customer=customer,
+                    plan=plan,
+                    payment_method=method,
+                    at=at,
+                    usage_reported=at is not None,
                 )
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
@@ -175,11 +188,25 @@ def plan_change(request: HttpRequest, customer: Customer, slug: str) -> HttpResp
             quotes[key] = quote_display(quote_for_plan(target, Usage(units=used)).to_dict())
         except PricingError:
             quotes[key] = None
+    preview = None
+    if previewed and not read_error:
+        try:
+            preview = previews.plan_change_preview(customer=customer, plan=plan)
+        except ApplicationError as exc:
+            read_error = exc.message
     context = {
         "customer": customer,
         "plan": customer.plan,
         "target": plan,
         "target_card": plan_card(plan),
+        "preview": preview,
+        # Stripe Checkout takes the card when there is no subscription to change, or no card.
+        "checkout": plan.is_paid and (subscription is None or card_on_file is None),
+        "preview_lines": [
+            {"text": line.description, "amount": money(cents_to_dollars(line.amount_cents))}
+            for line in (preview.lines if preview else ())
+        ],
+        "preview_total": money(cents_to_dollars(preview.amount_due_cents)) if preview else None,
         "form": form,
         "units_used": used,
         "quotes": quotes,

@@ -2,8 +2,9 @@
 
 It is Django's default admin site (console.apps.ConsoleAdminConfig), so every app registers its
 models with `@admin.register` and never imports the console. The site adds the business metrics
-(`/admin/metrics/`, `/admin/metrics.json`), staff only through its own `admin_view`, and sends the
-admin pages of models that moved to another app to their new address.
+(`/admin/metrics/`, `/admin/metrics.json`) and the ledger ↔ Stripe reconciliation
+(`/admin/reconciliation/`, `/admin/reconciliation.json`), staff only through its own
+`admin_view`, and sends the admin pages of models that moved to another app to their new address.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ class ConsoleAdminSite(admin.AdminSite):
         return inner
 
     def get_urls(self):
-        from console import views
+        from console import reconciliation_views, views
 
         moved = [
             re_path(
@@ -56,6 +57,16 @@ class ConsoleAdminSite(admin.AdminSite):
             path("metrics/", self.staff_view(views.metrics_page), name="metrics"),
             path(
                 "metrics.json", self.staff_view(views.metrics_json, json=True), name="metrics_json"
+            ),
+            path(
+                "reconciliation/",
+                self.staff_view(reconciliation_views.reconciliation_page),
+                name="reconciliation",
+            ),
+            path(
+                "reconciliation.json",
+                self.staff_view(reconciliation_views.reconciliation_json, json=True),
+                name="reconciliation_json",
             ),
             *moved,
             *super().get_urls(),

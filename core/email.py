@@ -35,6 +35,14 @@ def email_send(
     message.send()
 
 
+def email_staff(*, template: str, context: dict[str, Any]) -> int:
+    """Send `<template>.txt` to each staff address (settings.ADMINS); returns how many."""
+    addresses = [address for _name, address in settings.ADMINS]
+    for address in addresses:
+        email_send(to=address, template=template, context=context)
+    return len(addresses)
+
+
 def sales_email() -> str:
     """The address customers write to about plans and contracts: DEFAULT_FROM_EMAIL's."""
     return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]

@@ -16,6 +16,8 @@ class ApplicationError(Exception):
     status_code = 400
     code = "bad_request"
     default_message = "The request could not be processed."
+    # The OpenAPI component of its body (core.api_schema): "Error", or a variant with more fields.
+    schema_component = "Error"
 
     def __init__(
         self,

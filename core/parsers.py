@@ -1,4 +1,5 @@
-"""The API's body parsers: DRF's own, refusing what no view should be handed.
+"""The API's body parsers: DRF's own, refusing what no view should be handed. The API takes JSON
+(`DEFAULT_PARSER_CLASSES`); the image upload alone takes multipart/form-data.
 
 - JSON nested deeper than `MAX_JSON_DEPTH` (Python's parser itself gives up with a RecursionError
   near 1,000 levels; what it accepts below that would still reach serializers and renderers that
@@ -61,13 +62,6 @@ class JSONParser(parsers.JSONParser):
                 f"JSON may not be nested more than {MAX_JSON_DEPTH} levels deep."
             ) from None
         _refuse_nested_or_nul(data)
-        return data
-
-
-class FormParser(parsers.FormParser):
-    def parse(self, stream, media_type=None, parser_context=None):
-        data = super().parse(stream, media_type, parser_context)
-        _refuse_nul_fields(data)
         return data
 
 

@@ -1,4 +1,4 @@
-from core.errors import ApplicationError, ServiceUnavailable
+from core.errors import ApplicationError, Conflict, ServiceUnavailable
 
 
 class InvalidApiKey(ApplicationError):
@@ -14,16 +14,22 @@ class InvalidApiKey(ApplicationError):
 class FeatureNotInPlan(ApplicationError):
     status_code = 403
     code = "feature_not_in_plan"
+    default_message = "The operation needs a feature your plan does not include. Upgrade to use it."
+    schema_component = "FeatureError"
 
 
 class RateLimited(ApplicationError):
     status_code = 429
     code = "rate_limit_exceeded"
+    default_message = "Too many requests for your plan's rate limit. Retry after Retry-After."
+    schema_component = "RateLimitError"
 
 
 class QuotaExceeded(ApplicationError):
     status_code = 429
     code = "quota_exceeded"
+    default_message = "The monthly quota of your hard-capped plan is used up."
+    schema_component = "QuotaError"
 
 
 class MeteringUnavailable(ServiceUnavailable):
@@ -31,4 +37,28 @@ class MeteringUnavailable(ServiceUnavailable):
     default_message = (
         "Usage metering is temporarily unavailable, so requests cannot be served. "
         "Retry in a few seconds."
+    )
+
+
+class InvalidIdempotencyKey(ApplicationError):
+    status_code = 400
+    code = "invalid_idempotency_key"
+    default_message = (
+        "An Idempotency-Key is 1 to 255 visible ASCII characters (no spaces); a UUID is ideal."
+    )
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+    default_message = (
+        "This Idempotency-Key was already used with another request (another body or another "
+        "endpoint). A key identifies one request: use a new key for a new request."
+    )
+
+
+class IdempotencyKeyInUse(Conflict):
+    code = "idempotency_key_in_use"
+    default_message = (
+        "A request with this Idempotency-Key is still being processed. Retry once it has "
+        "answered: the retry gets its result."
     )

@@ -3,13 +3,19 @@ applied to it by configuration (metering middleware, endpoint table)."""
 
 from __future__ import annotations
 
+from django import forms
 from django.db import transaction
 from django.db.models import Count
 from django.http import FileResponse
 from django.urls import reverse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
@@ -17,15 +23,26 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api_schema import VALIDATION_ERROR, refusals
 from core.parsers import MultiPartParser
-from petstore.images import make_thumbnail
+from core.serializers import StrictCharField, StrictModelSerializer, StrictSerializer
+from petstore.images import ImageTooLarge, InvalidImage, make_thumbnail
 from petstore.models import Pet, PetStatus
-from petstore.thumbnails import NO_STORE, ThumbnailNotFound, thumbnail_for_token, thumbnail_token
+from petstore.thumbnails import (
+    NO_STORE,
+    ExpiredThumbnailUrl,
+    InvalidThumbnailUrl,
+    ThumbnailNotFound,
+    thumbnail_for_token,
+    thumbnail_token,
+)
 
 
-class PetSerializer(serializers.ModelSerializer):
+class PetSerializer(StrictModelSerializer):
+    """One of your pets."""
+
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=30), max_length=20, required=False
+        child=StrictCharField(max_length=30), max_length=20, required=False
     )
     thumbnail_url = serializers.SerializerMethodField()
 
@@ -53,6 +70,14 @@ class PetSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(url) if request else url
 
 
+class PetFilterForm(forms.Form):
+    def clean_status(self):
+        # An empty `status=` is not one of the statuses (django-filter would ignore it).
+        if self.data.get("status") == "":
+            raise forms.ValidationError("Choose one of: " + ", ".join(PetStatus.values) + ".")
+        return self.cleaned_data["status"]
+
+
 class PetFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=PetStatus.choices)
     species = filters.CharFilter(lookup_expr="iexact")
@@ -60,12 +85,49 @@ class PetFilter(filters.FilterSet):
     class Meta:
         model = Pet
         fields = ["status", "species"]
+        form = PetFilterForm
 
 
-class ImageUploadSerializer(serializers.Serializer):
+class ImageUploadSerializer(StrictSerializer):
     image = serializers.FileField(help_text="JPEG, PNG, GIF or WebP; at most 5 MB.")
 
 
+class ImageInfoSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(
+        choices=["JPEG", "PNG", "GIF", "WEBP"], help_text="The upload's format."
+    )
+    original_width = serializers.IntegerField()
+    original_height = serializers.IntegerField()
+    width = serializers.IntegerField(help_text="The thumbnail's width (at most 256).")
+    height = serializers.IntegerField(help_text="The thumbnail's height (at most 256).")
+
+    class Meta:
+        ref_name = "ImageInfo"
+
+
+class PetImageSerializer(PetSerializer):
+    """A pet after its image upload, with what was made of the image."""
+
+    image = ImageInfoSerializer(read_only=True)
+
+    class Meta(PetSerializer.Meta):
+        fields = [*PetSerializer.Meta.fields, "image"]
+        ref_name = "PetWithImage"
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "species",
+                OpenApiTypes.STR,
+                description="Only pets of this species (case-insensitive).",
+                pattern=r"^[^\x00]*$",
+            )
+        ],
+        extensions=refusals(VALIDATION_ERROR),
+    ),
+)
 class PetViewSet(
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
@@ -97,8 +159,9 @@ class PetViewSet(
 
     @extend_schema(
         request={"multipart/form-data": ImageUploadSerializer},
-        responses=PetSerializer,
+        responses=PetImageSerializer,
         summary="Upload a pet image (made into a thumbnail)",
+        extensions=refusals(InvalidImage, ImageTooLarge),
     )
     @action(
         detail=True,
@@ -143,14 +206,6 @@ class AnalyticsApi(APIView):
         )
 
 
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField()
-    message = serializers.CharField()
-
-    class Meta:
-        ref_name = "Error"
-
-
 class JsonWhateverAccepted(BaseContentNegotiation):
     """An image URL is fetched by browsers and tools that ask for image/*: a refusal is JSON
     all the same, never a 406."""
@@ -172,7 +227,7 @@ class ThumbnailApi(APIView):
 
     @extend_schema(
         auth=[],
-        operation_id="thumbnail_retrieve",
+        operation_id="thumbnails_retrieve",
         summary="A pet's thumbnail, by the signed URL in the pet's thumbnail_url",
         description=(
             "The pet's JPEG thumbnail. Take the URL from the pet's `thumbnail_url`: it is signed, "
@@ -180,11 +235,8 @@ class ThumbnailApi(APIView):
         ),
         responses={
             (200, "image/jpeg"): OpenApiResponse(OpenApiTypes.BINARY, description="JPEG"),
-            403: OpenApiResponse(
-                ErrorSerializer, description="invalid_signature, or url_expired: get a new URL"
-            ),
-            404: OpenApiResponse(ErrorSerializer, description="The image no longer exists."),
         },
+        extensions=refusals(InvalidThumbnailUrl, ExpiredThumbnailUrl, ThumbnailNotFound),
     )
     def get(self, request, token: str):
         pet, seconds_left = thumbnail_for_token(token)

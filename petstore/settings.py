@@ -66,6 +66,9 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a log-in refused by django-axes (portal or admin) into our lockout page.
     "axes.middleware.AxesMiddleware",
+    # Idempotency-Key on API writes: replays a stored answer (or refuses a reused key) before
+    # metering would count the request again (metering/idempotency.py).
+    "metering.idempotency.IdempotencyMiddleware",
     # Authenticates API keys, enforces plans and counts usage for every metered API route.
     "metering.middleware.MeteringMiddleware",
 ]
@@ -156,6 +159,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.report_usage_to_stripe",
         "schedule": timedelta(hours=1),
     },
+    # A period's last minutes must reach Stripe while its renewal invoices are drafts (one hour
+    # after the period ends, by default): checked every minute, it does its work once a month.
+    "close-billing-periods": {
+        "task": "billing.tasks.close_billing_periods",
+        "schedule": timedelta(minutes=1),
+    },
     # Threshold crossings are emailed within a minute; each threshold fires once per period.
     "send-usage-alerts": {
         "task": "alerts.tasks.send_usage_alerts",
@@ -178,6 +187,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.tasks.webhook_deliveries_due",
         "schedule": timedelta(minutes=1),
     },
+    # The ledger against Stripe's meters and invoices for last month (its invoices are final by
+    # then) and this one: about two Stripe calls per customer, so daily, not hourly.
+    "reconcile-stripe": {
+        "task": "console.tasks.reconcile_stripe",
+        "schedule": timedelta(days=1),
+    },
     # Payment retries and the grace-period downgrade are measured in days; hourly is plenty.
     "dunning": {
         "task": "billing.tasks.dunning",
@@ -197,19 +212,19 @@ METERING_BENCH_UNMETERED = env.bool("METERING_BENCH_UNMETERED", default=False)
 METERING_USAGE_ESTIMATOR = "pricing.selectors.usage_estimate"
 API_KEY_MODE = env.str("API_KEY_MODE", default="live")  # "live" → ps_live_…, "test" → ps_test_…
 REGISTRATION_RATE = env.str("REGISTRATION_RATE", default="5/hour")
+# How long the answer to a write sent with an Idempotency-Key is kept and replayed (Stripe: 24 h).
+IDEMPOTENCY_KEY_TTL_SECONDS = env.int("IDEMPOTENCY_KEY_TTL_SECONDS", default=24 * 60 * 60)
 
 # --- Django REST framework ------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["metering.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        # DRF's, refusing JSON nested too deep and NUL characters (core/parsers.py).
-        "core.parsers.JSONParser",
-        "core.parsers.MultiPartParser",
-        "core.parsers.FormParser",
-    ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    # JSON only (the image upload takes multipart/form-data): DRF's, refusing JSON nested too
+    # deep and NUL characters (core/parsers.py). A form-encoded body is 415.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    # Refuses a limit or offset it cannot read instead of ignoring it (core/pagination.py).
+    "DEFAULT_PAGINATION_CLASS": "core.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "metering.schema.MeteredAutoSchema",
@@ -221,6 +236,7 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     # Keep {pk} in the OpenAPI paths: the endpoint table and `x-cost` use the route names.
     "SCHEMA_COERCE_PATH_PK": False,
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -229,8 +245,24 @@ SPECTACULAR_SETTINGS = {
         "A metered Pet Store API. Authenticate every call with `X-API-Key: ps_live_…` "
         "(or `Authorization: Bearer ps_live_…`). Each operation's cost in usage units is "
         "published as `x-cost`; responses carry `X-RateLimit-*`, `X-Usage-Cost` and "
-        "`X-Quota-Remaining` headers."
+        "`X-Quota-Remaining` headers.\n\n"
+        'Every refusal is JSON `{"error": code, "message": …}` (the `Error` schema and '
+        "its variants); each response lists the codes it may carry.\n\n"
+        "Writes (POST, PUT, PATCH, DELETE) accept an `Idempotency-Key` header (1 to 255 "
+        "characters; a UUID per operation): the first answer is stored for 24 hours and "
+        "replayed, with `Idempotent-Replayed: true` and not billed again, for any retry with the "
+        "same key and request; the same key with another request is 409 "
+        "`idempotency_key_reused`, and while the first is still running 409 "
+        "`idempotency_key_in_use`. Refusals before the operation runs (401, 403, 429, 503, "
+        "invalid bodies) are not stored, so their retry runs."
     ),
+    # Request bodies get their own components (`PetRequest`): no read-only fields, and the
+    # constraints the server enforces (`minLength` of non-blank strings).
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api_schema.exact_bodies",
+    ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -299,6 +331,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = PET_IMAGE_MAX_BYTES + 1024 * 1024
 
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Pet Store API <billing@petstore.local>")
+# Staff who are emailed about billing trouble (meter events Stripe refused, reconciliation drift):
+# comma-separated addresses. Empty: nobody is emailed (the console still shows it).
+ADMINS = [(address, address) for address in env.list("ADMINS", default=[])]
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
 

@@ -12,6 +12,7 @@ from alerts.page_urls import urlpatterns as alerts_pages
 from alerts.urls import api_urlpatterns as alerts_api
 from billing.page_urls import urlpatterns as billing_pages
 from billing.urls import api_urlpatterns as billing_api
+from billing.webhooks.thin import ThinEventView
 from billing.webhooks.view import StripeWebhookView
 from metering.page_urls import urlpatterns as metering_pages
 from metering.urls import api_urlpatterns as metering_api
@@ -38,6 +39,8 @@ urlpatterns = [
     # Ahead of dj-stripe's own view at the same URL: ours always verifies the signature against
     # the endpoint's stored secret (see billing/webhooks/view.py for why).
     path(trailing_slash("stripe/webhook/<uuid:uuid>"), StripeWebhookView.as_view()),
+    # Stripe's v2 thin events (meter errors), signed with the event destination's own secret.
+    path("stripe/events/<uuid:uuid>/", ThinEventView.as_view(), name="stripe-thin-events"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     *portal_pages,
     *accounts_pages,

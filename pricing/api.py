@@ -13,29 +13,33 @@ from rest_framework.views import APIView
 
 from accounts.errors import PlanNotFound
 from accounts.models import Plan
+from core.api_schema import refusals
 from core.errors import ApplicationError
 from pricing import selectors
 from pricing.engine import quote_for_plan
 
 MAX_COUNT = 10_000_000_000
 CLASS_PARAMS = ("read", "write", "image")
-_DIGITS = re.compile(r"[0-9]{1,11}")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class InvalidParameter(ApplicationError):
     status_code = 400
     code = "invalid_parameter"
+    default_message = "A parameter is missing or out of range: `param` names it."
+    schema_component = "ParameterError"
 
 
 def _count(params, name: str) -> int | None:
     raw = params.get(name)
     if raw is None:
         return None
-    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_COUNT:
+    digits = raw.lstrip("0") or "0"  # leading zeros are fine; huge numbers are never parsed
+    if not _DIGITS.fullmatch(raw) or len(digits) > 11 or int(digits) > MAX_COUNT:
         raise InvalidParameter(
             f"{name} must be a whole number from 0 to {MAX_COUNT:,}.", extra={"param": name}
         )
-    return int(raw)
+    return int(digits)
 
 
 class QuoteLineSerializer(serializers.Serializer):
@@ -71,31 +75,38 @@ class PricingQuoteApi(APIView):
             allow_null=True, help_text="The cheapest self-serve plan, when it beats this one."
         )
 
-    @extend_schema_serializer(component_name="PricingQuoteError")
-    class ErrorSerializer(serializers.Serializer):
-        error = serializers.CharField()
-        message = serializers.CharField()
-        param = serializers.CharField(required=False)
-
     @extend_schema(
         auth=[],
+        operation_id="pricing_quote",
         summary="Price a monthly usage on a plan, line by line (the pricing calculator)",
+        description="Public (no key, not metered). With no count at all, the quote is for a "
+        "month without calls (the plan's base price).",
         parameters=[
-            OpenApiParameter("plan", OpenApiTypes.STR, required=True, description="Plan slug."),
             OpenApiParameter(
-                "calls", OpenApiTypes.INT, description=f"Calls in the month (0–{MAX_COUNT:,})."
+                "plan",
+                OpenApiTypes.STR,
+                required=True,
+                description="Plan slug.",
+                pattern=r"^[^\x00]*$",
+                allow_blank=False,
+            ),
+            OpenApiParameter(
+                "calls",
+                {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
+                description=f"Calls in the month (0–{MAX_COUNT:,}; default 0).",
             ),
             *[
                 OpenApiParameter(
                     name,
-                    OpenApiTypes.INT,
+                    {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
                     description=f"{name.capitalize()} calls, for class-priced plans (a "
                     "unit-priced plan counts them at their weight in units).",
                 )
                 for name in CLASS_PARAMS
             ],
         ],
-        responses={200: OutputSerializer, 400: ErrorSerializer, 404: ErrorSerializer},
+        responses={200: OutputSerializer},
+        extensions=refusals(InvalidParameter, PlanNotFound),
     )
     def get(self, request):
         params = request.query_params
@@ -104,14 +115,9 @@ class PricingQuoteApi(APIView):
             raise InvalidParameter("Give the plan to quote: ?plan=pro.", extra={"param": "plan"})
         calls = _count(params, "calls")
         by_class = {name: n for name in CLASS_PARAMS if (n := _count(params, name)) is not None}
-        if calls is None and not by_class:
-            raise InvalidParameter(
-                "Give the usage to price: calls=N (or read=, write=, image= counts).",
-                extra={"param": "calls"},
-            )
         plan = Plan.objects.filter(slug=slug, is_active=True).first()
         if plan is None:
-            raise PlanNotFound(f"No plan on offer has the slug {slug!r}.")
+            raise PlanNotFound(f"No plan on offer has the slug {slug!r}.", extra={"param": "plan"})
         usage = selectors.calculator_usage(calls=calls, by_class=by_class)
         quote = quote_for_plan(plan, usage)
         body = {

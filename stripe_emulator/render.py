@@ -65,7 +65,7 @@ def expand_object(store: Store, obj: dict[str, Any], paths: list[list[str]]) -> 
         groups.setdefault(path[0], []).append(path[1:])
     for field, subpaths in groups.items():
         rest = [p for p in subpaths if p]
-        includer = INCLUDABLES.get(str(obj.get("object")), {}).get(field)
+        includer = INCLUDABLES.get(str(obj.get("object") or ""), {}).get(field)
         if includer is not None and obj.get(field) is None:
             obj[field] = includer(store, obj)
         if field not in obj:

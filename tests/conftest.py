@@ -4,10 +4,13 @@ test) and the real database of DATABASE_URL (SQLite by default, PostgreSQL in CI
 from __future__ import annotations
 
 import os
+import sys
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import pytest
 import stripe
+import time_machine
 from django.conf import settings
 from django.test import Client
 from rest_framework.test import APIClient
@@ -66,6 +69,65 @@ def _clean_redis_and_caches(request):
     yield
     grants.clear()
     rules.invalidate()
+
+
+# --- Stripe objects are read with the library's own API --------------------------------------
+# stripe-python 15's StripeObject is not a dict: it has attribute and `[]` access and `in`, and
+# no `.get()`, `.items()`, `.keys()`, `.values()`, `.pop()` or `.setdefault()`. dj-stripe adds
+# them back at start-up (djstripe/_stripe_compat.py) for its own sync code, so code of ours
+# calling them works today and breaks on an upgrade of either library. A grep cannot tell a
+# StripeObject's `.get()` from a dict's; this guard can: it wraps the patched methods for the
+# whole run, and a call whose caller is a module of ours fails the test that made it (recorded,
+# then asserted after the test, so a broad `except` in the code path cannot swallow it).
+OUR_PACKAGES = frozenset(
+    {
+        "core",
+        "accounts",
+        "metering",
+        "pricing",
+        "billing",
+        "alerts",
+        "console",
+        "portal",
+        "petstore",
+    }
+)
+DICT_HABITS = ("get", "items", "keys", "values", "pop", "setdefault")
+stripe_object_misuse: list[str] = []
+
+
+def _guarded(name: str, method):
+    def guarded(self, *args, **kwargs):
+        caller = sys._getframe(1)
+        module = caller.f_globals.get("__name__", "")
+        if module.partition(".")[0] in OUR_PACKAGES:
+            stripe_object_misuse.append(f"{module}:{caller.f_lineno} calls StripeObject.{name}()")
+        return method(self, *args, **kwargs)
+
+    return guarded
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stripe_object_guard():
+    patched = {
+        n: stripe.StripeObject.__dict__[n] for n in DICT_HABITS if n in stripe.StripeObject.__dict__
+    }
+    for name, method in patched.items():
+        setattr(stripe.StripeObject, name, _guarded(name, method))
+    yield
+    for name, method in patched.items():
+        setattr(stripe.StripeObject, name, method)
+
+
+@pytest.fixture(autouse=True)
+def _stripe_objects_read_with_the_library_api():
+    stripe_object_misuse.clear()
+    yield
+    misuse, stripe_object_misuse[:] = sorted(set(stripe_object_misuse)), []
+    assert not misuse, (
+        "read Stripe objects with attribute or [] access and `in` (dj-stripe's patch adds "
+        f"dict methods to StripeObject): {misuse}"
+    )
 
 
 @pytest.fixture
@@ -136,6 +198,43 @@ def stripe_server(_stripe_server, db):
     stripe_catalog_sync()
     yield _stripe_server
     stripe.api_base = saved
+
+
+class Clock:
+    """The app's clock (time-machine: Django's `timezone.now()`, `time.time()`) and the local
+    Stripe server's, frozen and moved together. Redis keeps its own (real) time: under a moved
+    clock, usage is written to the ledger directly, as flushes would have written it."""
+
+    def __init__(self, server):
+        self.server = server
+        self._traveller = None
+        self._coordinates = None
+
+    def move_to(self, when: datetime) -> datetime:
+        if self._traveller is None:
+            self._traveller = time_machine.travel(when, tick=False)
+            self._coordinates = self._traveller.start()
+        else:
+            self._coordinates.move_to(when)
+        self.server.set_now(int(when.timestamp()))
+        return when
+
+    def follow_stripe(self) -> datetime:
+        """After the server moved its own clock (a renewal, a finalization): the app follows."""
+        when = datetime.fromtimestamp(self.server.now(), UTC)
+        self._coordinates.move_to(when)
+        return when
+
+    def stop(self) -> None:
+        if self._traveller is not None:
+            self._traveller.stop()
+
+
+@pytest.fixture
+def clock(stripe_server):
+    moved = Clock(stripe_server)
+    yield moved
+    moved.stop()
 
 
 # --- the portal in a browser's place: Django test clients logged in as the owner and the

@@ -73,7 +73,19 @@ def counts():
 if phase == "before":
     for app, name in targets:
         call_command("migrate", app, *([name] if name else []), verbosity=0)
-    call_command("seed_demo", customers=60, months=3, seed=7, until="2026-10-20", verbosity=0)
+    # Today's seed_demo fills the old layout: the columns later migrations added (billing 0004:
+    # a payment failure's own retry count and resolution) are left out of its inserts.
+    from billing.models import PaymentFailure
+
+    opts = PaymentFailure._meta
+    saved = list(opts.local_fields)
+    opts.local_fields[:] = [f for f in saved if f.name not in ("retries", "resolution")]
+    opts._expire_cache()
+    try:
+        call_command("seed_demo", customers=60, months=3, seed=7, until="2026-10-20", verbosity=0)
+    finally:
+        opts.local_fields[:] = saved
+        opts._expire_cache()
     from django.contrib.admin.models import CHANGE, LogEntry
     from django.contrib.auth.models import Group, Permission, User
     from django.contrib.contenttypes.models import ContentType
@@ -157,12 +169,14 @@ def test_a_database_of_the_old_layout_migrates_with_every_row(scratch_database):
     assert counts["billing_usagealert"] > 0 and counts["billing_paymentfailure"] > 0
 
     after = _run(scratch_database, "after", AFTER)
-    # Not a row lost or added, content types included, but for the models alerts gained since
-    # (forecast notices, webhooks): a content type and the four default permissions each.
+    # Not a row lost or added, content types included, but for the models added since
+    # (billing 0004: Installation, PeriodClose, EventDestination, ThinEvent; alerts 0002:
+    # PeriodNotice, WebhookEndpoint, WebhookEvent, WebhookDelivery), 4 permissions each.
+    new_models = 4 + len(ALERTS_MODELS_ADDED)
     expected = {
         **counts,
-        "django_content_type": counts["django_content_type"] + len(ALERTS_MODELS_ADDED),
-        "auth_permission": counts["auth_permission"] + 4 * len(ALERTS_MODELS_ADDED),
+        "django_content_type": counts["django_content_type"] + new_models,
+        "auth_permission": counts["auth_permission"] + 4 * new_models,
     }
     assert after["counts"] == expected
     assert after["content_type"] == before["content_type"]  # the same row, relabelled

@@ -13,7 +13,12 @@ import logging
 
 from djstripe.event_handlers import djstripe_receiver
 
-from billing.dunning import payment_failure_record, payment_failure_resolve_if_paid
+from billing.checkout import checkout_session_complete
+from billing.dunning import (
+    payment_failure_forgive,
+    payment_failure_record,
+    payment_failure_resolve_if_paid,
+)
 from billing.services import subscription_sync
 
 logger = logging.getLogger(__name__)
@@ -51,3 +56,15 @@ def invoice_payment_failed_start_dunning(sender, event, **kwargs) -> None:
 def invoice_paid_clear_dunning(sender, event, **kwargs) -> None:
     if invoice_id := _object_id(event):
         payment_failure_resolve_if_paid(invoice_id=invoice_id)
+
+
+@djstripe_receiver(["invoice.voided", "invoice.marked_uncollectible"])
+def invoice_forgiven_clear_dunning(sender, event, **kwargs) -> None:
+    if invoice_id := _object_id(event):
+        payment_failure_forgive(invoice_id=invoice_id)
+
+
+@djstripe_receiver("checkout.session.completed")
+def checkout_completed_sync(sender, event, **kwargs) -> None:
+    if session_id := _object_id(event):
+        checkout_session_complete(session_id=session_id)

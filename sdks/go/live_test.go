@@ -276,6 +276,39 @@ func TestLiveRefusalsAreTypedErrors(t *testing.T) {
 	}
 }
 
+func TestLiveCreateRetriedWithItsIdempotencyKey(t *testing.T) {
+	ctx := live(t)
+	client := freshFree(ctx, t, Options{})
+	key := newUUID()
+	first := must[*Pet](t)(client.Pets.Create(ctx, PetCreate{Name: "Buddy"}, WithIdempotencyKey(key)))
+	retried := must[*Pet](t)(client.Pets.Create(ctx, PetCreate{Name: "Buddy"}, WithIdempotencyKey(key)))
+	if retried.ID != first.ID || *first.LastResponse.UsageCost != 2 || first.LastResponse.Header.Get("Idempotent-Replayed") != "" {
+		t.Fatalf("first %+v, retried %+v", first.LastResponse, retried.LastResponse)
+	}
+	r := retried.LastResponse
+	if r.Header.Get("Idempotent-Replayed") != "true" || *r.UsageCost != 0 || r.IdempotencyKey != key {
+		t.Fatalf("replay %+v", r)
+	}
+	_, err := client.Pets.Create(ctx, PetCreate{Name: "Max"}, WithIdempotencyKey(key))
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || conflict.Code != "idempotency_key_reused" {
+		t.Fatalf("same key, another body: %v", err)
+	}
+
+	if page := must[*Page[Pet]](t)(client.Pets.List(ctx, nil)); page.Count != 1 {
+		t.Fatalf("%d pets", page.Count)
+	}
+	usage := must[*Usage](t)(client.Usage.Retrieve(ctx))
+	billed := map[string]EndpointUsage{}
+	for _, row := range usage.ByEndpoint {
+		billed[row.Endpoint] = row
+	}
+	// One create (2 units) and one list (1 unit): the replay cost nothing.
+	if row := billed["POST /api/v1/pets"]; row.Calls != 1 || row.Units != 2 || usage.UnitsUsed != 3 {
+		t.Fatalf("billed %+v, %d units in all", row, usage.UnitsUsed)
+	}
+}
+
 func TestLiveFreeCustomerPastItsRateLimit(t *testing.T) {
 	ctx := live(t)
 	free := freshFree(ctx, t, Options{DisableRetries: true})

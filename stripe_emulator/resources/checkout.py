@@ -240,6 +240,12 @@ INCLUDABLES["checkout.session"] = {
 }
 
 
+# Includable, and expanded by dj-stripe when it syncs a session (`line_items.data.discounts`,
+# `total_details.breakdown`): discounts and taxes are not itemized here, so both are empty.
+INCLUDABLES["item"] = {"discounts": lambda store, obj: []}
+INCLUDABLES[""] = {"breakdown": lambda store, obj: {"discounts": [], "taxes": []}}
+
+
 def retrieve(ctx: Ctx, session_id: str) -> dict[str, Any]:
     return ctx.render("checkout_session", get_session(ctx.store, session_id, "session"))
 
@@ -349,6 +355,9 @@ def hosted_page(ctx: Ctx, session_id: str, error: str | None = None) -> str:
 def _page(title: str, body: str) -> str:
     return (
         f"<!doctype html><html lang='en'><meta charset='utf-8'><title>{title}</title>"
+        # No favicon request: this server would answer it 401 (no API key), which a browser
+        # logs as an error on the page.
+        "<link rel='icon' href='data:,'>"
         "<style>body{font-family:sans-serif;max-width:32rem;margin:2rem auto}"
         "label{display:block;margin:.5rem 0}#error{color:#b00}</style>"
         f"<body><p><small>Local Stripe test page</small></p>{body}</body></html>"

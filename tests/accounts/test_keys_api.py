@@ -87,6 +87,28 @@ def test_rotate_with_grace_keeps_the_old_key_working(owner):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("url", "payload", "field"),
+    [
+        (KEYS, {"name": 0}, "name"),
+        (KEYS, {"name": ""}, "name"),
+        (KEYS, {"label": "ci"}, "label"),
+        ("rotate", {"grace_hours": "5"}, "grace_hours"),
+        ("rotate", {"grace_hours": 1.5}, "grace_hours"),
+        ("rotate", {"grace_hours": 24.0}, "grace_hours"),
+        ("rotate", {"grace_hours": True}, "grace_hours"),
+    ],
+)
+def test_key_requests_are_as_strict_as_the_schema(owner, url, payload, field):
+    if url == "rotate":
+        url = f"{KEYS}/{ApiKey.objects.get(customer=owner.customer).pk}/rotate"
+    response = owner.post(url, payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error" and field in response.json()["fields"]
+    assert ApiKey.objects.filter(customer=owner.customer).count() == 1
+
+
+@pytest.mark.django_db
 def test_revoking_an_unknown_key_is_404(owner):
     response = owner.delete(f"{KEYS}/999999")
     assert response.status_code == 404

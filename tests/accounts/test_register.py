@@ -50,6 +50,22 @@ def test_bad_email_is_400_and_creates_nothing(client, payload):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"email": "a@example.com", "name": 0}, "name"),
+        ({"email": "a@example.com", "plan": "pro"}, "plan"),
+        ({"email": ["a@example.com"]}, "email"),
+    ],
+)
+def test_sign_up_is_as_strict_as_the_schema(client, payload, field):
+    response = client.post(REGISTER, payload, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error" and field in response.json()["fields"]
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.django_db
 def test_malformed_json_is_400(client):
     response = client.post(REGISTER, "{not json", content_type="application/json")
     assert response.status_code == 400
@@ -74,8 +90,9 @@ def test_registration_is_throttled_per_ip(client):
         REMOTE_ADDR="10.0.0.1",
     )
     assert refused.status_code == 429
-    assert refused.json()["error"] == "rate_limit_exceeded"
-    assert int(refused["Retry-After"]) > 0
+    body = refused.json()
+    assert (body["error"], body["limit"], body["window"]) == ("rate_limit_exceeded", 3, "3600s")
+    assert int(refused["Retry-After"]) == body["retry_after"] > 0
     other_ip = client.post(
         REGISTER,
         {"email": "u10@example.com"},

@@ -82,6 +82,11 @@ def test_an_endpoint_is_deleted_by_its_owner_only(business, other_business):
         ({"url": "http://user:pw@127.0.0.1/", "events": ["plan.changed"]}, "invalid_webhook_url"),
         ({"url": "http://" + "a" * 2050, "events": ["plan.changed"]}, "validation_error"),
         (
+            {"url": "http://127.0.0.1:9/", "events": ["plan.changed"], "secret": "x"},
+            "validation_error",
+        ),
+        ({"url": 42, "events": ["plan.changed"]}, "validation_error"),
+        (
             {"url": "http://no-such-host.invalid/", "events": ["plan.changed"]},
             "invalid_webhook_url",
         ),
@@ -125,6 +130,13 @@ def test_the_schema_documents_the_operations(client):
     assert schema["paths"]["/api/v1/webhooks/{pk}"]["delete"]["operationId"] == "webhooks_destroy"
     assert {"201", "400", "401", "403", "409"} <= set(webhooks["post"]["responses"])
     assert webhooks["post"]["x-feature"] == "webhooks" and webhooks["post"]["x-cost"] == 0
-    request = schema["components"]["schemas"]["WebhookEndpointCreate"]
+    request = schema["components"]["schemas"]["WebhookEndpointCreateRequest"]
     assert request["properties"]["url"]["maxLength"] == 2048
     assert request["properties"]["events"]["minItems"] == 1
+    assert request["additionalProperties"] is False
+    responses = webhooks["post"]["responses"]
+    assert "invalid_webhook_url" in responses["400"]["description"]
+    assert "feature_not_in_plan" in responses["403"]["description"]
+    assert "webhook_limit_reached" in responses["409"]["description"]
+    params = {p["name"] for p in webhooks["post"].get("parameters", [])}
+    assert "Idempotency-Key" in params

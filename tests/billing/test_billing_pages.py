@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from billing import selectors, services
+from billing import previews, selectors, services
 from billing.errors import CardDeclined, NoSubscription, PaymentMethodRequired, StripeUnavailable
+from billing.previews import ChangePreview, PreviewLine, preview_token
 from billing.services import PaymentMethodInfo, SubscriptionState
 from tests.conftest import web_client
 
@@ -158,7 +159,7 @@ def test_only_test_cards_are_accepted(owner_web, fake_stripe, monkeypatch):
 def test_upgrade_confirmation_and_change(owner, owner_web, fake_stripe, monkeypatch, plans):
     calls = []
 
-    def subscription_change(*, customer, plan, payment_method=None):
+    def subscription_change(*, customer, plan, payment_method=None, **when):
         calls.append((customer.pk, plan.slug, payment_method))
         return pro_state()
 
@@ -176,21 +177,38 @@ def test_upgrade_confirmation_and_change(owner, owner_web, fake_stripe, monkeypa
     assert "You are now on the Pro plan." in body(owner_web.get("/dashboard/billing/"))
 
 
-def test_upgrade_with_the_card_on_file(pro_client, fake_stripe, monkeypatch):
+def test_upgrade_with_the_card_on_file(pro_client, fake_stripe, monkeypatch, plans):
     customer = pro_client.customer
     fake_stripe["subscriptions"][customer.pk] = pro_state()
+    at = datetime(2030, 1, 11, tzinfo=UTC)
+    shown = ChangePreview(
+        "due_now",
+        at,
+        13467,
+        13467,
+        (PreviewLine("Remaining time on Business", 1, 13467),),
+        None,
+        preview_token(customer=customer, plan=plans["business"], at=at),
+    )
+    monkeypatch.setattr(previews, "plan_change_preview", lambda **kw: shown)
     calls = []
     monkeypatch.setattr(
         services,
         "subscription_change",
-        lambda *, customer, plan, payment_method=None: calls.append(payment_method) or pro_state(),
+        lambda *, customer, plan, payment_method=None, **when: (
+            calls.append((payment_method, when)) or pro_state()
+        ),
     )
     client = web_client(customer)
-    assert "The card on file (Visa •••• 4242)" in body(
-        client.get("/dashboard/billing/plan/business/")
-    )
-    client.post("/dashboard/billing/plan/business/", {"payment_method": ""})
-    assert calls == [None]
+    html = body(client.get("/dashboard/billing/plan/business/"))
+    assert "The card on file (Visa •••• 4242)" in html and "$134.67" in html
+    # Without the preview's token (or with a stale one) nothing changes: the preview is shown
+    # again, so what is confirmed is what was shown.
+    again = client.post("/dashboard/billing/plan/business/", {"payment_method": ""})
+    assert again.status_code == 200 and calls == []
+    assert "here they are again" in body(again)
+    client.post("/dashboard/billing/plan/business/", {"payment_method": "", "preview": shown.token})
+    assert calls == [(None, {"at": at, "usage_reported": True})]
 
 
 @pytest.mark.parametrize(
@@ -215,7 +233,7 @@ def test_downgrade_to_free_ends_at_period_end(pro_client, fake_stripe, monkeypat
     customer = pro_client.customer
     calls = []
 
-    def change(*, customer, plan, payment_method=None):
+    def change(*, customer, plan, payment_method=None, **when):
         calls.append((plan.slug, payment_method))
         return pro_state(cancel_at_period_end=True)
 

@@ -72,6 +72,10 @@ def test_a_declined_card_is_402_and_changes_nothing(owner, stripe_server, card):
         ({"plan": "gold", "payment_method": "pm_card_visa"}, 404, "plan_not_found"),
         ({"plan": "pro", "payment_method": "card-1234"}, 400, "invalid_payment_method"),
         ({}, 400, "validation_error"),
+        # As strict as the schema: a slug is a JSON string, a payment method is not blank.
+        ({"plan": 5, "payment_method": "pm_card_visa"}, 400, "validation_error"),
+        ({"plan": "pro", "payment_method": ""}, 400, "validation_error"),
+        ({"plan": "pro", "payment_method": "pm_card_visa", "coupon": "x"}, 400, "validation_error"),
     ],
 )
 def test_bad_subscribe_requests(owner, stripe_server, payload, status, code):

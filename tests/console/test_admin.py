@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,7 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ApiKey, Plan, PlanChange
-from billing.models import PaymentFailure, PlanPrice
+from billing.installation import installation_token
+from billing.models import EventDestination, PaymentFailure, PeriodClose, PlanPrice, ThinEvent
 from core.periods import current_period
 from metering.models import Endpoint
 from tests.factories import (
@@ -53,6 +55,20 @@ def console_data(plans):
     StripeSubscriptionFactory(customer=business, status="active")
     PlanPriceFactory(plan=plans["pro"], stripe_price_id="price_1")
     MeterReportFactory(customer=pro, value=1_234)
+    MeterReportFactory(
+        customer=pro,
+        value=55,
+        reported_at=timezone.now(),
+        failed_at=timezone.now(),
+        error_code="meter_event_customer_not_found",
+        last_error="No customer cus_gone",
+    )
+    installation_token()
+    PeriodClose.objects.create(period=period.previous().id, closed_at=timezone.now(), reports=3)
+    EventDestination.objects.create(
+        stripe_id="ed_1", uuid=uuid.uuid4(), url="http://x.example/e/", secret="whsec_x"
+    )
+    ThinEvent.objects.create(event_id="evt_1", type="v1.billing.meter.no_meter_found")
     PaymentFailureFactory(customer=pro, stripe_invoice_id="in_open")
     PaymentFailureFactory(customer=pro, stripe_invoice_id="in_paid", resolved_at=timezone.now())
     AlertSettingsFactory(customer=free)

@@ -271,3 +271,19 @@ def test_a_locked_out_user_sees_the_log_in_page_with_the_reason(page, db):
     # Chromium logs every 400 (wrong password) and 429 (locked out) page as a console error.
     expected = ("status of 400 (Bad Request)", "status of 429 (Too Many Requests)")
     page.console_errors[:] = [e for e in page.console_errors if not e.endswith(expected)]
+
+
+def test_the_api_reference_shows_refusals_headers_and_the_idempotency_key(page, live_server):
+    page.goto("/api/docs/")
+    create = page.locator("#operations-pets-pets_create")
+    create.locator(".opblock-summary").click()
+    body = create.locator(".opblock-body")
+    expect()(body).to_contain_text("Idempotency-Key")
+    for status in ("201", "400", "401", "409", "413", "415", "429", "503"):
+        expect()(body.locator(f"tr.response[data-code='{status}']")).to_be_visible()
+    conflict = body.locator("tr.response[data-code='409']")
+    expect()(conflict).to_contain_text("idempotency_key_reused")
+    expect()(conflict).to_contain_text("idempotency_key_in_use")
+    created = body.locator("tr.response[data-code='201']")
+    expect()(created).to_contain_text("X-RateLimit-Remaining")
+    expect()(created).to_contain_text("Idempotent-Replayed")

@@ -6,6 +6,7 @@ import pytest
 from accounts.models import Customer
 from metering import services
 from metering.models import RequestVoid
+from petstore.models import Pet
 from tests.faults.conftest import ledger_totals
 
 PETS = "/api/v1/pets"
@@ -114,3 +115,27 @@ def test_redis_lost_inside_an_admitted_call_answers_503_json_and_bills_nothing(
     assert services.usage_flush().voids_applied == 1
     totals = ledger_totals(customer_with_usage.customer.pk)
     assert (totals["calls"], totals["units"]) == (4, 5)  # 3 lists and a create; not the 503
+
+
+@pytest.mark.django_db
+def test_a_write_with_an_idempotency_key_answers_503_when_redis_is_down(
+    customer_with_usage, app_on_own_redis
+):
+    app_on_own_redis.kill()
+    response = customer_with_usage.post(
+        PETS, {"name": "Max"}, format="json", HTTP_IDEMPOTENCY_KEY="down"
+    )
+    assert response.status_code == 503
+    assert response.json()["error"] == "metering_unavailable"
+    assert not Pet.objects.filter(name="Max").exists()
+    # Back up: the retry with the same key runs (the 503 was not kept) and is kept itself.
+    app_on_own_redis.start()
+    created = customer_with_usage.post(
+        PETS, {"name": "Max"}, format="json", HTTP_IDEMPOTENCY_KEY="down"
+    )
+    replayed = customer_with_usage.post(
+        PETS, {"name": "Max"}, format="json", HTTP_IDEMPOTENCY_KEY="down"
+    )
+    assert created.status_code == 201 and "Idempotent-Replayed" not in created
+    assert replayed["Idempotent-Replayed"] == "true"
+    assert Pet.objects.filter(name="Max").count() == 1

@@ -148,7 +148,7 @@ def test_replayed_events_have_one_effect_and_send_one_email(
     live_server, stripe_server, make_customer
 ):
     """The Stripe server delivers every event itself; then each is delivered again (Stripe
-    retries a delivery it thinks failed): one failure recorded, one email of each kind."""
+    retries a delivery it thinks failed): one failure recorded, one email."""
     endpoint = webhook_endpoint_ensure(base_url=live_server.url)
     webhooks = Webhooks(stripe_server, live_server.url, endpoint)
     customer, sub_id = subscribed(make_customer)
@@ -166,7 +166,9 @@ def test_replayed_events_have_one_effect_and_send_one_email(
         webhooks.deliver(event_for(webhooks, type, invoice_id))
     failure = PaymentFailure.objects.get(stripe_invoice_id=invoice_id)
     assert failure.resolved_at is not None
-    assert len(subjects()) == 2 and "received" in subjects()[1]
+    # Stripe's receipt tells the customer of the payment: no email of ours (docs/operations.md,
+    # "Who emails what"), however often the events come.
+    assert len(subjects()) == 1
     assert {d["status"] for d in stripe_server.deliveries()} == {200}
     assert plan_of(customer) == "pro"
 

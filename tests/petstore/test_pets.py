@@ -73,6 +73,18 @@ def test_list_is_paginated_and_filtered(pro_client):
         ({"name": "x", "status": "eaten"}, "status"),
         ({"name": "x" * 101}, "name"),
         ({"name": "x", "tags": "notalist"}, "tags"),
+        # As strict as the schema says (core/serializers.py): strings are JSON strings, kept as
+        # sent, not blank; integers are not strings; unknown and read-only fields are refused.
+        ({"name": 0}, "name"),
+        ({"name": 1.5}, "name"),
+        ({"name": True}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "Rex" + " " * 98}, "name"),
+        ({"name": "x", "species": 7}, "species"),
+        ({"name": "x", "tags": [""]}, "tags"),
+        ({"name": "x", "tags": [3]}, "tags"),
+        ({"name": "x", "staus": "sold"}, "staus"),
+        ({"name": "x", "id": 9}, "id"),
     ],
 )
 def test_validation_errors_are_json(owner, payload, field):
@@ -81,6 +93,48 @@ def test_validation_errors_are_json(owner, payload, field):
     body = response.json()
     assert body["error"] == "validation_error"
     assert field in body["fields"]
+    assert not Pet.objects.exists()
+
+
+@pytest.mark.django_db
+def test_strings_are_kept_as_sent(owner):
+    pet = owner.post(PETS, {"name": " Rex ", "species": "", "tags": [" a"]}, format="json")
+    assert pet.status_code == 201
+    assert (pet.json()["name"], pet.json()["species"], pet.json()["tags"]) == (" Rex ", "", [" a"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"limit": "2.18e-134"}, "limit"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "1001"}, "limit"),
+        ({"limit": "1_0"}, "limit"),
+        ({"limit": ""}, "limit"),
+        ({"offset": "-1"}, "offset"),
+        ({"offset": "2147483648"}, "offset"),
+        ({"offset": "x"}, "offset"),
+        ({"status": ""}, "status"),
+    ],
+)
+def test_list_parameters_the_schema_refuses_are_400(owner, params, field):
+    response = owner.get(PETS, params)
+    assert response.status_code == 400
+    assert response.json()["error"] == "validation_error" and field in response.json()["fields"]
+
+
+@pytest.mark.django_db
+def test_list_parameters_at_their_bounds_are_fine(owner):
+    owner.post(PETS, {"name": "Rex"}, format="json")
+    assert owner.get(PETS, {"limit": "1000", "offset": "0"}).json()["count"] == 1
+    assert owner.get(PETS, {"limit": "001", "offset": "2147483647"}).json()["results"] == []
+
+
+@pytest.mark.django_db
+def test_a_form_encoded_body_is_415(owner):
+    response = owner.post(PETS, "name=Rex", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415 and response.json()["error"] == "unsupported_media_type"
     assert not Pet.objects.exists()
 
 

@@ -182,7 +182,6 @@ def test_inactive_plans_are_never_suggested(client):
         ({"plan": "pro", "calls": "1e3"}, "calls"),
         ({"plan": "pro", "calls": "10000000001"}, "calls"),
         ({"plan": "pro", "calls": "99999999999999999999"}, "calls"),
-        ({"plan": "pro"}, "calls"),
         ({"plan": "pro", "read": "-5"}, "read"),
         ({"plan": "pro", "calls": "1", "image": "x"}, "image"),
         ({"calls": "1"}, "plan"),
@@ -195,6 +194,13 @@ def test_bad_parameters_are_400_invalid_parameter(client, params, param):
     assert body["error"] == "invalid_parameter"
     assert body["param"] == param
     assert body["message"]
+
+
+def test_a_plan_alone_is_quoted_for_a_month_without_calls(client):
+    # The schema cannot say "at least one count": no count means no usage.
+    body = quote(client, plan="pro")
+    assert body["total"] == "49.00"
+    assert quote(client, plan="pro", calls="0000000000001")["total"] == "49.00"
 
 
 def test_the_largest_allowed_count_is_accepted(client):

@@ -217,6 +217,33 @@ def test_refusals_are_typed_errors(make_client, sdk_world):
     run(flow)
 
 
+def test_a_create_retried_with_its_idempotency_key_makes_one_pet_and_one_charge(
+    make_client, sdk_world
+):
+    async def flow():
+        registration = await call(make_client().auth.register(email=email("idem")))
+        client = make_client(api_key=registration.api_key)
+        key = str(uuid.uuid4())
+        first = await call(client.pets.create(name="Buddy", idempotency_key=key))
+        retried = await call(client.pets.create(name="Buddy", idempotency_key=key))
+        assert retried.id == first.id and retried.name == "Buddy"
+        assert first.last_response.usage_cost == 2
+        assert "idempotent-replayed" not in first.last_response.headers
+        assert retried.last_response.headers["idempotent-replayed"] == "true"
+        assert retried.last_response.usage_cost == 0
+        assert retried.last_response.idempotency_key == key
+        with pytest.raises(ConflictError) as reused:
+            await call(client.pets.create(name="Max", idempotency_key=key))
+        assert reused.value.code == "idempotency_key_reused"
+
+        assert (await call(client.pets.list())).count == 1
+        usage = await call(client.usage.retrieve())
+        (row,) = [r for r in usage.by_endpoint if r.endpoint == "POST /api/v1/pets"]
+        assert (row.calls, row.units, usage.units_used) == (1, 2, 3)  # the create, and a list
+
+    run(flow)
+
+
 def test_a_free_customer_past_its_rate_limit(make_client, sdk_world):
     async def flow():
         registration = await call(make_client().auth.register(email=email("limit")))

@@ -3,12 +3,14 @@ from django.core.management.base import BaseCommand
 
 from billing.stripe_catalog import stripe_catalog_sync
 from billing.webhooks.endpoint import webhook_endpoint_ensure
+from billing.webhooks.thin import event_destination_ensure
 
 
 class Command(BaseCommand):
     help = (
         "Prepare Stripe for this site: the plan catalogue (products, prices, meters) and the "
-        "webhook endpoint delivering to SITE_URL. Idempotent."
+        "webhook endpoint and the meter-error event destination delivering to SITE_URL. "
+        "Idempotent."
     )
 
     def add_arguments(self, parser):
@@ -22,3 +24,5 @@ class Command(BaseCommand):
         )
         endpoint = webhook_endpoint_ensure(base_url=base_url)
         self.stdout.write(f"stripe webhooks deliver to {endpoint.url}")
+        destination = event_destination_ensure(base_url=base_url)
+        self.stdout.write(f"stripe meter errors (thin events) deliver to {destination.url}")

@@ -184,6 +184,27 @@ test('refusals become typed errors', { skip }, async () => {
   assert.equal(retries.length, 0, 'a used-up quota is not retried');
 });
 
+test('a create retried with its Idempotency-Key makes one pet and one charge', { skip }, async () => {
+  const client = await freshFreeClient();
+  const idempotencyKey = randomUUID();
+  const first = await client.pets.create({ name: 'Buddy' }, { idempotencyKey });
+  const retried = await client.pets.create({ name: 'Buddy' }, { idempotencyKey });
+  assert.equal(retried.id, first.id);
+  assert.equal(first.lastResponse.usageCost, 2);
+  assert.equal(first.lastResponse.headers.get('idempotent-replayed'), null);
+  assert.equal(retried.lastResponse.headers.get('idempotent-replayed'), 'true');
+  assert.equal(retried.lastResponse.usageCost, 0);
+  assert.equal(retried.lastResponse.idempotencyKey, idempotencyKey);
+  const reused = await client.pets.create({ name: 'Max' }, { idempotencyKey }).catch((e) => e);
+  assert.ok(reused instanceof PetStore.ConflictError, reused);
+  assert.equal(reused.code, 'idempotency_key_reused');
+
+  assert.equal((await client.pets.list()).count, 1);
+  const usage = await client.usage.retrieve();
+  const row = usage.by_endpoint.find((r) => r.endpoint === 'POST /api/v1/pets');
+  assert.deepEqual([row.calls, row.units, usage.units_used], [1, 2, 3]); // the create, and a list
+});
+
 test("a Free customer past its 10 calls a minute gets RateLimitError with retryAfter", { skip }, async () => {
   const free = await freshFreeClient({ maxRetries: 0 });
   let refusal = null;
