@@ -156,7 +156,7 @@ def test_fuzz_the_webhooks_with_a_business_key_finds_nothing(
     """The webhooks operations need the `webhooks` feature (Business): the Pro run only meets
     their 403. The server delivers to loopback (WEBHOOK_ALLOW_PRIVATE_URLS, as in every test)."""
     Plan.objects.filter(slug="business").update(rate_limit_per_minute=1_000_000)
-    customer, raw = make_customer("business", "fuzz-hooks@example.com")
+    _, raw = make_customer("business", "fuzz-hooks@example.com")
     schemathesis_run(
         server,
         tmp_path,
