@@ -40,7 +40,7 @@ from django.conf import settings
 from redis.backoff import NoBackoff
 from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -81,7 +81,12 @@ def new_client(url: str, *, cluster: bool | None = None) -> Client:
         "decode_responses": True,
     }
     if cluster_mode() if cluster is None else cluster:
-        return RedisCluster.from_url(url, **options)
+        try:
+            return RedisCluster.from_url(url, **options)
+        except RedisClusterException as exc:
+            # No seed node answered (RedisCluster reads the slots on construction): the same
+            # error as a plain Redis that is down, so callers fail closed (or open) alike.
+            raise RedisConnectionError(str(exc)) from exc
     return redis.Redis.from_url(url, **options)
 
 
@@ -473,7 +478,9 @@ def run_scripts(script, calls: list[tuple[list[str], list]]) -> list:
         pipe = r.pipeline(transaction=False)
         for i in todo:
             keys, args = calls[i]
-            pipe.evalsha(script.sha, len(keys), *keys, *args)
+            # execute_command: ClusterPipeline blocks its evalsha() method, not the command
+            # (which it routes by the keys' slot).
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         missing = []
         for i, outcome in zip(todo, pipe.execute(raise_on_error=False), strict=True):
             if isinstance(outcome, NoScriptError):

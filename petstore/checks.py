@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -54,3 +56,29 @@ def metering_settings_are_sane(app_configs=None, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def redis_cluster_has_a_broker(app_configs=None, **kwargs):
+    if not settings.REDIS_CLUSTER:
+        return []
+    errors = []
+    if not settings.CELERY_BROKER_URL:
+        errors.append(
+            Error(
+                "REDIS_CLUSTER=true needs CELERY_BROKER_URL: Celery has no Redis Cluster "
+                "transport.",
+                hint="Point CELERY_BROKER_URL at a plain Redis (redis://host:6379/1) or at "
+                "RabbitMQ (amqp://...).",
+                id="petstore.E004",
+            )
+        )
+    if urlparse(settings.REDIS_URL).path.strip("/") not in ("", "0"):
+        errors.append(
+            Error(
+                f"REDIS_URL={settings.REDIS_URL} names a database other than 0; a Redis "
+                "Cluster has only database 0.",
+                id="petstore.E005",
+            )
+        )
+    return errors

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -106,8 +107,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: counters, rate limits, cache, Celery broker --------------------------------------
+# REDIS_CLUSTER=true: REDIS_URL is a seed node of a Redis Cluster, and metering (metering/store.py)
+# and the cache (core/redis_cache.py) use redis-py's RedisCluster. The broker stays a plain Redis
+# or RabbitMQ (CELERY_BROKER_URL, required then: Celery has no Redis Cluster transport).
+REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default=False)
 REDIS_URL = env.str("REDIS_URL", default="")
 if not REDIS_URL:
+    if REDIS_CLUSTER:
+        raise ImproperlyConfigured(
+            "REDIS_CLUSTER=true needs REDIS_URL: a seed node of the cluster, e.g. "
+            "redis://10.0.0.5:6379/0 (python -m petstore.redis_cluster starts one locally)."
+        )
     # No Redis configured: start (or reuse) the embedded server, shared with child processes.
     from petstore.embedded_redis import embedded_redis_url
 
@@ -119,7 +129,11 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "CLIENT_CLASS": (
+                "core.redis_cache.ClusterClient"
+                if REDIS_CLUSTER
+                else "django_redis.client.DefaultClient"
+            ),
             "SOCKET_CONNECT_TIMEOUT": 2,
             "SOCKET_TIMEOUT": 2,
         },
@@ -131,7 +145,8 @@ CACHES = {
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# A cluster node is no broker: with REDIS_CLUSTER the broker must be given (system check E004).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="" if REDIS_CLUSTER else REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True

@@ -28,6 +28,8 @@ from tests.factories import CustomerFactory
 
 
 def _redis_db_is_disposable() -> bool:
+    # Set by the embedded Redis and by `python -m petstore.redis_cluster -- …`: servers started
+    # for this run only.
     if os.environ.get("PETSTORE_EMBEDDED_REDIS") == "1":
         return True
     path = urlparse(settings.REDIS_URL).path.strip("/")
@@ -71,6 +73,17 @@ def _clean_redis_and_caches(request):
 @pytest.fixture
 def redis_client():
     return store.client()
+
+
+@pytest.fixture(scope="session")
+def local_redis_cluster():
+    """A Redis Cluster of 3 masters of the test run's own (petstore/redis_cluster.py), for the
+    tests about the cluster itself; `make test` also runs the metering suite on one."""
+    from petstore.redis_cluster import start_redis_cluster
+
+    cluster = start_redis_cluster(3)
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from metering import store
 from metering.services import usage_flush
+from metering.services.flush import CHUNK_CUSTOMERS
 
 
 class Command(BaseCommand):
@@ -17,11 +18,17 @@ class Command(BaseCommand):
             action="append",
             choices=range(store.DIRTY_SHARDS),
             metavar=f"0-{store.DIRTY_SHARDS - 1}",
-            help="Only this dirty-set shard (repeatable); default: all of them.",
+            help="Only this dirty-set shard (repeatable, worked in the order given); default: all.",
+        )
+        parser.add_argument(
+            "--chunk-size",
+            type=int,
+            default=CHUNK_CUSTOMERS,
+            help=f"Customers per transaction (default {CHUNK_CUSTOMERS}).",
         )
 
     def handle(self, *args, **options):
-        result = usage_flush(shards=options["shard"])
+        result = usage_flush(shards=options["shard"], chunk_size=options["chunk_size"])
         self.stdout.write(
             f"flush {result.flush_id}: {result.batches_taken} batch(es) taken, "
             f"{result.batches_applied} applied in {result.chunks_applied} chunk(s), "
