@@ -51,10 +51,13 @@ REFUSAL_REASONS = {
 class UsageRecord(models.Model):
     """The durable usage ledger: one row per customer, endpoint and hour, filled by flush_usage.
     `calls`/`units` are billable (2xx/3xx); `errors` are 4xx/5xx answers; `refused` are
-    refusals (401/403/429) counted for analytics only."""
+    refusals (401/403/429) counted for analytics only. On PostgreSQL its table is partitioned
+    by month of `hour` (metering/partitions.py): filter on `hour` to read few partitions."""
 
+    # No index of its own: the (customer, hour) index below serves lookups by customer, and
+    # every index is written once per ledger row by the flush.
     customer = models.ForeignKey(
-        "accounts.Customer", on_delete=models.CASCADE, related_name="usage_records"
+        "accounts.Customer", on_delete=models.CASCADE, related_name="usage_records", db_index=False
     )
     endpoint = models.CharField(max_length=220)
     hour = models.DateTimeField()

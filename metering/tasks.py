@@ -3,7 +3,7 @@ them run on the `metering` queue, petstore/settings.py's CELERY_TASK_ROUTES)."""
 
 from celery import shared_task
 
-from metering import services, store
+from metering import partitions, services, store
 
 
 @shared_task(name="metering.tasks.flush_usage", ignore_result=True)
@@ -32,3 +32,8 @@ def flush_usage_shard(shard: int) -> dict:
 @shared_task(name="metering.tasks.prune_flushed_batches", ignore_result=True)
 def prune_flushed_batches() -> int:
     return services.flushed_batches_prune()
+
+
+@shared_task(name="metering.tasks.ledger_partitions_ensure", ignore_result=True)
+def ledger_partitions_ensure() -> list[str]:
+    return partitions.ledger_partitions_ensure()

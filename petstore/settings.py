@@ -176,6 +176,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.tasks.send_usage_alerts",
         "schedule": timedelta(minutes=1),
     },
+    # The ledger's monthly partitions (PostgreSQL) exist three months ahead; daily is plenty
+    # and repairs within a day any row that fell into the default partition.
+    "ledger-partitions": {
+        "task": "metering.tasks.ledger_partitions_ensure",
+        "schedule": timedelta(days=1),
+    },
     # Applied-batch markers only guard retries of recent flushes; a week is far beyond that.
     "prune-flushed-batches": {
         "task": "metering.tasks.prune_flushed_batches",

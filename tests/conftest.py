@@ -46,6 +46,16 @@ def _redis_guard():
         )
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The suite builds its database without migrations; on PostgreSQL, give the ledger the
+    monthly partitions that migration 0005 gives it, so every test runs on the real layout."""
+    from metering.partitions import ledger_partition_table
+
+    with django_db_blocker.unblock():
+        ledger_partition_table()
+
+
 def _uses_db(request) -> bool:
     return bool(request.node.get_closest_marker("django_db")) or bool(
         {"db", "transactional_db", "live_server"} & set(request.fixturenames)
