@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -154,6 +155,22 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Three queues, so that a slow Stripe or a slow mail server never delays the usage flush. A task
+# is routed by the module it lives in: a new task in one of these apps lands on its queue with
+# no setting to add; a task of any other module goes to `notifications` (the default). A worker
+# started without -Q consumes all three (tests, a one-process deployment); `make run` and a
+# production deployment run one worker per queue (Procfile).
+CELERY_TASK_QUEUES = (
+    Queue("metering"),  # the flush (every USAGE_FLUSH_SECONDS), ledger partitions, markers
+    Queue("stripe"),  # usage reports to Stripe, dunning: Stripe calls that may hang
+    Queue("notifications"),  # usage alerts, emails, outbound webhooks to customers
+)
+CELERY_TASK_DEFAULT_QUEUE = "notifications"
+CELERY_TASK_ROUTES = {
+    "metering.tasks.*": {"queue": "metering"},
+    "billing.tasks.*": {"queue": "stripe"},
+    "alerts.tasks.*": {"queue": "notifications"},
+}
 
 USAGE_FLUSH_SECONDS = env.int("USAGE_FLUSH_SECONDS", default=10)
 
