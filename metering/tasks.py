@@ -2,28 +2,31 @@
 them run on the `metering` queue, petstore/settings.py's CELERY_TASK_ROUTES)."""
 
 from celery import shared_task
+from django.conf import settings
 
 from metering import partitions, services, store
 
 
 @shared_task(name="metering.tasks.flush_usage", ignore_result=True)
 def flush_usage() -> dict:
-    """Beat, every USAGE_FLUSH_SECONDS: apply the voids, then one task per dirty-set shard, so
-    that every process of every metering worker takes a share (a shard being flushed already
-    is skipped at once)."""
+    """Beat, every USAGE_FLUSH_SECONDS: apply the voids, then USAGE_FLUSH_TASKS flush tasks, each
+    going round every dirty-set shard from its own starting shard and skipping those another is
+    working: as many metering worker processes as there are tasks share the work."""
     voids = services.voids_apply()
-    for shard in range(store.DIRTY_SHARDS):
-        flush_usage_shard.delay(shard)
-    return {"voids": voids, "shards": store.DIRTY_SHARDS}
+    tasks = settings.USAGE_FLUSH_TASKS
+    for n in range(tasks):
+        flush_usage_shards.delay(n * store.DIRTY_SHARDS // tasks)
+    return {"voids": voids, "tasks": tasks}
 
 
-@shared_task(name="metering.tasks.flush_usage_shard", ignore_result=True)
-def flush_usage_shard(shard: int) -> dict:
-    result = services.usage_flush(shards=[shard], voids=False)
+@shared_task(name="metering.tasks.flush_usage_shards", ignore_result=True)
+def flush_usage_shards(first: int = 0) -> dict:
+    shards = [(first + n) % store.DIRTY_SHARDS for n in range(store.DIRTY_SHARDS)]
+    result = services.usage_flush(shards=shards, voids=False)
     return {
         "flush_id": result.flush_id,
-        "shard": shard,
-        "busy": bool(result.shards_busy),
+        "shards": result.shards_flushed,
+        "busy": result.shards_busy,
         "batches": result.batches_applied,
         "rows": result.rows_upserted,
     }

@@ -47,15 +47,24 @@ def stripe_settings_are_consistent(app_configs=None, **kwargs):
 
 @register()
 def metering_settings_are_sane(app_configs=None, **kwargs):
+    errors = []
     if settings.USAGE_FLUSH_SECONDS < 1 or settings.USAGE_FLUSH_SECONDS > 3600:
-        return [
+        errors.append(
             Error(
                 "USAGE_FLUSH_SECONDS must be between 1 and 3600.",
                 hint="It bounds how much usage a Redis crash could lose.",
                 id="petstore.E003",
             )
-        ]
-    return []
+        )
+    if not 1 <= settings.USAGE_FLUSH_TASKS <= 16:
+        errors.append(
+            Error(
+                "USAGE_FLUSH_TASKS must be between 1 and 16 (the dirty-set shards).",
+                hint="One per process consuming the metering queue.",
+                id="petstore.E006",
+            )
+        )
+    return errors
 
 
 @register()

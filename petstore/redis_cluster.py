@@ -181,7 +181,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[redis cluster] {options.masters} masters on ports {cluster.ports}", flush=True)
         print(f"[redis cluster] REDIS_CLUSTER=true REDIS_URL={cluster.url}", flush=True)
         if not command:
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            stop = {signal.SIGINT, signal.SIGTERM}
+            signal.pthread_sigmask(signal.SIG_BLOCK, stop)  # delivered to sigwait, not handlers
+            signal.sigwait(stop)
             return 0
         env = {**os.environ, "REDIS_URL": cluster.url, "REDIS_CLUSTER": "true"}
         env["PETSTORE_EMBEDDED_REDIS"] = "1"

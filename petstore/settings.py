@@ -173,6 +173,9 @@ CELERY_TASK_ROUTES = {
 }
 
 USAGE_FLUSH_SECONDS = env.int("USAGE_FLUSH_SECONDS", default=10)
+# Flush tasks queued per period, each working the dirty-set shards the others are not: match it
+# to the processes consuming the `metering` queue (Procfile: one worker, concurrency 2).
+USAGE_FLUSH_TASKS = env.int("USAGE_FLUSH_TASKS", default=2)
 
 # The beat schedule, in one place. Each period says why it is what it is.
 CELERY_BEAT_SCHEDULE = {
