@@ -85,8 +85,10 @@ class UsageRecord(models.Model):
 
 
 class FlushedBatch(models.Model):
-    """Marks a Redis usage batch as applied to the ledger. Inserted in the same transaction as the
-    batch's rows, so a batch is applied exactly once however often a flush retries it."""
+    """Marks a flush chunk as applied to the ledger (`key` = the chunk id, which names each of its
+    Redis batches; a batch of an earlier release has its own marker, keyed by its name).
+    Inserted in the same transaction as the chunk's rows, so a chunk is applied exactly once
+    however often a flush retries it (metering/services/flush.py)."""
 
     key = models.CharField(max_length=120, unique=True)
     applied_at = models.DateTimeField(default=timezone.now, db_index=True)

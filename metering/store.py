@@ -8,7 +8,8 @@ slot and the layout shards on Redis Cluster:
     {cus_42}:q:202611       billable units of the period (hash field `units`), for quotas
     {cus_42}:pending        counters not yet in the ledger: `<endpoint>|<hour>|<counter>`
                             (calls, units, errors, refused_<reason>)
-    {cus_42}:batch:<flush>  pending counters moved out by a flush, until applied
+    {cus_42}:batch:<chunk>  pending counters moved out by a flush chunk, until applied
+    {cus_42}:batch:<chunk>:adopted  a batch a recovering flush took over (nothing writes it again)
     {cus_42}:batches        names of this customer's unapplied batches
     {cus_42}:req:<bucket>   what became of each recent request (see "Request records" below)
 
