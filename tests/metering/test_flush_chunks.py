@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 from django.conf import settings
@@ -191,3 +192,33 @@ def test_a_flush_whose_connection_was_replaced_cannot_commit():
     assert got == [True]
     with pytest.raises(ShardLockLost), transaction.atomic():
         lock.confirm()
+
+
+@pytest.mark.django_db
+def test_marks_and_batches_left_by_the_previous_release_are_flushed_once(clients):
+    """Deployed over live data: a dirty mark in the old unsharded set, a batch an old flush took
+    ten minutes ago and never applied, and one it applied but did not delete."""
+    served: dict = {}
+    a, b, c = (client.customer.pk for client in clients[:3])
+    for client in clients[:3]:
+        call(client, served)
+    r = store.client()
+    ten_minutes_ago = int(time.time()) - 600
+    r.srem(store.dirty_key(store.dirty_shard(a)), a)
+    r.sadd(store.LEGACY_DIRTY_SET, a)
+    for pk in (b, c):
+        old = f"{store.tag(pk)}:batch:{ten_minutes_ago}-oldrelease{pk}"
+        r.srem(store.dirty_key(store.dirty_shard(pk)), pk)
+        r.rename(store.pending_key(pk), old)
+        r.sadd(store.batches_key(pk), old)
+        r.sadd(store.LEGACY_BATCH_REGISTRY, old)
+    # c's batch was applied by the old flush (its marker, one per batch then, and its rows).
+    applied = f"{store.tag(c)}:batch:{ten_minutes_ago}-oldrelease{c}"
+    rows, _ = flush._aggregate({applied: r.hgetall(applied)})
+    with transaction.atomic():
+        flush._upsert_usage(rows)
+        FlushedBatch.objects.create(key=applied)
+    services.usage_flush()
+    assert {pk: ledger(pk) for pk in (a, b, c)} == {pk: served[pk] for pk in (a, b, c)}
+    assert not store.registered_batches() and not store.dirty_customers()
+    assert not r.exists(applied)
