@@ -25,8 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dateutil.relativedelta import relativedelta
 from django.db import connection, transaction
+
+from core.periods import period_containing
 
 TABLE = "metering_usagerecord"
 DEFAULT_PARTITION = f"{TABLE}_default"
@@ -36,7 +37,7 @@ _LOCK = 0x6D706172
 
 
 def _month_start(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return period_containing(moment).start
 
 
 def partition_name(month: datetime) -> str:
@@ -44,8 +45,8 @@ def partition_name(month: datetime) -> str:
 
 
 def _bounds(month: datetime) -> str:
-    end = month + relativedelta(months=1)
-    return f"FROM ('{month:%Y-%m-%d} 00:00:00+00') TO ('{end:%Y-%m-%d} 00:00:00+00')"
+    period = period_containing(month)
+    return f"FROM ('{period.start:%Y-%m-%d} 00:00:00+00') TO ('{period.end:%Y-%m-%d} 00:00:00+00')"
 
 
 def is_partitioned(cursor=None) -> bool:
@@ -92,17 +93,15 @@ def ledger_partition_table(schema_editor=None) -> None:
         )
         cursor.execute(f"SELECT min(hour), max(hour), max(id) FROM {old}")  # noqa: S608
         first, latest, last_id = cursor.fetchone()
-        now = _month_start(datetime.now(UTC))
-        month = min(_month_start(first), now) if first else now
-        until = max(now, _month_start(latest) if latest else now) + relativedelta(
-            months=LEDGER_MONTHS_AHEAD
-        )
-        while month <= until:
+        now = datetime.now(UTC)
+        period = period_containing(min(first, now) if first else now)
+        until = period_containing(max(latest, now) if latest else now).shifted(LEDGER_MONTHS_AHEAD)
+        while period.start <= until.start:
             cursor.execute(
-                f"CREATE TABLE {partition_name(month)} PARTITION OF {TABLE} "
-                f"FOR VALUES {_bounds(month)}"
+                f"CREATE TABLE {partition_name(period.start)} PARTITION OF {TABLE} "
+                f"FOR VALUES {_bounds(period.start)}"
             )
-            month += relativedelta(months=1)
+            period = period.next()
         cursor.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF {TABLE} DEFAULT")
         cursor.execute(f"INSERT INTO {TABLE} SELECT * FROM {old}")  # noqa: S608
         cursor.execute(f"DROP TABLE {old}")  # with its identity sequence and index names
@@ -192,8 +191,8 @@ def ledger_partitions_ensure(
     returns the partitions created."""
     if not is_partitioned():
         return []
-    start = _month_start(now or datetime.now(UTC))
-    months = {start + relativedelta(months=n) for n in range(months_ahead + 1)}
+    current = period_containing(now or datetime.now(UTC))
+    months = {current.shifted(n).start for n in range(months_ahead + 1)}
     created = []
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
@@ -207,7 +206,7 @@ def ledger_partitions_ensure(
             name = partition_name(month)
             if name in existing:
                 continue
-            end = month + relativedelta(months=1)
+            end = period_containing(month).end
             cursor.execute(
                 f"SELECT count(*) FROM {DEFAULT_PARTITION} "  # noqa: S608
                 "WHERE hour >= %s AND hour < %s",

@@ -57,9 +57,10 @@ def cluster_port() -> int:
 def _command(port: int, *args: str | int, timeout: float = 5.0) -> str:
     """One command to 127.0.0.1:`port` in RESP, its reply as text (no client library: this runs
     before any settings exist)."""
-    payload = f"*{len(args)}\r\n" + "".join(f"${len(str(a))}\r\n{a}\r\n" for a in args)
+    words = [str(a).encode() for a in args]
+    payload = b"*%d\r\n" % len(words) + b"".join(b"$%d\r\n%s\r\n" % (len(w), w) for w in words)
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-        sock.sendall(payload.encode())
+        sock.sendall(payload)
         data = b""
         while True:
             chunk = sock.recv(65536)
