@@ -56,4 +56,4 @@ bench: install
 	$(PY) bench/metering.py
 
 clean:
-	rm -rf $(VENV) .run staticfiles db.sqlite3 .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) .run staticfiles db.sqlite3 db.sqlite3.flush-locks .pytest_cache .ruff_cache .import_linter_cache

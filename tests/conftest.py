@@ -4,6 +4,7 @@ test) and the real database of DATABASE_URL (SQLite by default, PostgreSQL in CI
 from __future__ import annotations
 
 import os
+import shutil
 from urllib.parse import urlparse
 
 import pytest
@@ -54,6 +55,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
     with django_db_blocker.unblock():
         ledger_partition_table()
+    yield
+    # The flush's shard locks of the SQLite test database (metering/services/flush_locks.py).
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name:
+        shutil.rmtree(f"{name}.flush-locks", ignore_errors=True)
 
 
 def _uses_db(request) -> bool:

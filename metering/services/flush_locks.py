@@ -3,8 +3,8 @@
 On PostgreSQL a flush holds a session-level advisory lock per shard (`pg_try_advisory_lock`):
 the database drops it the moment the flush's connection goes (a killed worker, a lost network),
 so a crashed flush never blocks the next one and no lease has to expire. On SQLite (one
-machine) an exclusive `flock` on a file next to the database does the same: the kernel drops it
-with the process.
+machine) an exclusive `flock` on a file next to the database (`<db>.flush-locks/`) does the
+same: the kernel drops it with the process.
 
 A flush that lost its lock without noticing (its connection dropped and Django opened a new one)
 must not commit what it took: `ShardLock.confirm()` runs inside each chunk's transaction and
@@ -15,9 +15,7 @@ adopt, as its own, any batch of a chunk that has no applied-marker (flush.py, re
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,10 +88,8 @@ class ShardLock:
 
 
 def _lock_dir() -> Path:
-    """Per database file, in the temporary directory (every process on the machine agrees)."""
-    name = os.path.abspath(str(connection.settings_dict["NAME"]))
-    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
-    directory = Path(tempfile.gettempdir()) / f"petstore-flush-locks-{digest}"
+    """Next to the database file (every process on the machine agrees on it)."""
+    directory = Path(f"{os.path.abspath(str(connection.settings_dict['NAME']))}.flush-locks")
     directory.mkdir(parents=True, exist_ok=True)
     return directory
 
