@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint format bench clean
+.PHONY: run test test-cluster install lint format bench clean
 
 # The Python SDK (sdks/python) is installed editable beside the app: its tests run in the suite.
 $(STAMP): pyproject.toml sdks/python/pyproject.toml
@@ -19,9 +19,16 @@ install: $(STAMP)
 run: install
 	$(PY) -m petstore.devrun
 
+# The metering tests that `make test` runs a second time on a local Redis Cluster of 3 masters
+# (REDIS_CLUSTER=true): exactness across processes, rate limits, quotas, revocation and the flush.
+CLUSTER_TESTS := tests/metering/test_rate_limit.py tests/metering/test_quota.py \
+	tests/metering/test_flush.py tests/metering/test_flush_chunks.py \
+	tests/integration/test_multiprocess_metering.py tests/accounts/test_keys_api.py
+
 # Uses DATABASE_URL and REDIS_URL when set (CI: PostgreSQL and Redis), else SQLite and an
 # embedded Redis. Includes the browser suite. lint-imports checks the layers between the apps
-# (contracts in pyproject.toml).
+# (contracts in pyproject.toml). Then CLUSTER_TESTS against a Redis Cluster that
+# petstore/redis_cluster.py starts and stops (its own ports and temporary directories).
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -29,6 +36,11 @@ test: install
 	$(VENV)/bin/lint-imports
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m petstore.redis_cluster --masters 3 -- $(PY) -m pytest -p no:randomly -q $(CLUSTER_TESTS)
+
+# Only the cluster half of `make test`.
+test-cluster: install
+	$(PY) -m petstore.redis_cluster --masters 3 -- $(PY) -m pytest -p no:randomly -q $(CLUSTER_TESTS)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -44,4 +56,4 @@ bench: install
 	$(PY) bench/metering.py
 
 clean:
-	rm -rf $(VENV) .run staticfiles db.sqlite3 .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) .run staticfiles db.sqlite3 db.sqlite3.flush-locks .pytest_cache .ruff_cache .import_linter_cache

@@ -124,13 +124,8 @@ def usage_alert_candidates(*, period: Period, since: datetime | None) -> set[int
     with counters in Redis not yet in the ledger, read first (a flush moves them to the ledger),
     then those with ledger rows in the hours since. Without `since`: all with usage this
     period."""
-    r = store.client()
-    pipe = r.pipeline(transaction=False)
-    pipe.smembers(store.DIRTY_SET)
-    pipe.smembers(store.BATCH_REGISTRY)
-    dirty, batches = pipe.execute()
-    ids = {int(member) for member in dirty}
-    ids |= {store.customer_of_batch(name) for name in batches}
+    ids = store.dirty_customers()
+    ids |= {store.customer_of_batch(name) for name in store.registered_batches()}
     start = period.start
     if since is not None:
         start = max(start, since.replace(minute=0, second=0, microsecond=0) - CANDIDATE_LOOKBACK)

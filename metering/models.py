@@ -51,10 +51,13 @@ REFUSAL_REASONS = {
 class UsageRecord(models.Model):
     """The durable usage ledger: one row per customer, endpoint and hour, filled by flush_usage.
     `calls`/`units` are billable (2xx/3xx); `errors` are 4xx/5xx answers; `refused` are
-    refusals (401/403/429) counted for analytics only."""
+    refusals (401/403/429) counted for analytics only. On PostgreSQL its table is partitioned
+    by month of `hour` (metering/partitions.py): filter on `hour` to read few partitions."""
 
+    # No index of its own: the (customer, hour) index below serves lookups by customer, and
+    # every index is written once per ledger row by the flush.
     customer = models.ForeignKey(
-        "accounts.Customer", on_delete=models.CASCADE, related_name="usage_records"
+        "accounts.Customer", on_delete=models.CASCADE, related_name="usage_records", db_index=False
     )
     endpoint = models.CharField(max_length=220)
     hour = models.DateTimeField()
@@ -82,8 +85,10 @@ class UsageRecord(models.Model):
 
 
 class FlushedBatch(models.Model):
-    """Marks a Redis usage batch as applied to the ledger. Inserted in the same transaction as the
-    batch's rows, so a batch is applied exactly once however often a flush retries it."""
+    """Marks a flush chunk as applied to the ledger (`key` = the chunk id, which names each of its
+    Redis batches; a batch of an earlier release has its own marker, keyed by its name).
+    Inserted in the same transaction as the chunk's rows, so a chunk is applied exactly once
+    however often a flush retries it (metering/services/flush.py)."""
 
     key = models.CharField(max_length=120, unique=True)
     applied_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -65,27 +65,33 @@ class UsageBreakdown:
 
 
 def _unapplied_in_redis(customer_id: int) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
-    r = store.client()
-    # MULTI/EXEC: the pending hash and the batch list as one snapshot (a flush moves one into
-    # the other atomically, so nothing is seen twice or missed between them).
-    pipe = r.pipeline(transaction=True)
-    pipe.hgetall(store.pending_key(customer_id))
-    pipe.smembers(store.batches_key(customer_id))
-    pending, names = pipe.execute()
-    names = sorted(names)
-    batches: dict[str, dict[str, str]] = {}
-    if names:
-        pipe = r.pipeline(transaction=False)
-        for name in names:
-            pipe.hgetall(name)
-        batches = dict(zip(names, pipe.execute(), strict=True))
-    return pending, batches
+    """The pending counters and every batch not yet forgotten, as one snapshot (one script in
+    the customer's slot: a flush moves one into the other atomically, so nothing is seen twice
+    or missed between them)."""
+    flat = store.unapplied_script()(
+        keys=[store.pending_key(customer_id), store.batches_key(customer_id)]
+    )
+
+    def pairs(fields: list[str]) -> dict[str, str]:
+        return dict(zip(fields[0::2], fields[1::2], strict=True))
+
+    batches = {flat[i]: pairs(flat[i + 1]) for i in range(1, len(flat), 2)}
+    return pairs(flat[0]), batches
+
+
+def _batch_names(customer_id: int) -> set[str]:
+    return store.client().smembers(store.batches_key(customer_id))
 
 
 def _applied(names: list[str]) -> set[str]:
+    """The batches among `names` whose chunk's applied-marker exists."""
     if not names:
         return set()
-    return set(FlushedBatch.objects.filter(key__in=names).values_list("key", flat=True))
+    chunks = {name: store.chunk_of_batch(name) for name in names}
+    applied = set(
+        FlushedBatch.objects.filter(key__in=set(chunks.values())).values_list("key", flat=True)
+    )
+    return {name for name, chunk in chunks.items() if chunk in applied}
 
 
 def customer_usage(
@@ -116,8 +122,11 @@ def customer_usage(
             .values("endpoint", "day")
             .annotate(**{counter: Sum(counter) for counter in COUNTERS})
         )
-        # A batch applied between the two marker reads would be counted twice or not at all.
-        if _applied(names) == applied:
+        # A batch applied between the two marker reads, or taken (or adopted) from the pending
+        # counters meanwhile, would be counted twice or not at all: read again.
+        if breakdown.live is False or (
+            _applied(names) == applied and _batch_names(customer_id) == set(names)
+        ):
             unapplied = [pending] + [c for n, c in batches.items() if n not in applied]
             break
     for row in ledger_rows:

@@ -8,12 +8,27 @@ slot and the layout shards on Redis Cluster:
     {cus_42}:q:202611       billable units of the period (hash field `units`), for quotas
     {cus_42}:pending        counters not yet in the ledger: `<endpoint>|<hour>|<counter>`
                             (calls, units, errors, refused_<reason>)
-    {cus_42}:batch:<flush>  pending counters moved out by a flush, until applied
+    {cus_42}:batch:<chunk>  pending counters moved out by a flush chunk, until applied
+    {cus_42}:batch:<chunk>:adopted  a batch a recovering flush took over (nothing writes it again)
     {cus_42}:batches        names of this customer's unapplied batches
     {cus_42}:req:<bucket>   what became of each recent request (see "Request records" below)
 
-Global keys: `metering:dirty` (customers with pending counters), `metering:batches` (every
-unapplied batch, for crash recovery) and `metering:catalog` (version of plans and endpoints).
+Global keys, spread over DIRTY_SHARDS shards so that no node of a Redis Cluster carries all the
+flush work (a customer's shard is `customer_id % DIRTY_SHARDS`; shard k's hash tag lies in the
+k-th sixteenth of the slots, so an evenly split cluster gets an even share of shards):
+
+    metering:dirty:{md<k>.<n>}    customers of shard k with pending counters
+    metering:batches:{md<k>.<n>}  unapplied batches of shard k's customers, for crash recovery
+    metering:catalog              version of plans and endpoints (one small key, read once a second)
+
+A shard's dirty set and batch registry share their tag (one slot), so one script claims dirty
+customers and registers their batches atomically (CLAIM_DIRTY_LUA). The unsharded
+`metering:dirty` and `metering:batches` of earlier releases are drained into the shards by the
+flush (metering.services.flush), so a deploy over live data loses no mark.
+
+`REDIS_CLUSTER=true` makes REDIS_URL a seed node of a Redis Cluster (redis-py's RedisCluster):
+every script above touches one customer's keys, or one shard's, so each runs on one node in one
+round trip.
 """
 
 from __future__ import annotations
@@ -24,40 +39,115 @@ import threading
 import redis
 from django.conf import settings
 from redis.backoff import NoBackoff
+from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisClusterException, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-DIRTY_SET = "metering:dirty"
-BATCH_REGISTRY = "metering:batches"
 RULES_VERSION = "metering:catalog"  # the key predates metering/rules.py; kept across deploys
 
-_client: redis.Redis | None = None
+# The dirty sets and batch registries, sharded (see the module's docstring). Shard k's tag hashes
+# into slots [1024·k, 1024·(k+1)) (tests/metering/test_store_layout.py checks it). Changing the
+# number of shards strands the marks of the shards removed: it is part of the layout.
+DIRTY_SHARDS = 16
+_SHARD_TAGS = (
+    "md0.13", "md1.10", "md2.20", "md3.23", "md4.3", "md5.0", "md6.43", "md7.40",
+    "md8.20", "md9.23", "md10.40", "md11.43", "md12.1", "md13.2", "md14.23", "md15.20",
+)  # fmt: skip
+# The unsharded keys of earlier releases: the flush drains them into the shards.
+LEGACY_DIRTY_SET = "metering:dirty"
+LEGACY_BATCH_REGISTRY = "metering:batches"
+
+Client = redis.Redis | RedisCluster
+
+_client: Client | None = None
 _client_lock = threading.Lock()
 
 
-def new_client(url: str) -> redis.Redis:
+def cluster_mode() -> bool:
+    return bool(getattr(settings, "REDIS_CLUSTER", False))
+
+
+def new_client(url: str, *, cluster: bool | None = None) -> Client:
+    """A client for `url`: a plain Redis, or (cluster mode, REDIS_CLUSTER) a RedisCluster that
+    learns the slots from `url` as its seed node."""
     # Short timeouts and a single immediate retry (for a stale pooled connection): with Redis
     # down, a request must fail in milliseconds, not after a backoff.
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=0.5,
-        socket_timeout=1.0,
-        health_check_interval=30,
-        retry=Retry(NoBackoff(), 1),
-        decode_responses=True,
-    )
+    options = {
+        "socket_connect_timeout": 0.5,
+        "socket_timeout": 1.0,
+        "health_check_interval": 30,
+        "retry": Retry(NoBackoff(), 1),
+        "decode_responses": True,
+    }
+    if cluster_mode() if cluster is None else cluster:
+        try:
+            return RedisCluster.from_url(url, **options)
+        except RedisClusterException as exc:
+            # No seed node answered (RedisCluster reads the slots on construction): the same
+            # error as a plain Redis that is down, so callers fail closed (or open) alike.
+            raise RedisConnectionError(str(exc)) from exc
+    return redis.Redis.from_url(url, **options)
 
 
-def client() -> redis.Redis:
-    """One connection pool per process (fork-safe: redis-py reconnects after a fork)."""
+def client() -> Client:
+    """One client per process (fork-safe: redis-py reconnects after a fork)."""
     global _client
     if _client is None:
         with _client_lock:
             if _client is None:
                 _client = new_client(settings.REDIS_URL)
     return _client
+
+
+def dirty_shard(customer_id: int) -> int:
+    return customer_id % DIRTY_SHARDS
+
+
+def dirty_key(shard: int) -> str:
+    return f"metering:dirty:{{{_SHARD_TAGS[shard]}}}"
+
+
+def batch_registry_key(shard: int) -> str:
+    return f"metering:batches:{{{_SHARD_TAGS[shard]}}}"
+
+
+def mark_dirty(*customer_ids: int) -> None:
+    """Mark customers as having pending counters (one SADD per shard concerned)."""
+    by_shard: dict[int, set[int]] = {}
+    for customer_id in customer_ids:
+        by_shard.setdefault(dirty_shard(customer_id), set()).add(customer_id)
+    if len(by_shard) == 1:
+        ((shard, ids),) = by_shard.items()
+        client().sadd(dirty_key(shard), *ids)
+        return
+    pipe = client().pipeline(transaction=False)
+    for shard, ids in by_shard.items():
+        pipe.sadd(dirty_key(shard), *ids)
+    pipe.execute()
+
+
+def is_dirty(customer_id: int) -> bool:
+    return bool(client().sismember(dirty_key(dirty_shard(customer_id)), customer_id))
+
+
+def dirty_customers() -> set[int]:
+    """Every customer marked dirty, in every shard (and the legacy set)."""
+    pipe = client().pipeline(transaction=False)
+    for shard in range(DIRTY_SHARDS):
+        pipe.smembers(dirty_key(shard))
+    pipe.smembers(LEGACY_DIRTY_SET)
+    return {int(member) for members in pipe.execute() for member in members}
+
+
+def registered_batches() -> set[str]:
+    """Every registered (not yet forgotten) batch name, in every shard (and the legacy set)."""
+    pipe = client().pipeline(transaction=False)
+    for shard in range(DIRTY_SHARDS):
+        pipe.smembers(batch_registry_key(shard))
+    pipe.smembers(LEGACY_BATCH_REGISTRY)
+    return {name for names in pipe.execute() for name in names}
 
 
 def tag(customer_id: int) -> str:
@@ -82,6 +172,11 @@ def pending_key(customer_id: int) -> str:
 
 def batch_key(customer_id: int, flush_id: str) -> str:
     return f"{tag(customer_id)}:batch:{flush_id}"
+
+
+def adopted_key(batch: str) -> str:
+    """The mark a recovering flush leaves on a batch it adopted (same slot as the batch)."""
+    return f"{batch}:adopted"
 
 
 def batches_key(customer_id: int) -> str:
@@ -235,13 +330,92 @@ redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|' .. (sec - (sec % 3600)) .. '|' .. 
 return fresh
 """
 
-# Flush step: atomically take a customer's pending counters as a named batch.
+# Flush scripts (metering/services/flush.py). A flush works a chunk of customers at a time; the
+# chunk's id (`<flush id>.<n>`) names each of its batches, `{cus_N}:batch:<chunk id>`, and its
+# applied-marker in the ledger's database (metering.models.FlushedBatch).
+
+# Claim up to ARGV[1] dirty customers of a shard for chunk ARGV[2]: pop them from the dirty set
+# and register their batch names, atomically (one slot: the shard's tag). Returns their ids.
+# KEYS: shard's dirty set, shard's batch registry.
+CLAIM_DIRTY_LUA = """
+local ids = redis.call('SPOP', KEYS[1], tonumber(ARGV[1]))
+local names = {}
+for i, id in ipairs(ids) do
+  names[#names + 1] = '{cus_' .. id .. '}:batch:' .. ARGV[2]
+  if #names == 500 or i == #ids then
+    redis.call('SADD', KEYS[2], unpack(names))
+    names = {}
+  end
+end
+return ids
+"""
+
+# Take a customer's pending counters as the named batch; returns its fields (flat), or nothing
+# (nothing pending, or the batch was written off by a recovering flush: `adopted_key`).
+# KEYS: pending, batch, the customer's batch list, the batch's adopted mark.
 TAKE_PENDING_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[4]) == 1 then return {} end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
 redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('SADD', KEYS[3], KEYS[2])
+return redis.call('HGETALL', KEYS[2])
+"""
+
+# Forget an applied batch. KEYS: batch, the customer's batch list.
+FORGET_BATCH_LUA = """
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], KEYS[1])
+return 1
+"""
+
+# Recovery: fold a batch of a chunk that was never applied into a batch of the recovering flush's
+# own chunk (counters added, `lastused|` kept at the latest), and mark the old batch adopted for a
+# day so that nothing (a flush that lost its lock and does not know it yet) writes it again.
+# Returns 1 moved, 0 there was no such batch, -1 the new batch is itself marked adopted (this
+# flush was overtaken: it leaves the old batch to the next one).
+# KEYS: old batch, new batch, the customer's batch list, old's adopted mark, new's adopted mark.
+ADOPT_BATCH_LUA = """
+if redis.call('EXISTS', KEYS[5]) == 1 then return -1 end
+redis.call('SET', KEYS[4], '1', 'EX', 86400)
+local fields = redis.call('HGETALL', KEYS[1])
+if #fields == 0 then
+  redis.call('SREM', KEYS[3], KEYS[1])
+  return 0
+end
+for i = 1, #fields, 2 do
+  local name, value = fields[i], fields[i + 1]
+  if string.sub(name, 1, 9) == 'lastused|' then
+    local seen = redis.call('HGET', KEYS[2], name)
+    if not seen or tonumber(seen) < tonumber(value) then
+      redis.call('HSET', KEYS[2], name, value)
+    end
+  else
+    redis.call('HINCRBY', KEYS[2], name, value)
+  end
+end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[3], KEYS[1])
 redis.call('SADD', KEYS[3], KEYS[2])
 return 1
 """
+
+# What of a customer's usage is not in the ledger yet, as one snapshot: the pending counters,
+# then each batch's name and counters. KEYS: pending, the customer's batch list.
+UNAPPLIED_LUA = """
+local out = {redis.call('HGETALL', KEYS[1])}
+for _, name in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  out[#out + 1] = name
+  out[#out + 1] = redis.call('HGETALL', name)
+end
+return out
+"""
+
+
+def chunk_of_batch(name: str) -> str:
+    """The applied-marker of a batch: its chunk id, or (a batch of an earlier release, one
+    marker per batch) its whole name."""
+    flush_part = name.rsplit(":", 1)[1]
+    return flush_part if "." in flush_part else name
 
 
 class _Scripts:
@@ -277,6 +451,52 @@ def take_pending_script():
     return scripts.get("take_pending", TAKE_PENDING_LUA)
 
 
+def claim_dirty_script():
+    return scripts.get("claim_dirty", CLAIM_DIRTY_LUA)
+
+
+def forget_batch_script():
+    return scripts.get("forget_batch", FORGET_BATCH_LUA)
+
+
+def adopt_batch_script():
+    return scripts.get("adopt_batch", ADOPT_BATCH_LUA)
+
+
+def unapplied_script():
+    return scripts.get("unapplied", UNAPPLIED_LUA)
+
+
+def run_scripts(script, calls: list[tuple[list[str], list]]) -> list:
+    """Run `script` once per (keys, args), pipelined without a transaction (on a cluster, redis-py
+    sends each node its share). A node that lost its script cache (restart, failover) answers
+    NOSCRIPT: the script is loaded (on every master) and those calls sent again. Any other error
+    is raised, after the whole pipeline ran."""
+    r = client()
+    results: list = [None] * len(calls)
+    todo = list(range(len(calls)))
+    for _ in range(2):
+        pipe = r.pipeline(transaction=False)
+        for i in todo:
+            keys, args = calls[i]
+            # execute_command: ClusterPipeline blocks its evalsha() method, not the command
+            # (which it routes by the keys' slot).
+            pipe.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+        missing = []
+        for i, outcome in zip(todo, pipe.execute(raise_on_error=False), strict=True):
+            if isinstance(outcome, NoScriptError):
+                missing.append(i)
+            elif isinstance(outcome, Exception):
+                raise outcome
+            else:
+                results[i] = outcome
+        if not missing:
+            return results
+        r.script_load(script.script)
+        todo = missing
+    raise RedisError("scripts could not be loaded")
+
+
 _held = threading.local()
 
 
@@ -301,6 +521,8 @@ def meter(keys: list[str], args: list) -> list:
     nothing. Raises ScriptUnanswered when a copy was sent but no answer came back, another
     RedisError when none could be sent (nothing was counted)."""
     script = meter_script()
+    if cluster_mode():
+        return _meter_on_cluster(script, keys, args)
     conn = _held_connection()
     sent = False
     try:
@@ -320,3 +542,18 @@ def meter(keys: list[str], args: list) -> list:
         if sent:
             raise ScriptUnanswered(str(exc)) from exc
         raise
+
+
+def _meter_on_cluster(script, keys: list[str], args: list) -> list:
+    """meter() on a Redis Cluster: RedisCluster sends the script to the node of the customer's
+    slot (following MOVED after a resharding). Whether a copy went out before a connection
+    error is not known there, so any such error counts as unanswered (the request is voided
+    unless it ends billable: a void of a request never counted leaves only a tombstone)."""
+    try:
+        try:
+            return client().evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            client().script_load(METER_LUA)
+            return client().evalsha(script.sha, len(keys), *keys, *args)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise ScriptUnanswered(str(exc)) from exc

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -45,12 +47,47 @@ def stripe_settings_are_consistent(app_configs=None, **kwargs):
 
 @register()
 def metering_settings_are_sane(app_configs=None, **kwargs):
+    errors = []
     if settings.USAGE_FLUSH_SECONDS < 1 or settings.USAGE_FLUSH_SECONDS > 3600:
-        return [
+        errors.append(
             Error(
                 "USAGE_FLUSH_SECONDS must be between 1 and 3600.",
                 hint="It bounds how much usage a Redis crash could lose.",
                 id="petstore.E003",
             )
-        ]
-    return []
+        )
+    if not 1 <= settings.USAGE_FLUSH_TASKS <= 16:
+        errors.append(
+            Error(
+                "USAGE_FLUSH_TASKS must be between 1 and 16 (the dirty-set shards).",
+                hint="One per process consuming the metering queue.",
+                id="petstore.E006",
+            )
+        )
+    return errors
+
+
+@register()
+def redis_cluster_has_a_broker(app_configs=None, **kwargs):
+    if not settings.REDIS_CLUSTER:
+        return []
+    errors = []
+    if not settings.CELERY_BROKER_URL:
+        errors.append(
+            Error(
+                "REDIS_CLUSTER=true needs CELERY_BROKER_URL: Celery has no Redis Cluster "
+                "transport.",
+                hint="Point CELERY_BROKER_URL at a plain Redis (redis://host:6379/1) or at "
+                "RabbitMQ (amqp://...).",
+                id="petstore.E004",
+            )
+        )
+    if urlparse(settings.REDIS_URL).path.strip("/") not in ("", "0"):
+        errors.append(
+            Error(
+                f"REDIS_URL={settings.REDIS_URL} names a database other than 0; a Redis "
+                "Cluster has only database 0.",
+                id="petstore.E005",
+            )
+        )
+    return errors

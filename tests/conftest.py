@@ -4,6 +4,7 @@ test) and the real database of DATABASE_URL (SQLite by default, PostgreSQL in CI
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from datetime import UTC, datetime
 from urllib.parse import urlparse
@@ -31,6 +32,8 @@ from tests.factories import CustomerFactory
 
 
 def _redis_db_is_disposable() -> bool:
+    # Set by the embedded Redis and by `python -m petstore.redis_cluster -- …`: servers started
+    # for this run only.
     if os.environ.get("PETSTORE_EMBEDDED_REDIS") == "1":
         return True
     path = urlparse(settings.REDIS_URL).path.strip("/")
@@ -45,6 +48,21 @@ def _redis_guard():
             "give it a dedicated one (e.g. redis://127.0.0.1:6379/15) or unset REDIS_URL.",
             returncode=2,
         )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The suite builds its database without migrations; on PostgreSQL, give the ledger the
+    monthly partitions that migration 0005 gives it, so every test runs on the real layout."""
+    from metering.partitions import ledger_partition_table
+
+    with django_db_blocker.unblock():
+        ledger_partition_table()
+    yield
+    # The flush's shard locks of the SQLite test database (metering/services/flush_locks.py).
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if name:
+        shutil.rmtree(f"{name}.flush-locks", ignore_errors=True)
 
 
 def _uses_db(request) -> bool:
@@ -133,6 +151,17 @@ def _stripe_objects_read_with_the_library_api():
 @pytest.fixture
 def redis_client():
     return store.client()
+
+
+@pytest.fixture(scope="session")
+def local_redis_cluster():
+    """A Redis Cluster of 3 masters of the test run's own (petstore/redis_cluster.py), for the
+    tests about the cluster itself; `make test` also runs the metering suite on one."""
+    from petstore.redis_cluster import start_redis_cluster
+
+    cluster = start_redis_cluster(3)
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture

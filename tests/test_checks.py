@@ -32,3 +32,26 @@ def test_bad_stripe_and_site_settings_are_named():
 @override_settings(USAGE_FLUSH_SECONDS=0)
 def test_bad_flush_period_is_named():
     assert [e.id for e in metering_settings_are_sane()] == ["petstore.E003"]
+
+
+def test_a_redis_cluster_needs_a_broker_of_its_own_and_database_0(settings):
+    from petstore.checks import redis_cluster_has_a_broker
+
+    settings.REDIS_CLUSTER = False
+    settings.CELERY_BROKER_URL = ""
+    assert redis_cluster_has_a_broker() == []
+    settings.REDIS_CLUSTER = True
+    settings.REDIS_URL = "redis://10.0.0.5:6379/3"
+    assert [e.id for e in redis_cluster_has_a_broker()] == ["petstore.E004", "petstore.E005"]
+    settings.REDIS_URL = "redis://10.0.0.5:6379/0"
+    settings.CELERY_BROKER_URL = "redis://10.0.0.9:6379/1"
+    assert redis_cluster_has_a_broker() == []
+
+
+def test_flush_tasks_are_bounded_by_the_shards(settings):
+    from petstore.checks import metering_settings_are_sane
+
+    settings.USAGE_FLUSH_TASKS = 17
+    assert [e.id for e in metering_settings_are_sane()] == ["petstore.E006"]
+    settings.USAGE_FLUSH_TASKS = 2
+    assert metering_settings_are_sane() == []

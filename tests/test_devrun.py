@@ -1,5 +1,7 @@
 """`make run`'s launcher: the environment it gives web, worker and beat."""
 
+import os
+
 from petstore.devrun import run_env
 
 
@@ -9,3 +11,25 @@ def test_make_run_leaves_debug_off_unless_asked(tmp_path, monkeypatch):
     assert "DEBUG" not in run_env(tmp_path)
     (tmp_path / ".env").write_text("DEBUG=true\n")  # a developer's explicit choice stands
     assert run_env(tmp_path)["DEBUG"] == "true"
+
+
+def test_make_run_refuses_a_redis_cluster_without_a_broker(tmp_path):
+    """Celery has no Redis Cluster transport: `make run` says so and starts nothing."""
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "STRIPE_API_BASE")}
+    env.update(REDIS_CLUSTER="true", REDIS_URL="redis://127.0.0.1:1/0")
+    done = subprocess.run(
+        [sys.executable, "-m", "petstore.devrun"],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "cannot start: REDIS_CLUSTER=true needs CELERY_BROKER_URL" in done.stdout
+    assert "local Stripe server" not in done.stdout  # nothing was started

@@ -97,7 +97,7 @@ class Admission:
 
 
 def _mark_dirty(customer_id: int) -> None:
-    store.client().sadd(store.DIRTY_SET, customer_id)
+    store.mark_dirty(customer_id)
 
 
 def _count_refusal(customer_id: int, label: str, reason: str) -> None:

@@ -52,7 +52,7 @@ def set_units(customer, units: int, period=None) -> None:
     period = period or current_period()
     r = store.client()
     r.hset(store.period_key(customer.pk, period.id), "units", units)
-    r.sadd(store.DIRTY_SET, customer.pk)
+    store.mark_dirty(customer.pk)
 
 
 def emails_to(address: str) -> list:

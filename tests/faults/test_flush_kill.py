@@ -52,10 +52,11 @@ def start_flush(redis_url: str) -> subprocess.Popen:
     )
 
 
-def at_ledger_step(r) -> bool:
-    """The flush has taken the counters and read its batches (its last Redis command before
-    the ledger's transaction is the batches' HGETALL)."""
-    return any(c.get("name") == FLUSH_CLIENT and c.get("cmd") == "hgetall" for c in r.client_list())
+def at_ledger_step(r, customer_id: int) -> bool:
+    """The flush has taken the customer's counters (its pending hash is gone: the take script
+    returns the batch's counters, and the flush's next step is the ledger's transaction)."""
+    connected = any(c.get("name") == FLUSH_CLIENT for c in r.client_list())
+    return connected and not r.exists(store.pending_key(customer_id))
 
 
 def traffic(client, n: int = 4) -> None:
@@ -78,16 +79,16 @@ def test_flush_killed_after_taking_the_counters_loses_nothing(pro_client, app_on
     r = app_on_own_redis.client()
     with ledger_locked():
         proc = start_flush(app_on_own_redis.url)
-        wait_until(lambda: at_ledger_step(r), what="the flush to reach the ledger")
+        wait_until(lambda: at_ledger_step(r, customer_id), what="the flush to reach the ledger")
         kill(proc)
     # The counters left the pending hash for a batch that nothing applied.
     assert not r.exists(store.pending_key(customer_id))
-    assert r.scard(store.BATCH_REGISTRY) == 1
+    assert len(store.registered_batches()) == 1
     assert ledger_totals(customer_id) == {"calls": 0, "units": 0, "errors": 0}
     traffic(pro_client, n=1)  # traffic between the crash and the next flush
     services.usage_flush()
     assert ledger_totals(customer_id) == {"calls": 10, "units": 15, "errors": 2}
-    assert r.scard(store.BATCH_REGISTRY) == 0
+    assert not store.registered_batches()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -97,7 +98,7 @@ def test_flush_killed_after_its_commit_doubles_nothing(pro_client, app_on_own_re
     r = app_on_own_redis.client()
     with ledger_locked():
         proc = start_flush(app_on_own_redis.url)
-        wait_until(lambda: at_ledger_step(r), what="the flush to reach the ledger")
+        wait_until(lambda: at_ledger_step(r, customer_id), what="the flush to reach the ledger")
         app_on_own_redis.pause()
     try:
         # The lock is gone: the flush commits, then stalls deleting its batches from Redis.
@@ -109,4 +110,4 @@ def test_flush_killed_after_its_commit_doubles_nothing(pro_client, app_on_own_re
     traffic(pro_client, n=1)
     services.usage_flush()  # finds the applied batch (if still there) and only forgets it
     assert ledger_totals(customer_id) == {"calls": 10, "units": 15, "errors": 2}
-    assert r.scard(store.BATCH_REGISTRY) == 0
+    assert not store.registered_batches()

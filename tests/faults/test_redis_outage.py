@@ -105,9 +105,10 @@ def test_metered_api_answers_503_json_when_redis_is_down(customer_with_usage, ap
 def test_redis_lost_inside_an_admitted_call_answers_503_json_and_bills_nothing(
     customer_with_usage, app_on_own_redis, script_spy
 ):
-    # Admitted, then Redis dies as the usage API reads its live counters: 503 JSON, not 500,
-    # and the call (its refund unreachable) is voided once Redis is back.
-    script_spy.kill_before("MULTI", app_on_own_redis)
+    # Admitted, then Redis dies as the usage API reads its live counters (the SMEMBERS that
+    # checks no flush moved them meanwhile): 503 JSON, not 500, and the call (its refund
+    # unreachable) is voided once Redis is back.
+    script_spy.kill_before("SMEMBERS", app_on_own_redis)
     response = customer_with_usage.get("/api/v1/usage")
     assert response.status_code == 503
     assert response.json()["error"] == "service_unavailable"

@@ -38,7 +38,7 @@ def test_flush_moves_counters_and_is_idempotent(pro_client, redis_client):
         "refused": 0,
     }
     assert not redis_client.exists(store.pending_key(pro_client.customer.pk))
-    assert redis_client.scard(store.BATCH_REGISTRY) == 0
+    assert len(store.registered_batches()) == 0
     again = services.usage_flush()
     assert again.batches_applied == 0
     assert ledger_totals(pro_client.customer)["units"] == 15
@@ -70,7 +70,7 @@ def test_crash_after_taking_counters_before_commit_is_finished_next_time(
         services.usage_flush()
     # The counters left the pending hash but nothing reached the ledger, and the batch waits.
     assert not redis_client.exists(store.pending_key(pro_client.customer.pk))
-    assert redis_client.scard(store.BATCH_REGISTRY) == 1
+    assert len(store.registered_batches()) == 1
     assert ledger_totals(pro_client.customer)["units"] == 0
     assert not FlushedBatch.objects.exists()
     # Usage stays exact meanwhile: the API reads unapplied batches too.
@@ -85,22 +85,31 @@ def test_crash_after_taking_counters_before_commit_is_finished_next_time(
         "errors": 2,
         "refused": 0,
     }
-    assert redis_client.scard(store.BATCH_REGISTRY) == 0
+    assert len(store.registered_batches()) == 0
 
 
 @pytest.mark.django_db
-def test_crash_after_commit_before_cleanup_does_not_double_count(pro_client, redis_client):
+def test_crash_after_commit_before_cleanup_does_not_double_count(
+    pro_client, redis_client, monkeypatch
+):
     traffic(pro_client)
-    flush_id = "1700000000-crashedflush"
-    taken = flush._take_dirty(flush_id, 500)
-    batches, _ = flush._collect_batches(taken)
-    flush._apply_batches(batches)
-    # ...killed here: the ledger has the batch, Redis still holds it.
+
+    def crash(*args):
+        raise RuntimeError("worker killed after its commit")
+
+    monkeypatch.setattr(flush, "_forget", crash)
+    with pytest.raises(RuntimeError):
+        services.usage_flush()
+    # ...killed there: the ledger has the batch, Redis still holds it.
     assert ledger_totals(pro_client.customer)["units"] == 15
-    assert redis_client.exists(taken[0])
+    (left,) = store.registered_batches()
+    assert redis_client.exists(left)
+    assert pro_client.get("/api/v1/usage").json()["units_used"] == 15
+    monkeypatch.undo()
     services.usage_flush()
     assert ledger_totals(pro_client.customer)["units"] == 15
-    assert not redis_client.exists(taken[0])
+    assert not redis_client.exists(left)
+    assert not store.registered_batches()
     assert pro_client.get("/api/v1/usage").json()["units_used"] == 15
 
 
@@ -150,6 +159,6 @@ def test_refund_after_a_flush_took_the_counters_still_nets_out(pro_client, redis
     services.usage_flush()
     assert ledger_totals(pro_client.customer)["units"] == 1
     services.request_finish(admission, 500)
-    assert redis_client.sismember(store.DIRTY_SET, str(pro_client.customer.pk))
+    assert store.is_dirty(pro_client.customer.pk)
     services.usage_flush()
     assert ledger_totals(pro_client.customer) == {"calls": 0, "units": 0, "errors": 1, "refused": 0}

@@ -9,6 +9,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("metering", "0004_request_void")]
+    dependencies = [("metering", "0006_usage_customer_index_covered")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
