@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db.models import F, Sum
 from django.utils import timezone
 
-from accounts.models import Customer
+from accounts.models import Customer, PlanChange
 from billing.models import MeterReport
 from billing.stripe_catalog import stripe_catalog_sync
 from billing.tasks import report_usage_to_stripe
@@ -65,10 +65,11 @@ def ledger_calls(customer) -> int:
 def test_a_hanging_stripe_never_delays_the_flush(client, stripe_process, tmp_path):
     proc, api_base = stripe_process
     api = register_and_subscribe(client)
-    # Settled usage from two hours ago (on the plan since three), for the report to send.
-    Customer.objects.filter(pk=api.customer.pk).update(
-        plan_changed_at=timezone.now() - timedelta(hours=3)
-    )
+    # Settled usage from two hours ago (on the plan since three), for the report to send: the
+    # reporter reads the plan in force from the plan history, so the history moves back too.
+    three_hours_ago = timezone.now() - timedelta(hours=3)
+    Customer.objects.filter(pk=api.customer.pk).update(plan_changed_at=three_hours_ago)
+    PlanChange.objects.filter(customer=api.customer).update(changed_at=three_hours_ago)
     hour = (timezone.now() - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
     record, _ = UsageRecord.objects.get_or_create(
         customer=api.customer, endpoint="GET /api/v1/pets", hour=hour

@@ -5,7 +5,7 @@ priced like `estimated_bill`."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.utils import timezone
@@ -176,7 +176,10 @@ def test_the_usage_api_answers_the_forecast_and_its_bill(make_customer):
     bill = forecast["bill_at_period_end"]
     assert set(bill) == set(body["estimated_bill"])
     overage = max(forecast["units_at_period_end"] - 50_000, 0)
-    expected = Decimal("49.00") + (Decimal(overage) * Decimal("0.001")).quantize(Decimal("0.01"))
+    # Rounded as the engine rounds a line (half up, like Stripe's line items).
+    expected = Decimal("49.00") + (Decimal(overage) * Decimal("0.001")).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
     assert Decimal(bill["total"]) == expected
     if in_period + 4_000 * left >= 50_000:
         exhausted = datetime.fromisoformat(forecast["quota_exhausted_at"])
