@@ -95,11 +95,10 @@ class MeteringMiddleware:
             request.path_info,
         )
         try:
-            grant = grant_for_key(raw_key or "")
+            grant = grant_for_key(raw_key or "")  # this process's cache, else the database
         except ApplicationError as refusal:
             return error_response(refusal)
-        except RedisError:
-            # A cold grant needs Redis for its token; without it the key cannot be confirmed.
+        except DatabaseError:
             return error_response(MeteringUnavailable())
         if grant.revoked:
             return error_response(InvalidApiKey("This API key has been revoked."))

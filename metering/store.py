@@ -4,7 +4,10 @@ Per-customer keys carry the customer in a hash tag (`{cus_42}`), so every script
 slot and the layout shards on Redis Cluster:
 
     {cus_42}:cfg            authorisation token; changes whenever keys or plan change
-    {cus_42}:rl             sliding-window log of admitted requests (sorted set, score = ms)
+    {cus_42}:grant          the customer's keys (by SHA-256) and its plan's limits, as loaded
+                            under the token above (metering.grants)
+    {cus_42}:rw             rate-limit window of the product's API: admissions per bucket
+    {cus_42}:rw:acct        the same for the account endpoints (usage, keys, billing, webhooks)
     {cus_42}:q:202611       billable units of the period (hash field `units`), for quotas
     {cus_42}:pending        counters not yet in the ledger: `<endpoint>|<hour>|<counter>`
                             (calls, units, errors, refused_<reason>)
@@ -68,8 +71,13 @@ def cfg_key(customer_id: int) -> str:
     return f"{tag(customer_id)}:cfg"
 
 
-def rate_key(customer_id: int) -> str:
-    return f"{tag(customer_id)}:rl"
+def grant_key(customer_id: int) -> str:
+    return f"{tag(customer_id)}:grant"
+
+
+def rate_key(customer_id: int, *, account: bool = False) -> str:
+    # `rw`, not the sorted set `rl` of earlier releases: a rolling deploy runs both at once.
+    return f"{tag(customer_id)}:rw:acct" if account else f"{tag(customer_id)}:rw"
 
 
 def period_key(customer_id: int, period_id: str) -> str:
@@ -98,13 +106,14 @@ def customer_of_batch(name: str) -> int:
 
 # Request records. A script sent again for the same request (redis-py re-sends after a socket
 # timeout, and a paused Redis runs every queued copy when it resumes) must count nothing. Each
-# request carries a unique id (ARGV[9] of the admission, also its rate-limit member); the scripts
-# record its fate in a per-customer hash bucketed by the client's clock, `{cus_N}:req:<bucket>`
-# (one field per request, REQUEST_BUCKET_SECONDS per hash, expiring REQUEST_RECORD_TTL_SECONDS
+# request carries a unique id (ARGV[7] of the admission); the scripts record its fate in a
+# per-customer hash bucketed by the client's clock, `{cus_N}:req:<bucket>` (one field per request,
+# REQUEST_BUCKET_SECONDS per hash, expiring REQUEST_RECORD_TTL_SECONDS
 # after its last write), and look it up first:
 #
 #     a<hour>  admitted and counted in the pending hour <hour>
 #     r<hour>  refused by the rate limit   q<hour>  refused by the quota
+#     g<hour>  refused: feature not in plan k<hour>  refused: key revoked or expired
 #     f<hour>  admitted, then refunded (answered 4xx/5xx)
 #     v<hour>  admitted, then voided       v        voided before any admission ran (tombstone)
 #
@@ -120,72 +129,179 @@ def request_bucket(epoch_seconds: float) -> int:
     return int(epoch_seconds) // REQUEST_BUCKET_SECONDS
 
 
-# Admission, in one round trip: check the authorisation token, the sliding-window rate limit and
-# the quota, then count the request and record its fate. Returns {status, remaining,
-# wait_or_reset_ms, period_units, hour, fresh}; status 0 ok, 1 rate limited, 2 quota exceeded,
-# -1 stale token, -2 period unseeded (neither counts nor records anything), -3 voided before it
-# ran. `fresh` is 1 when this call created the pending hash, or when it is a repeat of a request
+# Admission, in one round trip: find the presented key in the customer's grant, check that the
+# grant is current, the feature gate, the rate limit and the quota, then count the request and
+# record its fate. The checks run in that order and each refusal returns at once; a policy added
+# later (a key's own monthly cap, prepaid credits) is one more check before "count", reading keys
+# of the same customer's slot (KEYS) and fields of the grant (loaded by LOAD_GRANT_LUA).
+#
+# Returns {status, remaining, wait_or_reset_ms, period_units, hour, fresh, plan id, key id,
+# first call recorded (1/0), limit}. Status 0 admitted; refused: 1 rate limit, 2 quota, 3 feature
+# not in plan, 4 key revoked or expired (refusals are counted and recorded like admissions);
+# nothing counted: -1 grant missing or stale (load it and retry), -2 period unseeded (seed it and
+# retry), -3 voided before it ran, -4 key not in the (current) grant, -5 {-5, plan id}: the grant's
+# copy of the plan's limits is older than the caller's rules (retry with explicit limits).
+# `fresh` is 1 when this call created the pending hash, or when it is a repeat of a request
 # already decided (the first answer may have been lost): the caller then marks the customer dirty.
-# KEYS: cfg, rl, period, pending, req. ARGV: token, limit, window, weight, included, block,
-# label, key id, request id, record ttl.
+#
+# The rate limit is a sliding window counted in RATE_BUCKETS buckets (see "Rate limit" below).
+#
+# KEYS: cfg, grant, rate window, period, pending, req.
+# ARGV: 1 key digest, 2 plan limits version, 3 window ms, 4 weight, 5 feature ('' none), 6 label,
+#       7 request id, 8 record ttl, 9 account limit ('' on product routes), 10 plan id of the
+#       explicit limits ('' none), 11 rate limit, 12 included (-1 unlimited), 13 block (1/0),
+#       14 features (',a,b,').
 METER_LUA = """
-local limit = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local sec = tonumber(t[1])
 local now = sec * 1000 + math.floor(tonumber(t[2]) / 1000)
-local seen = redis.call('HGET', KEYS[5], ARGV[9])
+local token = redis.call('GET', KEYS[1])
+local g = redis.call('HMGET', KEYS[2], 'tok', ARGV[1], 'plan', 'pv', 'lim', 'inc', 'blk', 'feat',
+  'first')
+if not token or g[1] ~= token then return {-1} end
+if not g[2] then return {-4} end
+local plan = tonumber(g[3])
+local limit, included, block, features = g[5], g[6], g[7], g[8]
+if ARGV[10] ~= '' then
+  if tonumber(ARGV[10]) ~= plan then return {-5, plan} end
+  limit, included, block, features = ARGV[11], ARGV[12], ARGV[13], ARGV[14]
+  redis.call('HSET', KEYS[2], 'pv', ARGV[2], 'lim', limit, 'inc', included, 'blk', block,
+    'feat', features)
+elseif g[4] ~= ARGV[2] then
+  return {-5, plan}
+end
+local bar = string.find(g[2], '|', 1, true)
+local key_id = tonumber(string.sub(g[2], 1, bar - 1))
+local expires = tonumber(string.sub(g[2], bar + 1))
+local first = 0
+if g[9] then first = 1 end
+limit = tonumber(limit)
+if ARGV[9] ~= '' then limit = tonumber(ARGV[9]) end
+
+-- Rate limit: admissions counted per bucket of `width` ms (hash fields named by bucket number,
+-- plus `n`, their sum, and `f`, the oldest non-empty bucket). A request in bucket b is admitted
+-- when buckets b-span..b hold fewer than `limit` admissions; they cover every instant of the
+-- last window, so no window of `window` ms ever holds more than `limit` admissions. A bucket
+-- leaves the count when bucket f+span+1 starts: a slot frees at most one bucket later than under
+-- an exact log of admissions. State: at most span+3 small fields, whatever the limit.
+local window = tonumber(ARGV[3])
+local width = math.floor(window / 60)
+if width < 1 then width = 1 end
+local span = math.ceil(window / width)
+local b = math.floor(now / width)
+local lo = b - span
+local st = redis.call('HMGET', KEYS[3], 'n', 'f')
+local n = tonumber(st[1]) or 0
+local f = tonumber(st[2]) or b
+if n > 0 and f < lo then
+  if f + span < lo then
+    redis.call('DEL', KEYS[3])
+    n = 0
+  else
+    local gone = {}
+    for i = f, lo - 1 do gone[#gone + 1] = i end
+    for _, c in ipairs(redis.call('HMGET', KEYS[3], unpack(gone))) do
+      if c then n = n - tonumber(c) end
+    end
+    redis.call('HDEL', KEYS[3], unpack(gone))
+    if n > 0 then
+      local rest = {}
+      for i = lo, b do rest[#rest + 1] = i end
+      for i, c in ipairs(redis.call('HMGET', KEYS[3], unpack(rest))) do
+        if c then f = lo + i - 1 break end
+      end
+    end
+    redis.call('HSET', KEYS[3], 'n', n, 'f', f)
+  end
+end
+if n <= 0 then f = b end
+
+local function result(status, remaining, wait, units, hour, fresh)
+  if remaining < 0 then remaining = 0 end
+  return {status, remaining, wait, units, hour, fresh, plan, key_id, first, limit}
+end
+
+local seen = redis.call('HGET', KEYS[6], ARGV[7])
 if seen then
   local state = string.sub(seen, 1, 1)
   if state == 'v' then return {-3} end
   local status = 0
-  if state == 'r' then status = 1 elseif state == 'q' then status = 2 end
-  local count = redis.call('ZCARD', KEYS[2])
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  if state == 'r' then status = 1 elseif state == 'q' then status = 2
+  elseif state == 'g' then status = 3 elseif state == 'k' then status = 4 end
+  local used = tonumber(redis.call('HGET', KEYS[4], 'units') or '0')
   local reset = 0
-  if oldest[2] then reset = tonumber(oldest[2]) + window - now end
-  local used = tonumber(redis.call('HGET', KEYS[3], 'units') or '0')
-  local remaining = limit - count
-  if remaining < 0 then remaining = 0 end
-  return {status, remaining, reset, used, tonumber(string.sub(seen, 2)), 1}
+  if n > 0 then reset = (f + span + 1) * width - now end
+  return result(status, limit - n, reset, used, tonumber(string.sub(seen, 2)), 1)
 end
-local token = redis.call('GET', KEYS[1])
-if token ~= ARGV[1] then return {-1} end
-local period_units = redis.call('HGET', KEYS[3], 'units')
+
+local hour = sec - (sec % 3600)
+local ttl = tonumber(ARGV[8])
+local fresh = 0
+if redis.call('EXISTS', KEYS[5]) == 0 then fresh = 1 end
+local field = ARGV[6] .. '|' .. hour .. '|'
+local function refuse(status, reason, state, remaining, wait, units)
+  redis.call('HINCRBY', KEYS[5], field .. reason, 1)
+  redis.call('HSET', KEYS[6], ARGV[7], state .. hour)
+  redis.call('EXPIRE', KEYS[6], ttl)
+  return result(status, remaining, wait, units, hour, fresh)
+end
+if expires ~= 0 and expires <= sec then
+  return refuse(4, 'refused_key', 'k', 0, 0, 0)
+end
+if ARGV[5] ~= '' and not string.find(features, ',' .. ARGV[5] .. ',', 1, true) then
+  return refuse(3, 'refused_feature', 'g', 0, 0, 0)
+end
+local period_units = redis.call('HGET', KEYS[4], 'units')
 if not period_units then return {-2} end
 period_units = tonumber(period_units)
-local hour = sec - (sec % 3600)
+
+if n >= limit then
+  local wait = window
+  if n > 0 then
+    local held = {}
+    for i = f, b do held[#held + 1] = i end
+    local left = n
+    for i, c in ipairs(redis.call('HMGET', KEYS[3], unpack(held))) do
+      if c then left = left - tonumber(c) end
+      if left < limit then
+        wait = (f + i + span) * width - now
+        break
+      end
+    end
+  end
+  return refuse(1, 'refused_rate_limit', 'r', 0, wait, period_units)
+end
 local weight = tonumber(ARGV[4])
-local included = tonumber(ARGV[5])
-local ttl = tonumber(ARGV[10])
-local fresh = 0
-if redis.call('EXISTS', KEYS[4]) == 0 then fresh = 1 end
-local field = ARGV[7] .. '|' .. hour .. '|'
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[2])
-if count >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  redis.call('HINCRBY', KEYS[4], field .. 'refused_rate_limit', 1)
-  redis.call('HSET', KEYS[5], ARGV[9], 'r' .. hour)
-  redis.call('EXPIRE', KEYS[5], ttl)
-  return {1, 0, tonumber(oldest[2]) + window - now, period_units, hour, fresh}
+included = tonumber(included)
+if ARGV[9] == '' and included >= 0 and block == '1' and period_units + weight > included then
+  return refuse(2, 'refused_quota', 'q', limit - n, 0, period_units)
 end
-if included >= 0 and ARGV[6] == '1' and period_units + weight > included then
-  redis.call('HINCRBY', KEYS[4], field .. 'refused_quota', 1)
-  redis.call('HSET', KEYS[5], ARGV[9], 'q' .. hour)
-  redis.call('EXPIRE', KEYS[5], ttl)
-  return {2, limit - count, 0, period_units, hour, fresh}
+
+redis.call('HINCRBY', KEYS[3], b, 1)
+n = redis.call('HINCRBY', KEYS[3], 'n', 1)
+if n == 1 then redis.call('HSET', KEYS[3], 'f', b) end
+redis.call('PEXPIRE', KEYS[3], window + 2 * width)
+if weight ~= 0 then
+  period_units = redis.call('HINCRBY', KEYS[4], 'units', weight)
+  redis.call('HINCRBY', KEYS[5], field .. 'units', weight)
 end
-redis.call('ZADD', KEYS[2], now, ARGV[9])
-redis.call('PEXPIRE', KEYS[2], window)
-period_units = redis.call('HINCRBY', KEYS[3], 'units', weight)
-redis.call('HINCRBY', KEYS[4], field .. 'calls', 1)
-if weight ~= 0 then redis.call('HINCRBY', KEYS[4], field .. 'units', weight) end
-redis.call('HSET', KEYS[4], 'lastused|' .. ARGV[8], sec)
-redis.call('HSET', KEYS[5], ARGV[9], 'a' .. hour)
-redis.call('EXPIRE', KEYS[5], ttl)
-local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-return {0, limit - count - 1, tonumber(oldest[2]) + window - now, period_units, hour, fresh}
+redis.call('HINCRBY', KEYS[5], field .. 'calls', 1)
+redis.call('HSET', KEYS[5], 'lastused|' .. key_id, sec)
+redis.call('HSET', KEYS[6], ARGV[7], 'a' .. hour)
+redis.call('EXPIRE', KEYS[6], ttl)
+return result(0, limit - n, (f + span + 1) * width - now, period_units, hour, fresh)
+"""
+
+# Write a customer's grant (its keys and its plan's limits, see metering.grants) if the
+# customer's token is still the one read before the database was: a change committed meanwhile
+# replaced the token, and this load is then dropped rather than left outdated.
+# KEYS: cfg, grant. ARGV: token, ttl seconds, then the grant's field/value pairs.
+LOAD_GRANT_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'tok', ARGV[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
 """
 
 # Give back the billable part of an admitted request, once: its units and call leave the
@@ -263,6 +379,10 @@ scripts = _Scripts()
 
 def meter_script():
     return scripts.get("meter", METER_LUA)
+
+
+def load_grant_script():
+    return scripts.get("load_grant", LOAD_GRANT_LUA)
 
 
 def uncount_script():

@@ -179,6 +179,11 @@ METERING_FAIL_OPEN = env.bool("METERING_FAIL_OPEN", default=False)
 METERING_PATH_PREFIX = "/api/v1/"
 # A thumbnail's signed URL is its own credential (petstore/thumbnails.py): no key, not metered.
 METERING_PUBLIC_ROUTES = {"api-register", "api-pricing-quote", "api-thumbnail"}
+# Account endpoints (route templates, and everything under them): they cost nothing, are never
+# refused by the quota, and do not spend the plan's rate limit (GitHub's /rate_limit does not
+# either): they have a per-customer limit of their own, ACCOUNT_RATE_LIMIT_PER_MINUTE.
+METERING_ACCOUNT_PATHS = ("/api/v1/usage", "/api/v1/keys", "/api/v1/billing", "/api/v1/webhooks")
+ACCOUNT_RATE_LIMIT_PER_MINUTE = env.int("ACCOUNT_RATE_LIMIT_PER_MINUTE", default=600)
 # Only for bench/metering.py: exposes an unmetered copy of the pets endpoint. Never in production.
 METERING_BENCH_UNMETERED = env.bool("METERING_BENCH_UNMETERED", default=False)
 # Prices the usage API's `estimated_bill` (configured so that metering does not import pricing).
