@@ -41,7 +41,9 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(PY) bench/metering.py
+	$(PY) bench/admission.py
 
 clean:
 	rm -rf $(VENV) .run staticfiles db.sqlite3 .pytest_cache .ruff_cache .import_linter_cache

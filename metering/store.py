@@ -277,10 +277,12 @@ if ARGV[9] == '' and included >= 0 and block == '1' and period_units + weight > 
   return refuse(2, 'refused_quota', 'q', limit - n, 0, period_units)
 end
 
-redis.call('HINCRBY', KEYS[3], b, 1)
+if redis.call('HINCRBY', KEYS[3], b, 1) == 1 then
+  -- A new bucket: the window lives until it leaves (later buckets push that back again).
+  redis.call('PEXPIRE', KEYS[3], (b + span + 1) * width - now + width)
+end
 n = redis.call('HINCRBY', KEYS[3], 'n', 1)
 if n == 1 then redis.call('HSET', KEYS[3], 'f', b) end
-redis.call('PEXPIRE', KEYS[3], window + 2 * width)
 if weight ~= 0 then
   period_units = redis.call('HINCRBY', KEYS[4], 'units', weight)
   redis.call('HINCRBY', KEYS[5], field .. 'units', weight)

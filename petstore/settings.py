@@ -184,8 +184,12 @@ METERING_PUBLIC_ROUTES = {"api-register", "api-pricing-quote", "api-thumbnail"}
 # either): they have a per-customer limit of their own, ACCOUNT_RATE_LIMIT_PER_MINUTE.
 METERING_ACCOUNT_PATHS = ("/api/v1/usage", "/api/v1/keys", "/api/v1/billing", "/api/v1/webhooks")
 ACCOUNT_RATE_LIMIT_PER_MINUTE = env.int("ACCOUNT_RATE_LIMIT_PER_MINUTE", default=600)
-# Only for bench/metering.py: exposes an unmetered copy of the pets endpoint. Never in production.
+# Only for bench/metering.py: exposes an unmetered copy of the pets endpoint and the peer's
+# (petstore/bench_peer.py: djangorestframework-api-key + DRF's ScopedRateThrottle, from the
+# `bench` optional dependencies). Never in production.
 METERING_BENCH_UNMETERED = env.bool("METERING_BENCH_UNMETERED", default=False)
+if METERING_BENCH_UNMETERED:
+    INSTALLED_APPS.append("rest_framework_api_key")
 # Prices the usage API's `estimated_bill` (configured so that metering does not import pricing).
 METERING_USAGE_ESTIMATOR = "pricing.selectors.usage_estimate"
 API_KEY_MODE = env.str("API_KEY_MODE", default="live")  # "live" → ps_live_…, "test" → ps_test_…
@@ -207,7 +211,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "metering.schema.MeteredAutoSchema",
     "EXCEPTION_HANDLER": "core.exception_handler.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"registration": REGISTRATION_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "registration": REGISTRATION_RATE,
+        # bench/metering.py's peer only (petstore/bench_peer.py).
+        "bench_peer": env.str("BENCH_PEER_RATE", default="1000000000/min"),
+    },
     # Client IPs for throttling come from REMOTE_ADDR; behind N trusted proxies set NUM_PROXIES=N
     # (trusting X-Forwarded-For without it would let anyone pick their own IP).
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
