@@ -416,20 +416,47 @@ class ScriptUnanswered(RedisConnectionError):
     """A script was sent whole but no answer came back: Redis may have run it, or may still."""
 
 
-def meter(keys: list[str], args: list) -> list:
-    """Run the admission script: EVALSHA on the held connection, loading the script if the
-    server lost it, and sending it once more on a fresh connection if the first went stale or
-    timed out. Sending it again is safe: the script records the request id and a repeat counts
-    nothing. Raises ScriptUnanswered when a copy was sent but no answer came back, another
-    RedisError when none could be sent (nothing was counted)."""
+class SentScript:
+    """An admission script sent ahead (`meter_send`) whose answer is read later (`meter`): the
+    web process does other work while Redis runs it. Until read, nothing else may use the
+    thread's held connection."""
+
+    __slots__ = ("conn", "ok")
+
+    def __init__(self, conn, ok: bool) -> None:
+        self.conn = conn
+        self.ok = ok  # False: it could not be sent (nothing ran); `meter` sends it again
+
+
+def meter_send(keys: list[str], args: list) -> SentScript:
+    """Send the admission script without waiting for its answer (read it with `meter`)."""
+    conn = _held_connection()
+    try:
+        conn.send_command("EVALSHA", meter_script().sha, len(keys), *keys, *args)
+    except (RedisConnectionError, RedisTimeoutError):
+        conn.disconnect()
+        return SentScript(conn, False)
+    return SentScript(conn, True)
+
+
+def meter(keys: list[str], args: list, sent: SentScript | None = None) -> list:
+    """Run the admission script: EVALSHA on the held connection (or read the answer of the copy
+    `sent` ahead), loading the script if the server lost it, and sending it once more on a fresh
+    connection if the first went stale or timed out. Sending it again is safe: the script
+    records the request id and a repeat counts nothing. Raises ScriptUnanswered when a copy was
+    sent but no answer came back, another RedisError when none could be sent (nothing was
+    counted)."""
     script = meter_script()
     conn = _held_connection()
-    sent = False
+    was_sent = False
     try:
         for attempt in range(3):
             try:
-                conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-                sent = True
+                if attempt == 0 and sent is not None and sent.ok:
+                    conn = sent.conn
+                else:
+                    conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                was_sent = True
                 return conn.read_response()
             except NoScriptError:
                 client().script_load(METER_LUA)
@@ -439,6 +466,6 @@ def meter(keys: list[str], args: list) -> list:
                     raise
         raise RedisConnectionError("admission script could not be run")
     except RedisError as exc:
-        if sent:
+        if was_sent:
             raise ScriptUnanswered(str(exc)) from exc
         raise

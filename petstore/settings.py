@@ -57,6 +57,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Refuses oversized bodies and NUL bytes before anything reads them; keeps /api/ answers JSON.
     "core.middleware.RequestGuardMiddleware",
+    # Authenticates API keys, enforces plans and counts usage for every metered API route. Near
+    # the top: it sends its Redis script on the way in and reads the answer just before the view,
+    # so Redis runs it while the middlewares below do their work.
+    "metering.middleware.MeteringMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -66,8 +70,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a log-in refused by django-axes (portal or admin) into our lockout page.
     "axes.middleware.AxesMiddleware",
-    # Authenticates API keys, enforces plans and counts usage for every metered API route.
-    "metering.middleware.MeteringMiddleware",
 ]
 
 ROOT_URLCONF = "petstore.urls"

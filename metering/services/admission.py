@@ -16,6 +16,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 
 from accounts.keys import hash_key, is_well_formed
+from core.errors import ApplicationError
 from core.navigation import upgrade_url
 from core.periods import Period, current_period
 from metering import selectors, store
@@ -204,30 +205,83 @@ def _refused_key(raw_key: str, digest: str, customer_id: int, label: str) -> Non
     grant_load(customer_id)
 
 
-def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
-    """Authenticate, gate, rate-limit, check the quota and count a request: one Redis round trip
-    when the customer's grant is in Redis. Raises an ApplicationError refusal."""
+@dataclass
+class AdmissionRequest:
+    """One request's admission, prepared (and possibly sent ahead: `admission_send`)."""
+
+    raw_key: str
+    route: str
+    rule: EndpointRule
+    digest: str
+    customer_id: int
+    period: Period
+    counted: CountedRequest
+    sent: store.SentScript | None = None
+
+
+def _admission_prepare(*, raw_key: str | None, method: str, route: str) -> AdmissionRequest:
     if not raw_key:
         raise InvalidApiKey(
             "Missing API key: send it in the X-API-Key header (or Authorization: Bearer)."
         )
     rule = rules.endpoint(method, route)
-    digest = hash_key(raw_key)
     customer_id = customer_of_key(raw_key)
     # One id and one record bucket for the request, whatever is re-sent below: every copy of
     # the script finds the first one's record.
-    request_id = _request_member()
-    bucket = store.request_bucket(time.time())
     period = current_period()
-    counted = CountedRequest(customer_id, request_id, bucket, period.id, rule.label, rule.weight)
+    counted = CountedRequest(
+        customer_id,
+        _request_member(),
+        store.request_bucket(time.time()),
+        period.id,
+        rule.label,
+        rule.weight,
+    )
+    return AdmissionRequest(raw_key, route, rule, hash_key(raw_key), customer_id, period, counted)
+
+
+def admission_send(*, raw_key: str | None, method: str, route: str) -> AdmissionRequest | None:
+    """Prepare a request's admission and send its script ahead, so that Redis runs it while the
+    web process goes on with the request (the middleware chain, the URL resolution); its answer
+    is read by `request_admit(ahead=…)`, which must then be called. None when it cannot be sent
+    ahead (no key, an unknown key: `request_admit` refuses it the usual way)."""
+    try:
+        ahead = _admission_prepare(raw_key=raw_key, method=method, route=route)
+    except ApplicationError:
+        return None
+    ahead.sent = store.meter_send(
+        *admission_call(
+            ahead.counted, ahead.digest, feature=ahead.rule.feature, account=ahead.rule.account
+        )
+    )
+    return ahead
+
+
+def request_admit(
+    *,
+    raw_key: str | None,
+    method: str,
+    route: str,
+    ahead: AdmissionRequest | None = None,
+) -> Admission:
+    """Authenticate, gate, rate-limit, check the quota and count a request: one Redis round trip
+    when the customer's grant is in Redis (`ahead`: its script was sent by `admission_send`).
+    Raises an ApplicationError refusal."""
+    if ahead is None:
+        ahead = _admission_prepare(raw_key=raw_key, method=method, route=route)
+    raw_key, rule, digest, customer_id = ahead.raw_key, ahead.rule, ahead.digest, ahead.customer_id
+    period, counted, sent = ahead.period, ahead.counted, ahead.sent
+    ahead.sent = None  # its answer is read once
     explicit: PlanRules | None = None
     for _ in range(4):
         try:
             result = store.meter(
                 *admission_call(
                     counted, digest, feature=rule.feature, account=rule.account, explicit=explicit
-                )
+                ),
+                sent,
             )
+            sent = None
         except store.ScriptUnanswered as exc:
             raise UnconfirmedAdmission(counted, exc) from exc
         status = result[0]
