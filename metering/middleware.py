@@ -76,7 +76,7 @@ class MeteringMiddleware:
             )
         except services.UnconfirmedAdmission as unconfirmed:
             request._metering_unconfirmed = unconfirmed.counted
-        except (ApplicationError, RedisError) as exc:
+        except (ApplicationError, RedisError):
             pass  # refused or not counted: nothing to settle
 
     def _settle(self, request, response):
