@@ -178,40 +178,60 @@ if g[9] then first = 1 end
 limit = tonumber(limit)
 if ARGV[9] ~= '' then limit = tonumber(ARGV[9]) end
 
--- Rate limit: admissions counted per bucket of `width` ms (hash fields named by bucket number,
--- plus `n`, their sum, and `f`, the oldest non-empty bucket). A request in bucket b is admitted
--- when buckets b-span..b hold fewer than `limit` admissions; they cover every instant of the
--- last window, so no window of `window` ms ever holds more than `limit` admissions. A bucket
--- leaves the count when bucket f+span+1 starts: a slot frees at most one bucket later than under
--- an exact log of admissions. State: at most span+3 small fields, whatever the limit.
+-- Rate limit: admissions counted per bucket of `width` ms (field <bucket>: how many; field
+-- <bucket>t: the ms offset in the bucket of its last one), plus `n`, their sum, and `f`, the
+-- oldest non-empty bucket. A bucket leaves the count one window after its last admission, so a
+-- request is refused only while `limit` admissions of the last window are counted: no window
+-- ever holds more than `limit` admissions, and a slot frees exactly one window after the last
+-- admission of its bucket (at most one bucket later than after the admission itself). State: at
+-- most 2 * (span + 1) + 2 small fields, whatever the limit.
 local window = tonumber(ARGV[3])
 local width = math.floor(window / 60)
 if width < 1 then width = 1 end
 local span = math.ceil(window / width)
 local b = math.floor(now / width)
 local lo = b - span
+local cutoff = now - window
+local function last_of(j)
+  local offset = redis.call('HGET', KEYS[3], j .. 't')
+  if offset then return j * width + tonumber(offset) end
+  return j * width + width - 1
+end
 local st = redis.call('HMGET', KEYS[3], 'n', 'f')
 local n = tonumber(st[1]) or 0
 local f = tonumber(st[2]) or b
-if n > 0 and f < lo then
+if n > 0 and f <= lo + 1 then
   if f + span < lo then
     redis.call('DEL', KEYS[3])
     n = 0
   else
-    local gone = {}
-    for i = f, lo - 1 do gone[#gone + 1] = i end
-    for _, c in ipairs(redis.call('HMGET', KEYS[3], unpack(gone))) do
-      if c then n = n - tonumber(c) end
+    -- Every bucket before lo is a window old; buckets lo and lo+1 (when the window is not a
+    -- whole number of buckets) are once their last admission is; later ones are not yet.
+    local last = lo - 1
+    if last_of(lo) <= cutoff then
+      last = lo
+      if last_of(lo + 1) <= cutoff then last = lo + 1 end
     end
-    redis.call('HDEL', KEYS[3], unpack(gone))
-    if n > 0 then
-      local rest = {}
-      for i = lo, b do rest[#rest + 1] = i end
-      for i, c in ipairs(redis.call('HMGET', KEYS[3], unpack(rest))) do
-        if c then f = lo + i - 1 break end
+    if last >= f then
+      local gone, fields = {}, {}
+      for i = f, last do
+        gone[#gone + 1] = i
+        fields[#fields + 1] = i
+        fields[#fields + 1] = i .. 't'
       end
+      for _, c in ipairs(redis.call('HMGET', KEYS[3], unpack(gone))) do
+        if c then n = n - tonumber(c) end
+      end
+      redis.call('HDEL', KEYS[3], unpack(fields))
+      if n > 0 then
+        local rest = {}
+        for i = last + 1, b do rest[#rest + 1] = i end
+        for i, c in ipairs(redis.call('HMGET', KEYS[3], unpack(rest))) do
+          if c then f = last + i break end
+        end
+      end
+      redis.call('HSET', KEYS[3], 'n', n, 'f', f)
     end
-    redis.call('HSET', KEYS[3], 'n', n, 'f', f)
   end
 end
 if n <= 0 then f = b end
@@ -230,7 +250,7 @@ if seen then
   elseif state == 'g' then status = 3 elseif state == 'k' then status = 4 end
   local used = tonumber(redis.call('HGET', KEYS[4], 'units') or '0')
   local reset = 0
-  if n > 0 then reset = (f + span + 1) * width - now end
+  if n > 0 then reset = last_of(f) + window - now end
   return result(status, limit - n, reset, used, tonumber(string.sub(seen, 2)), 1)
 end
 
@@ -264,7 +284,7 @@ if n >= limit then
     for i, c in ipairs(redis.call('HMGET', KEYS[3], unpack(held))) do
       if c then left = left - tonumber(c) end
       if left < limit then
-        wait = (f + i + span) * width - now
+        wait = last_of(f + i - 1) + window - now
         break
       end
     end
@@ -279,10 +299,16 @@ end
 
 if redis.call('HINCRBY', KEYS[3], b, 1) == 1 then
   -- A new bucket: the window lives until it leaves (later buckets push that back again).
-  redis.call('PEXPIRE', KEYS[3], (b + span + 1) * width - now + width)
+  redis.call('PEXPIRE', KEYS[3], (b + 1) * width + window - now + width)
 end
 n = redis.call('HINCRBY', KEYS[3], 'n', 1)
-if n == 1 then redis.call('HSET', KEYS[3], 'f', b) end
+if n == 1 then
+  redis.call('HSET', KEYS[3], b .. 't', now - b * width, 'f', b)
+else
+  redis.call('HSET', KEYS[3], b .. 't', now - b * width)
+end
+local reset = window
+if f ~= b then reset = last_of(f) + window - now end
 if weight ~= 0 then
   period_units = redis.call('HINCRBY', KEYS[4], 'units', weight)
   redis.call('HINCRBY', KEYS[5], field .. 'units', weight)
@@ -291,7 +317,7 @@ redis.call('HINCRBY', KEYS[5], field .. 'calls', 1)
 redis.call('HSET', KEYS[5], 'lastused|' .. key_id, sec)
 redis.call('HSET', KEYS[6], ARGV[7], 'a' .. hour)
 redis.call('EXPIRE', KEYS[6], ttl)
-return result(0, limit - n, (f + span + 1) * width - now, period_units, hour, fresh)
+return result(0, limit - n, reset, period_units, hour, fresh)
 """
 
 # Write a customer's grant (its keys and its plan's limits, see metering.grants) if the
