@@ -179,12 +179,13 @@ limit = tonumber(limit)
 if ARGV[9] ~= '' then limit = tonumber(ARGV[9]) end
 
 -- Rate limit: admissions counted per bucket of `width` ms (field <bucket>: how many; field
--- <bucket>t: the ms offset in the bucket of its last one), plus `n`, their sum, and `f`, the
--- oldest non-empty bucket. A bucket leaves the count one window after its last admission, so a
--- request is refused only while `limit` admissions of the last window are counted: no window
--- ever holds more than `limit` admissions, and a slot frees exactly one window after the last
--- admission of its bucket (at most one bucket later than after the admission itself). State: at
--- most 2 * (span + 1) + 2 small fields, whatever the limit.
+-- <bucket>t: the ms offset in the bucket of its last one), plus `n`, their sum, `f`, the oldest
+-- non-empty bucket, and `ft`, the offset of f's last admission. A bucket leaves the count one
+-- window after its last admission, so a request is refused only while `limit` admissions of the
+-- last window are counted: no window ever holds more than `limit` admissions, and a slot frees
+-- exactly one window after the last admission of its bucket (at most one bucket later than
+-- after the admission itself). State: at most 2 * (span + 1) + 3 small fields, whatever the
+-- limit; a request usually reads `n f ft` and writes its bucket, nothing else.
 local window = tonumber(ARGV[3])
 local width = math.floor(window / 60)
 if width < 1 then width = 1 end
@@ -197,9 +198,10 @@ local function last_of(j)
   if offset then return j * width + tonumber(offset) end
   return j * width + width - 1
 end
-local st = redis.call('HMGET', KEYS[3], 'n', 'f')
+local st = redis.call('HMGET', KEYS[3], 'n', 'f', 'ft')
 local n = tonumber(st[1]) or 0
 local f = tonumber(st[2]) or b
+local ft = f * width + (tonumber(st[3]) or width - 1)  -- the instant of f's last admission
 if n > 0 and f <= lo + 1 then
   if f + span < lo then
     redis.call('DEL', KEYS[3])
@@ -208,7 +210,9 @@ if n > 0 and f <= lo + 1 then
     -- Every bucket before lo is a window old; buckets lo and lo+1 (when the window is not a
     -- whole number of buckets) are once their last admission is; later ones are not yet.
     local last = lo - 1
-    if last_of(lo) <= cutoff then
+    local lo_last = ft
+    if f < lo then lo_last = last_of(lo) end
+    if lo_last <= cutoff then
       last = lo
       if last_of(lo + 1) <= cutoff then last = lo + 1 end
     end
@@ -229,12 +233,16 @@ if n > 0 and f <= lo + 1 then
         for i, c in ipairs(redis.call('HMGET', KEYS[3], unpack(rest))) do
           if c then f = last + i break end
         end
+        ft = last_of(f)
       end
-      redis.call('HSET', KEYS[3], 'n', n, 'f', f)
+      redis.call('HSET', KEYS[3], 'n', n, 'f', f, 'ft', ft - f * width)
     end
   end
 end
-if n <= 0 then f = b end
+if n <= 0 then
+  f = b
+  ft = now
+end
 
 local function result(status, remaining, wait, units, hour, fresh)
   if remaining < 0 then remaining = 0 end
@@ -250,7 +258,7 @@ if seen then
   elseif state == 'g' then status = 3 elseif state == 'k' then status = 4 end
   local used = tonumber(redis.call('HGET', KEYS[4], 'units') or '0')
   local reset = 0
-  if n > 0 then reset = last_of(f) + window - now end
+  if n > 0 then reset = ft + window - now end
   return result(status, limit - n, reset, used, tonumber(string.sub(seen, 2)), 1)
 end
 
@@ -284,7 +292,7 @@ if n >= limit then
     for i, c in ipairs(redis.call('HMGET', KEYS[3], unpack(held))) do
       if c then left = left - tonumber(c) end
       if left < limit then
-        wait = last_of(f + i - 1) + window - now
+        if i == 1 then wait = ft + window - now else wait = last_of(f + i - 1) + window - now end
         break
       end
     end
@@ -302,13 +310,17 @@ if redis.call('HINCRBY', KEYS[3], b, 1) == 1 then
   redis.call('PEXPIRE', KEYS[3], (b + 1) * width + window - now + width)
 end
 n = redis.call('HINCRBY', KEYS[3], 'n', 1)
+local offset = now - b * width
 if n == 1 then
-  redis.call('HSET', KEYS[3], b .. 't', now - b * width, 'f', b)
+  redis.call('HSET', KEYS[3], b .. 't', offset, 'f', b, 'ft', offset)
+  ft = now
+elseif f == b then
+  redis.call('HSET', KEYS[3], b .. 't', offset, 'ft', offset)
+  ft = now
 else
-  redis.call('HSET', KEYS[3], b .. 't', now - b * width)
+  redis.call('HSET', KEYS[3], b .. 't', offset)
 end
-local reset = window
-if f ~= b then reset = last_of(f) + window - now end
+local reset = ft + window - now
 if weight ~= 0 then
   period_units = redis.call('HINCRBY', KEYS[4], 'units', weight)
   redis.call('HINCRBY', KEYS[5], field .. 'units', weight)
