@@ -198,8 +198,9 @@ local function last_of(j)
   if offset then return j * width + tonumber(offset) end
   return j * width + width - 1
 end
-local st = redis.call('HMGET', KEYS[3], 'n', 'f', 'ft')
+local st = redis.call('HMGET', KEYS[3], 'n', 'f', 'ft', b)
 local n = tonumber(st[1]) or 0
+local in_bucket = tonumber(st[4]) or 0  -- the current bucket never leaves below
 local f = tonumber(st[2]) or b
 local ft = f * width + (tonumber(st[3]) or width - 1)  -- the instant of f's last admission
 if n > 0 and f <= lo + 1 then
@@ -305,28 +306,35 @@ if ARGV[9] == '' and included >= 0 and block == '1' and period_units + weight > 
   return refuse(2, 'refused_quota', 'q', limit - n, 0, period_units)
 end
 
-if redis.call('HINCRBY', KEYS[3], b, 1) == 1 then
+-- Count it: the window, the quota, the pending counters (read above or here, written in one
+-- command each).
+local offset = now - b * width
+n = n + 1
+if n == 1 then
+  redis.call('HSET', KEYS[3], b, in_bucket + 1, b .. 't', offset, 'n', n, 'f', b, 'ft', offset)
+  ft = now
+elseif f == b then
+  redis.call('HSET', KEYS[3], b, in_bucket + 1, b .. 't', offset, 'n', n, 'ft', offset)
+  ft = now
+else
+  redis.call('HSET', KEYS[3], b, in_bucket + 1, b .. 't', offset, 'n', n)
+end
+if in_bucket == 0 then
   -- A new bucket: the window lives until it leaves (later buckets push that back again).
   redis.call('PEXPIRE', KEYS[3], (b + 1) * width + window - now + width)
 end
-n = redis.call('HINCRBY', KEYS[3], 'n', 1)
-local offset = now - b * width
-if n == 1 then
-  redis.call('HSET', KEYS[3], b .. 't', offset, 'f', b, 'ft', offset)
-  ft = now
-elseif f == b then
-  redis.call('HSET', KEYS[3], b .. 't', offset, 'ft', offset)
-  ft = now
-else
-  redis.call('HSET', KEYS[3], b .. 't', offset)
-end
 local reset = ft + window - now
+local used = 'lastused|' .. key_id
 if weight ~= 0 then
-  period_units = redis.call('HINCRBY', KEYS[4], 'units', weight)
-  redis.call('HINCRBY', KEYS[5], field .. 'units', weight)
+  period_units = period_units + weight
+  redis.call('HSET', KEYS[4], 'units', period_units)
+  local counts = redis.call('HMGET', KEYS[5], field .. 'calls', field .. 'units')
+  redis.call('HSET', KEYS[5], field .. 'calls', (tonumber(counts[1]) or 0) + 1,
+    field .. 'units', (tonumber(counts[2]) or 0) + weight, used, sec)
+else
+  redis.call('HINCRBY', KEYS[5], field .. 'calls', 1)
+  redis.call('HSET', KEYS[5], used, sec)
 end
-redis.call('HINCRBY', KEYS[5], field .. 'calls', 1)
-redis.call('HSET', KEYS[5], 'lastused|' .. key_id, sec)
 redis.call('HSET', KEYS[6], ARGV[7], 'a' .. hour)
 redis.call('EXPIRE', KEYS[6], ttl)
 return result(0, limit - n, reset, period_units, hour, fresh)
