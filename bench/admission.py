@@ -13,9 +13,10 @@ hash (as for customers already active since the last flush); a warm request of a
 touches the database, so the customers exist in Redis only. Keys are walked in a stride that
 visits each at most once per pass at the larger sizes, so consecutive calls touch data far apart;
 the measured customers are called once first (unmeasured), so that every size measures customers
-already active this minute.
+already active this minute. All customers are seeded first; then rounds interleave the sizes
+(medians printed), so that drift on a shared machine hits them alike.
 
-    .venv/bin/python bench/admission.py [--calls 20000] [--sizes 1000,100000,1000000]
+    .venv/bin/python bench/admission.py [--calls 20000] [--rounds 3] [--sizes 1000,100000,1000000]
 
 Starts its own redis-server (persistence off; about 1 GB at 1M customers) and uses
 BENCH_DATABASE_URL (default: PostgreSQL database petstore_bench) for the plan catalogue.
@@ -88,38 +89,35 @@ def seed(first: int, last: int, plan, plans_version: str, period_id: str) -> lis
     return raw_keys
 
 
-def measure(raw_keys: list[str], size: int, calls: int, chunks: int = 5) -> dict[str, float]:
+def measure(raw_keys: list[str], size: int, calls: int, *, warm: bool) -> dict[str, float]:
     from metering import services, store
 
     r = store.client()
 
-    def run(n: int, offset: int) -> float:
+    def run(n: int) -> float:
         started = time.perf_counter()
-        for i in range(offset, offset + n):
+        for i in range(n):
             raw = raw_keys[(i * STRIDE) % size]
             admission = services.request_admit(raw_key=raw, method="GET", route="api/v1/pets")
             services.request_finish(admission, 200)
         return (time.perf_counter() - started) / n * 1e6
 
-    # Warm: the same customers once each first, so that every size measures customers already
-    # active this minute (their rate window and request records exist), not first calls.
-    run(calls, 0)
-    per_chunk = calls // chunks
+    if warm:
+        # The same customers once each first, so that every size measures customers already
+        # active this minute (their rate window and request records exist), not first calls.
+        run(calls)
     cpu_before = r.info("cpu")
-    results = [run(per_chunk, k * per_chunk) for k in range(chunks)]
+    us = run(calls)
     cpu_after = r.info("cpu")
     redis_cpu = sum(cpu_after[f] - cpu_before[f] for f in ("used_cpu_sys", "used_cpu_user"))
-    return {
-        "us": statistics.median(results),
-        "spread": max(results) - min(results),
-        "redis_us": redis_cpu / (per_chunk * chunks) * 1e6,
-    }
+    return {"us": us, "redis_us": redis_cpu / calls * 1e6}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--sizes", default="1000,100000,1000000")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
@@ -140,30 +138,34 @@ def main() -> int:
         plan = rules.plan(Plan.objects.get(slug="enterprise").pk)
         plans_version = rules.current_plans_version()
         period_id = current_period().id
-        raw_keys: list[str] = []
-        rows = []
+        started = time.monotonic()
+        raw_keys = seed(1, sizes[-1], plan, plans_version, period_id)
+        print(f"seeded {sizes[-1]:,} customers in {time.monotonic() - started:.0f} s", flush=True)
         for size in sizes:
-            started = time.monotonic()
-            raw_keys += seed(len(raw_keys) + 1, size, plan, plans_version, period_id)
-            seeded_in = time.monotonic() - started
-            figures = measure(raw_keys, size, args.calls)
-            rows.append((size, figures, seeded_in, store.client().info("memory")))
-            print(
-                f"{size:>9,} keys: {figures['us']:7.1f} µs per call (spread "
-                f"{figures['spread']:.1f}), Redis CPU {figures['redis_us']:.1f} µs per call "
-                f"[seeded in {seeded_in:.0f} s]",
-                flush=True,
-            )
+            measure(raw_keys, size, args.calls, warm=True)
+        # Rounds interleave the sizes, so that drift on a shared machine hits them alike.
+        results: dict[int, list[dict[str, float]]] = {size: [] for size in sizes}
+        for round_no in range(args.rounds):
+            for size in sizes if round_no % 2 == 0 else sizes[::-1]:
+                results[size].append(measure(raw_keys, size, args.calls, warm=False))
+        memory = store.client().info("memory")
         print()
         print(
-            f"admission (request_admit + request_finish, {args.calls:,} calls per size, "
-            "median of 5 chunks), round-robin over the keys:"
+            f"admission (request_admit + request_finish), {args.calls:,} calls per size and "
+            f"round, {args.rounds} rounds interleaved (medians), round-robin over the keys:"
         )
-        for size, figures, _, memory in rows:
+        for size in sizes:
+            runs = results[size]
+            per_round = ", ".join(f"{run['us']:.0f}" for run in runs)
+            us = statistics.median(run["us"] for run in runs)
+            redis_us = statistics.median(run["redis_us"] for run in runs)
             print(
-                f"  {size:>9,} active keys: {figures['us']:6.1f} µs per call   "
-                f"(Redis used {int(memory['used_memory']) / 2**20:,.0f} MB)"
+                f"  {size:>9,} active keys: {us:6.1f} µs per call (rounds: {per_round}), "
+                f"Redis CPU {redis_us:.1f} µs per call"
             )
+        print(
+            f"Redis used {int(memory['used_memory']) / 2**20:,.0f} MB for {sizes[-1]:,} customers"
+        )
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(
             f"grants cached in this process: {len(grants._grants)} (peak RSS {rss:.0f} MB, "
