@@ -23,7 +23,9 @@ run: install
 # (REDIS_CLUSTER=true): exactness across processes, rate limits, quotas, revocation and the flush.
 CLUSTER_TESTS := tests/metering/test_rate_limit.py tests/metering/test_quota.py \
 	tests/metering/test_flush.py tests/metering/test_flush_chunks.py \
-	tests/integration/test_multiprocess_metering.py tests/accounts/test_keys_api.py
+	tests/integration/test_multiprocess_metering.py tests/accounts/test_keys_api.py \
+	tests/metering/test_grants.py tests/metering/test_account_limit.py \
+	tests/metering/test_idempotency.py tests/integration/test_rate_limit_concurrency.py
 
 # Uses DATABASE_URL and REDIS_URL when set (CI: PostgreSQL and Redis), else SQLite and an
 # embedded Redis. Includes the browser suite. lint-imports checks the layers between the apps
@@ -53,7 +55,9 @@ format: install
 	$(VENV)/bin/ruff format .
 
 bench: install
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	$(PY) bench/metering.py
+	$(PY) bench/admission.py
 
 clean:
 	rm -rf $(VENV) .run staticfiles db.sqlite3 db.sqlite3.flush-locks .pytest_cache .ruff_cache .import_linter_cache

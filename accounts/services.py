@@ -81,7 +81,7 @@ def api_key_create(
                 },
             )
     for _ in range(5):
-        generated = keys.generate_key(settings.API_KEY_MODE)
+        generated = keys.generate_key(settings.API_KEY_MODE, locked.pk)
         try:
             with transaction.atomic():
                 api_key = ApiKey.objects.create(

@@ -35,19 +35,24 @@ CUSTOMER = 42
 MODES = {"no AOF": (False, "everysec"), "everysec": (True, "everysec"), "always": (True, "always")}
 
 
+DIGEST = "d" * 64  # the key's SHA-256 as the grant holds it
+
+
 def _keys_and_args(bucket: int, request_id: str) -> tuple[list[str], list]:
     from metering import store
 
     keys = [
         store.cfg_key(CUSTOMER),
+        store.grant_key(CUSTOMER),
         store.rate_key(CUSTOMER),
         store.period_key(CUSTOMER, "209901"),
         store.pending_key(CUSTOMER),
         store.request_key(CUSTOMER, bucket),
     ]
-    # token, rate limit, window, weight, included, block, label, key id, request id, ttl
-    args = ["t", 10**9, 60_000, 1, -1, "0", "GET /api/v1/pets", 1, request_id]
-    return keys, [*args, store.REQUEST_RECORD_TTL_SECONDS]
+    # digest, plans version, window, weight, feature, label, request id, ttl, account limit,
+    # explicit plan limits (none)
+    args = [DIGEST, "v1", 60_000, 1, "", "GET /api/v1/pets", request_id]
+    return keys, [*args, store.REQUEST_RECORD_TTL_SECONDS, "", ""]
 
 
 def prepare(r: redis.Redis) -> str:
@@ -55,6 +60,20 @@ def prepare(r: redis.Redis) -> str:
 
     r.flushall()
     r.set(store.cfg_key(CUSTOMER), "t")
+    # A grant as metering.grants.grant_fields writes it: an unlimited plan, one key.
+    r.hset(
+        store.grant_key(CUSTOMER),
+        mapping={
+            "tok": "t",
+            "plan": 1,
+            "pv": "v1",
+            "lim": 10**9,
+            "inc": -1,
+            "blk": "0",
+            "feat": ",",
+            DIGEST: "1|0",
+        },
+    )
     r.hset(store.period_key(CUSTOMER, "209901"), "units", 0)
     return r.script_load(store.METER_LUA)
 

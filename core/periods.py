@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 from dateutil.relativedelta import relativedelta
 
@@ -20,9 +21,10 @@ class Period:
     start: datetime
     end: datetime  # exclusive
 
-    @property
+    @cached_property
     def id(self) -> str:
-        """'202611': names the period in Redis keys and in `UsageAlert.period`."""
+        """'202611': names the period in Redis keys and in `UsageAlert.period` (cached: the
+        current period's is asked for on every metered request)."""
         return self.start.strftime("%Y%m")
 
     @property

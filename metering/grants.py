@@ -1,11 +1,31 @@
-"""API key → customer → plan, resolved without the database on the warm path.
+"""API key → customer → plan: what a key may do, found inside the admission's round trip.
 
-A process caches a `Grant` per key (by the key's SHA-256). Each grant carries the customer's
-authorisation token as it was when the grant was loaded; the admission script compares it with
-the token in Redis on every request (inside the same round trip) and answers "stale" when they
-differ. Revoking a key or changing a plan replaces the token (metering.receivers), so every
-process sees the change on its very next request. The token is read *before* the database so
-that a change racing with a load always leaves the grant stale rather than silently outdated.
+Each customer's **grant** lives in Redis, in the customer's own slot (`{cus_42}:grant`): its keys
+by SHA-256 (each with its key id and the instant it stops working, if any), its plan id and a
+copy of the plan's limits. The admission script looks the presented key up there, so a warm
+request costs one round trip and no per-key state in any process, whatever the number of keys:
+the same microseconds at a thousand keys or a million (bench/admission.py).
+
+The script must know which slot to look in before it runs (Redis Cluster runs a script on one
+node). Keys carry their customer as a routing tag (accounts.keys); keys issued before the tag
+existed are mapped to their customer by a per-process cache, else by the database.
+
+Invalidation is the customer's **token** (`{cus_42}:cfg`), as before: whatever changes what a
+customer's keys may do (a key revoked or rotated, the plan changed) replaces it after the commit
+(metering.receivers), and the script refuses a grant loaded under another token ("stale"), so
+every process sees the change on its very next request. A load reads the token *before* the
+database and writes only if it is still the same (LOAD_GRANT_LUA), so a change racing with a load
+always leaves the grant stale rather than silently outdated. A key created since the grant was
+loaded is not in it: the script says "unknown key" and the caller checks the database (then
+reloads), so a new key works at once without a token change.
+
+Plan limits are copied into the grant stamped with the rules' fingerprint of every plan's limits
+(metering.rules); when an operator edits a plan the fingerprint moves and each grant's copy is
+replaced on its next request (one more round trip, no database).
+
+The process cache below (`grants`) serves what is not on the hot path: keys without a routing
+tag, DRF's key authentication outside the metered prefix, and METERING_FAIL_OPEN when Redis is
+unreachable (keys are then checked against the database).
 """
 
 from __future__ import annotations
@@ -14,18 +34,29 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from cachetools import TTLCache
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts import keys
-from accounts.models import ApiKey
+from accounts.models import ApiKey, Customer
 from accounts.services import customer_record_first_call
 from metering import store
 from metering.errors import InvalidApiKey
+from metering.rules import PlanRules, rules
 
-GRANT_TTL_SECONDS = 300  # safety net only: tokens already make changes visible at once
+GRANT_TTL_SECONDS = 300  # process cache: a safety net, revocations reach Redis grants at once
 NEGATIVE_TTL_SECONDS = 60
+# A grant in Redis lives a day after its load: an idle customer's grant goes away, an active one
+# is reloaded from the database once a day at most (besides changes).
+REDIS_GRANT_TTL_SECONDS = 24 * 3600
+# Revoked and expired keys stay in the grant this long, so that their use is refused as
+# "revoked" and counted for the customer; older ones are found in the database on use.
+REVOKED_KEYS_KEPT = timedelta(days=30)
+NO_EXPIRY = 0
+REVOKED = 1  # a revoked key's record says it stopped working at epoch second 1
 
 
 @dataclass
@@ -99,6 +130,117 @@ def bump_customer_token(customer_id: int) -> None:
     store.client().set(store.cfg_key(customer_id), uuid.uuid4().hex)
 
 
+# --- the Redis grant ---------------------------------------------------------------------------
+
+
+def key_record(key_id: int, *, expires_at: float | None, revoked: bool) -> str:
+    """A key's value in the grant: `<key id>|<epoch second it stops working, 0: never>`."""
+    if revoked:
+        return f"{key_id}|{REVOKED}"
+    return f"{key_id}|{NO_EXPIRY if expires_at is None else int(expires_at)}"
+
+
+def plan_fields(plan: PlanRules, plans_version: str) -> list:
+    """The grant's copy of its plan's limits (what the admission script reads)."""
+    return [
+        "pv",
+        plans_version,
+        "lim",
+        plan.rate_limit,
+        "inc",
+        plan.included,
+        "blk",
+        "1" if plan.block_over_quota else "0",
+        "feat",
+        plan.features_field,
+    ]
+
+
+def grant_fields(
+    *,
+    plan: PlanRules,
+    plans_version: str,
+    first_call_recorded: bool,
+    key_records: dict[str, str],
+) -> list:
+    """Field/value pairs of a grant (besides its token): also used by bench/admission.py to seed
+    many grants at once exactly as loads write them."""
+    fields: list = ["plan", plan.id, *plan_fields(plan, plans_version)]
+    if first_call_recorded:
+        fields += ["first", "1"]
+    for digest, record in key_records.items():
+        fields += [digest, record]
+    return fields
+
+
+def _customer_keys(customer_id: int) -> tuple[int, bool, dict[str, str]] | None:
+    row = Customer.objects.filter(pk=customer_id).values_list("plan_id", "first_call_at").first()
+    if row is None:
+        return None
+    now = timezone.now()
+    kept_since = now - REVOKED_KEYS_KEPT
+    records = {
+        key_hash: key_record(
+            key_id,
+            expires_at=expires_at.timestamp() if expires_at else None,
+            revoked=revoked_at is not None,
+        )
+        for key_id, key_hash, revoked_at, expires_at in ApiKey.objects.filter(
+            Q(revoked_at__isnull=True) | Q(revoked_at__gte=kept_since),
+            Q(expires_at__isnull=True) | Q(expires_at__gte=kept_since),
+            customer_id=customer_id,
+        ).values_list("id", "key_hash", "revoked_at", "expires_at")
+    }
+    return row[0], row[1] is not None, records
+
+
+def grant_load(customer_id: int) -> bool:
+    """Load a customer's grant into Redis from the database (the cold path: first request of a
+    customer, after a change, or a day after the last load). False if there is no such
+    customer."""
+    if _customer_keys(customer_id) is None:  # nothing written to Redis for made-up customers
+        return False
+    for _ in range(3):
+        token = customer_token(customer_id)
+        # Read after the token: a change committed meanwhile is either seen here or replaces
+        # the token before this write, which then does nothing.
+        loaded = _customer_keys(customer_id)
+        if loaded is None:
+            return False
+        plan_id, first_call_recorded, records = loaded
+        fields = grant_fields(
+            plan=rules.plan(plan_id),
+            plans_version=rules.current_plans_version(),
+            first_call_recorded=first_call_recorded,
+            key_records=records,
+        )
+        written = store.load_grant_script()(
+            keys=[store.cfg_key(customer_id), store.grant_key(customer_id)],
+            args=[token, REDIS_GRANT_TTL_SECONDS, *fields],
+        )
+        if written:
+            return True
+    return True  # changing under our feet: the admission's next try reports it stale again
+
+
+def customer_of_key(raw: str) -> int:
+    """The customer a presented key claims to be of: its routing tag, else (a key issued before
+    tags) this process's cache or the database. Not a verification: the admission script checks
+    the key's hash in that customer's grant."""
+    customer_id = keys.routed_customer(raw)
+    if customer_id is not None:
+        return customer_id
+    return grant_for_key(raw).customer_id
+
+
+def record_first_call(*, customer_id: int) -> None:
+    """Once per customer ever: the database, then the grant (so later requests skip it)."""
+    customer_record_first_call(customer_id=customer_id, when=timezone.now())
+    store.client().hset(store.grant_key(customer_id), "first", "1")
+
+
+# --- the process cache (keys without routing tags, authentication outside metering) ------------
+
 _GRANT_FIELDS = (
     "id",
     "key_hash",
@@ -110,23 +252,20 @@ _GRANT_FIELDS = (
 )
 
 
-def _key_rows():
-    return ApiKey.objects.select_related("customer").only(*_GRANT_FIELDS)
-
-
 def _load_grant(raw: str) -> Grant | None:
-    api_key = _key_rows().filter(prefix=keys.lookup_prefix(raw)).first()
+    api_key = (
+        ApiKey.objects.select_related("customer")
+        .only(*_GRANT_FIELDS)
+        .filter(prefix=keys.lookup_prefix(raw))
+        .first()
+    )
     if api_key is None or not api_key.matches(raw):
         return None
-    token = customer_token(api_key.customer_id)
-    # Re-read after the token so a change committed meanwhile is either seen here or leaves
-    # this grant stale (its token bump happens after the commit).
-    api_key = _key_rows().get(pk=api_key.pk)
     return Grant(
         key_id=api_key.id,
         customer_id=api_key.customer_id,
         plan_id=api_key.customer.plan_id,
-        token=token,
+        token="",
         expires_at=api_key.expires_at.timestamp() if api_key.expires_at else None,
         first_call_recorded=api_key.customer.first_call_at is not None,
         revoked=api_key.revoked_at is not None,
@@ -134,8 +273,9 @@ def _load_grant(raw: str) -> Grant | None:
 
 
 def grant_for_key(raw: str, *, refresh: bool = False) -> Grant:
-    """The grant of a presented key, or InvalidApiKey. A revoked key still returns its grant
-    (marked revoked) so its refusal can be counted for the customer; callers check `revoked`."""
+    """The grant of a presented key from this process's cache or the database (never Redis), or
+    InvalidApiKey. A revoked key still returns its grant (marked revoked) so its refusal can be
+    counted for the customer; callers check `revoked`."""
     digest = keys.hash_key(raw)
     grant = None if refresh else grants.get(digest)
     if grant is None:
@@ -152,11 +292,6 @@ def grant_for_key(raw: str, *, refresh: bool = False) -> Grant:
     if grant.expires_at is not None and grant.expires_at <= time.time():
         grant.revoked = True
     return grant
-
-
-def record_first_call(grant: Grant) -> None:
-    customer_record_first_call(customer_id=grant.customer_id, when=timezone.now())
-    grant.first_call_recorded = True
 
 
 def extract_key(meta: dict) -> str | None:

@@ -15,7 +15,8 @@ Stripe's semantics.
   Every other answer, 4xx and 500 included, is stored as Stripe does: what an executed request
   did cannot be undone by running it again.
 
-This layer runs before metering (its middleware sits ahead of MeteringMiddleware), so a replay
+This layer runs before metering (its middleware sits ahead of MeteringMiddleware and decides
+before metering sends its admission script), so a replay
 or a conflict is answered without metering's admission: it is not billed (`X-Usage-Cost: 0`),
 does not count against the quota, and does not spend the rate limit either. A replay runs no
 endpoint and no query (one Redis round trip, like a refusal, which does not spend it either),
@@ -41,6 +42,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 from redis.exceptions import RedisError
 
 from core.api_schema import Refusal
@@ -53,7 +55,7 @@ from metering.errors import (
     InvalidIdempotencyKey,
     MeteringUnavailable,
 )
-from metering.grants import extract_key, grant_for_key
+from metering.grants import customer_token, extract_key, grant_for_key
 
 logger = logging.getLogger(__name__)
 
@@ -208,20 +210,30 @@ class IdempotencyMiddleware:
         self.public_routes = frozenset(settings.METERING_PUBLIC_ROUTES)
 
     def __call__(self, request):
+        # Decided before the inner middlewares run: MeteringMiddleware sends its admission
+        # script as the request comes in, so a replay must be answered before it gets there.
+        answered = self._check(request)
+        if answered is not None:
+            return answered
         response = self.get_response(request)
         claim = getattr(request, "_idempotency_claim", None)
         if claim is not None:
             self._settle(request, claim, response)
         return response
 
-    def process_view(self, request, view_func, view_args, view_kwargs):
+    def _check(self, request) -> HttpResponse | None:
         if request.method not in METHODS or not request.path_info.startswith(self.prefix):
             return None
         key = request.META.get("HTTP_IDEMPOTENCY_KEY")
-        match = request.resolver_match
-        if key is None or match is None or match.url_name in self.public_routes:
-            return None  # no key, or no customer to keep it for (sign-up): not idempotent
-        if not _view_takes(view_func, request.method):
+        if key is None:
+            return None
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None  # 404
+        if match.url_name in self.public_routes:
+            return None  # no customer to keep it for (sign-up): not idempotent
+        if not _view_takes(match.func, request.method):
             return None  # 405
         raw_key = extract_key(request.META)
         if not raw_key:
@@ -256,15 +268,23 @@ class IdempotencyMiddleware:
         claim = json.dumps({"state": "running", "fp": fingerprint, "claim": uuid.uuid4().hex})
         script = store.scripts.get("idempotency_claim", CLAIM_LUA)
         for _ in range(3):
+            # The customer's token, then the key as the database has it: a revocation committed
+            # meanwhile is either seen here or has replaced the token, which the claim checks in
+            # its round trip (so a revoked key replays nothing). One indexed query, on keyed
+            # writes only.
+            token = customer_token(grant.customer_id)
+            try:
+                grant = grant_for_key(raw_key, refresh=True)
+            except InvalidApiKey:
+                return None  # metering answers 401
             if grant.revoked:
                 return None  # metering answers 401
             result = script(
                 keys=[store.cfg_key(grant.customer_id), record],
-                args=[grant.token, claim, LOCK_SECONDS * 1000],
+                args=[token, claim, LOCK_SECONDS * 1000],
             )
             if int(result[0]) != -1:
                 break
-            grant = grant_for_key(raw_key, refresh=True)
         else:
             return error_response(InvalidApiKey("The API key could not be verified. Retry."))
         if int(result[0]) == 0 or result[1] == claim:  # ours (a re-sent script finds its claim)

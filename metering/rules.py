@@ -9,11 +9,14 @@ everywhere within about a second, without a restart and without a query per requ
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from accounts.models import Plan
 from metering import store
@@ -37,6 +40,11 @@ class PlanRules:
     def allows(self, feature: str) -> bool:
         return not feature or feature in self.features
 
+    @property
+    def features_field(self) -> str:
+        """The features as the admission script matches them: ',analytics,images,'."""
+        return "," + "".join(f"{feature}," for feature in sorted(self.features))
+
 
 @dataclass(frozen=True)
 class EndpointRule:
@@ -45,6 +53,7 @@ class EndpointRule:
     weight: int
     feature: str
     billable_class: str
+    account: bool = False  # usage, keys, billing, webhooks: their own rate limit, no quota
 
     @property
     def label(self) -> str:
@@ -53,6 +62,15 @@ class EndpointRule:
 
 _CONVERTER_RE = re.compile(r"<(?:\w+:)?(\w+)>")
 _REGEX_GROUP_RE = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+
+
+def is_account_path(path: str) -> bool:
+    """Account endpoints (settings.METERING_ACCOUNT_PATHS and everything under them) have a rate
+    limit of their own and never spend the plan's."""
+    return any(
+        path == prefix or path.startswith(f"{prefix}/")
+        for prefix in settings.METERING_ACCOUNT_PATHS
+    )
 
 
 def route_template(route: str) -> str:
@@ -70,6 +88,9 @@ class RuleSnapshot:
         self._plans: dict[int, PlanRules] = {}
         self._endpoints: dict[tuple[str, str], EndpointRule] = {}
         self._version: str | None = None
+        # Fingerprint of every plan's limits: the Redis grants hold a copy of their plan's
+        # limits stamped with it (metering.grants), refreshed when it moves.
+        self.plans_version = ""
         self._checked_at = 0.0
         self._templates: dict[str, str] = {}
 
@@ -103,9 +124,14 @@ class RuleSnapshot:
             )
             for plan in Plan.objects.all()
         }
+        limits = sorted(
+            (p.id, p.rate_limit, p.included, p.block_over_quota, p.features_field)
+            for p in self._plans.values()
+        )
+        self.plans_version = hashlib.sha256(repr(limits).encode()).hexdigest()[:12]
         self._endpoints = {
             (e.method, e.path): EndpointRule(
-                e.method, e.path, e.weight, e.feature, e.billable_class
+                e.method, e.path, e.weight, e.feature, e.billable_class, is_account_path(e.path)
             )
             for e in Endpoint.objects.all()
         }
@@ -113,6 +139,10 @@ class RuleSnapshot:
     def invalidate(self) -> None:
         self._checked_at = 0.0
         self._version = None
+
+    def current_plans_version(self) -> str:
+        self._refresh_if_due()
+        return self.plans_version
 
     def plan(self, plan_id: int) -> PlanRules:
         self._refresh_if_due()
@@ -134,7 +164,7 @@ class RuleSnapshot:
         if rule is None:
             weight = 0 if method == "OPTIONS" else DEFAULT_WEIGHT
             billable_class = "read" if method in ("GET", "OPTIONS") else "write"
-            rule = EndpointRule(method, path, weight, "", billable_class)
+            rule = EndpointRule(method, path, weight, "", billable_class, is_account_path(path))
         return rule
 
 

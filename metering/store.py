@@ -4,7 +4,10 @@ Per-customer keys carry the customer in a hash tag (`{cus_42}`), so every script
 slot and the layout shards on Redis Cluster:
 
     {cus_42}:cfg            authorisation token; changes whenever keys or plan change
-    {cus_42}:rl             sliding-window log of admitted requests (sorted set, score = ms)
+    {cus_42}:grant          the customer's keys (by SHA-256) and its plan's limits, as loaded
+                            under the token above (metering.grants)
+    {cus_42}:rw             rate-limit window of the product's API: admissions per bucket
+    {cus_42}:rw:acct        the same for the account endpoints (usage, keys, billing, webhooks)
     {cus_42}:q:202611       billable units of the period (hash field `units`), for quotas
     {cus_42}:pending        counters not yet in the ledger: `<endpoint>|<hour>|<counter>`
                             (calls, units, errors, refused_<reason>)
@@ -158,8 +161,13 @@ def cfg_key(customer_id: int) -> str:
     return f"{tag(customer_id)}:cfg"
 
 
-def rate_key(customer_id: int) -> str:
-    return f"{tag(customer_id)}:rl"
+def grant_key(customer_id: int) -> str:
+    return f"{tag(customer_id)}:grant"
+
+
+def rate_key(customer_id: int, *, account: bool = False) -> str:
+    # `rw`, not the sorted set `rl` of earlier releases: a rolling deploy runs both at once.
+    return f"{tag(customer_id)}:rw:acct" if account else f"{tag(customer_id)}:rw"
 
 
 def period_key(customer_id: int, period_id: str) -> str:
@@ -193,13 +201,14 @@ def customer_of_batch(name: str) -> int:
 
 # Request records. A script sent again for the same request (redis-py re-sends after a socket
 # timeout, and a paused Redis runs every queued copy when it resumes) must count nothing. Each
-# request carries a unique id (ARGV[9] of the admission, also its rate-limit member); the scripts
-# record its fate in a per-customer hash bucketed by the client's clock, `{cus_N}:req:<bucket>`
-# (one field per request, REQUEST_BUCKET_SECONDS per hash, expiring REQUEST_RECORD_TTL_SECONDS
+# request carries a unique id (ARGV[7] of the admission); the scripts record its fate in a
+# per-customer hash bucketed by the client's clock, `{cus_N}:req:<bucket>` (one field per request,
+# REQUEST_BUCKET_SECONDS per hash, expiring REQUEST_RECORD_TTL_SECONDS
 # after its last write), and look it up first:
 #
 #     a<hour>  admitted and counted in the pending hour <hour>
 #     r<hour>  refused by the rate limit   q<hour>  refused by the quota
+#     g<hour>  refused: feature not in plan k<hour>  refused: key revoked or expired
 #     f<hour>  admitted, then refunded (answered 4xx/5xx)
 #     v<hour>  admitted, then voided       v        voided before any admission ran (tombstone)
 #
@@ -215,72 +224,227 @@ def request_bucket(epoch_seconds: float) -> int:
     return int(epoch_seconds) // REQUEST_BUCKET_SECONDS
 
 
-# Admission, in one round trip: check the authorisation token, the sliding-window rate limit and
-# the quota, then count the request and record its fate. Returns {status, remaining,
-# wait_or_reset_ms, period_units, hour, fresh}; status 0 ok, 1 rate limited, 2 quota exceeded,
-# -1 stale token, -2 period unseeded (neither counts nor records anything), -3 voided before it
-# ran. `fresh` is 1 when this call created the pending hash, or when it is a repeat of a request
+# Admission, in one round trip: find the presented key in the customer's grant, check that the
+# grant is current, the feature gate, the rate limit and the quota, then count the request and
+# record its fate. The checks run in that order and each refusal returns at once; a policy added
+# later (a key's own monthly cap, prepaid credits) is one more check before "count", reading keys
+# of the same customer's slot (KEYS) and fields of the grant (loaded by LOAD_GRANT_LUA).
+#
+# Returns {status, remaining, wait_or_reset_ms, period_units, hour, fresh, plan id, key id,
+# first call recorded (1/0), limit}. Status 0 admitted; refused: 1 rate limit, 2 quota, 3 feature
+# not in plan, 4 key revoked or expired (refusals are counted and recorded like admissions);
+# nothing counted: -1 grant missing or stale (load it and retry), -2 period unseeded (seed it and
+# retry), -3 voided before it ran, -4 key not in the (current) grant, -5 {-5, plan id}: the grant's
+# copy of the plan's limits is older than the caller's rules (retry with explicit limits).
+# `fresh` is 1 when this call created the pending hash, or when it is a repeat of a request
 # already decided (the first answer may have been lost): the caller then marks the customer dirty.
-# KEYS: cfg, rl, period, pending, req. ARGV: token, limit, window, weight, included, block,
-# label, key id, request id, record ttl.
+#
+# The rate limit is a sliding window counted in RATE_BUCKETS buckets (see "Rate limit" below).
+#
+# KEYS: cfg, grant, rate window, period, pending, req.
+# ARGV: 1 key digest, 2 plan limits version, 3 window ms, 4 weight, 5 feature ('' none), 6 label,
+#       7 request id, 8 record ttl, 9 account limit ('' on product routes), 10 plan id of the
+#       explicit limits ('' none), 11 rate limit, 12 included (-1 unlimited), 13 block (1/0),
+#       14 features (',a,b,').
 METER_LUA = """
-local limit = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local sec = tonumber(t[1])
 local now = sec * 1000 + math.floor(tonumber(t[2]) / 1000)
-local seen = redis.call('HGET', KEYS[5], ARGV[9])
+local token = redis.call('GET', KEYS[1])
+local g = redis.call('HMGET', KEYS[2], 'tok', ARGV[1], 'plan', 'pv', 'lim', 'inc', 'blk', 'feat',
+  'first')
+if not token or g[1] ~= token then return {-1} end
+if not g[2] then return {-4} end
+local plan = tonumber(g[3])
+local limit, included, block, features = g[5], g[6], g[7], g[8]
+if ARGV[10] ~= '' then
+  if tonumber(ARGV[10]) ~= plan then return {-5, plan} end
+  limit, included, block, features = ARGV[11], ARGV[12], ARGV[13], ARGV[14]
+  redis.call('HSET', KEYS[2], 'pv', ARGV[2], 'lim', limit, 'inc', included, 'blk', block,
+    'feat', features)
+elseif g[4] ~= ARGV[2] then
+  return {-5, plan}
+end
+local bar = string.find(g[2], '|', 1, true)
+local key_id = tonumber(string.sub(g[2], 1, bar - 1))
+local expires = tonumber(string.sub(g[2], bar + 1))
+local first = 0
+if g[9] then first = 1 end
+limit = tonumber(limit)
+if ARGV[9] ~= '' then limit = tonumber(ARGV[9]) end
+
+-- Rate limit: admissions counted per bucket of `width` ms (field <bucket>: how many; field
+-- <bucket>t: the ms offset in the bucket of its last one), plus `n`, their sum, `f`, the oldest
+-- non-empty bucket, and `ft`, the offset of f's last admission. A bucket leaves the count one
+-- window after its last admission, so a request is refused only while `limit` admissions of the
+-- last window are counted: no window ever holds more than `limit` admissions, and a slot frees
+-- exactly one window after the last admission of its bucket (at most one bucket later than
+-- after the admission itself). State: at most 2 * (span + 1) + 3 small fields, whatever the
+-- limit; a request usually reads `n f ft` and writes its bucket, nothing else.
+local window = tonumber(ARGV[3])
+local width = math.floor(window / 60)
+if width < 1 then width = 1 end
+local span = math.ceil(window / width)
+local b = math.floor(now / width)
+local lo = b - span
+local cutoff = now - window
+local function last_of(j)
+  local offset = redis.call('HGET', KEYS[3], j .. 't')
+  if offset then return j * width + tonumber(offset) end
+  return j * width + width - 1
+end
+local st = redis.call('HMGET', KEYS[3], 'n', 'f', 'ft', b)
+local n = tonumber(st[1]) or 0
+local in_bucket = tonumber(st[4]) or 0  -- the current bucket never leaves below
+local f = tonumber(st[2]) or b
+local ft = f * width + (tonumber(st[3]) or width - 1)  -- the instant of f's last admission
+if n > 0 and f <= lo + 1 then
+  if f + span < lo then
+    redis.call('DEL', KEYS[3])
+    n = 0
+  else
+    -- Every bucket before lo is a window old; buckets lo and lo+1 (when the window is not a
+    -- whole number of buckets) are once their last admission is; later ones are not yet.
+    local last = lo - 1
+    local lo_last = ft
+    if f < lo then lo_last = last_of(lo) end
+    if lo_last <= cutoff then
+      last = lo
+      if last_of(lo + 1) <= cutoff then last = lo + 1 end
+    end
+    if last >= f then
+      local gone, fields = {}, {}
+      for i = f, last do
+        gone[#gone + 1] = i
+        fields[#fields + 1] = i
+        fields[#fields + 1] = i .. 't'
+      end
+      for _, c in ipairs(redis.call('HMGET', KEYS[3], unpack(gone))) do
+        if c then n = n - tonumber(c) end
+      end
+      redis.call('HDEL', KEYS[3], unpack(fields))
+      if n > 0 then
+        local rest = {}
+        for i = last + 1, b do rest[#rest + 1] = i end
+        for i, c in ipairs(redis.call('HMGET', KEYS[3], unpack(rest))) do
+          if c then f = last + i break end
+        end
+        ft = last_of(f)
+      end
+      redis.call('HSET', KEYS[3], 'n', n, 'f', f, 'ft', ft - f * width)
+    end
+  end
+end
+if n <= 0 then
+  f = b
+  ft = now
+end
+
+local function result(status, remaining, wait, units, hour, fresh)
+  if remaining < 0 then remaining = 0 end
+  return {status, remaining, wait, units, hour, fresh, plan, key_id, first, limit}
+end
+
+local seen = redis.call('HGET', KEYS[6], ARGV[7])
 if seen then
   local state = string.sub(seen, 1, 1)
   if state == 'v' then return {-3} end
   local status = 0
-  if state == 'r' then status = 1 elseif state == 'q' then status = 2 end
-  local count = redis.call('ZCARD', KEYS[2])
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  if state == 'r' then status = 1 elseif state == 'q' then status = 2
+  elseif state == 'g' then status = 3 elseif state == 'k' then status = 4 end
+  local used = tonumber(redis.call('HGET', KEYS[4], 'units') or '0')
   local reset = 0
-  if oldest[2] then reset = tonumber(oldest[2]) + window - now end
-  local used = tonumber(redis.call('HGET', KEYS[3], 'units') or '0')
-  local remaining = limit - count
-  if remaining < 0 then remaining = 0 end
-  return {status, remaining, reset, used, tonumber(string.sub(seen, 2)), 1}
+  if n > 0 then reset = ft + window - now end
+  return result(status, limit - n, reset, used, tonumber(string.sub(seen, 2)), 1)
 end
-local token = redis.call('GET', KEYS[1])
-if token ~= ARGV[1] then return {-1} end
-local period_units = redis.call('HGET', KEYS[3], 'units')
+
+local hour = sec - (sec % 3600)
+local ttl = tonumber(ARGV[8])
+local fresh = 0
+if redis.call('EXISTS', KEYS[5]) == 0 then fresh = 1 end
+local field = ARGV[6] .. '|' .. hour .. '|'
+local function refuse(status, reason, state, remaining, wait, units)
+  redis.call('HINCRBY', KEYS[5], field .. reason, 1)
+  redis.call('HSET', KEYS[6], ARGV[7], state .. hour)
+  redis.call('EXPIRE', KEYS[6], ttl)
+  return result(status, remaining, wait, units, hour, fresh)
+end
+if expires ~= 0 and expires <= sec then
+  return refuse(4, 'refused_key', 'k', 0, 0, 0)
+end
+if ARGV[5] ~= '' and not string.find(features, ',' .. ARGV[5] .. ',', 1, true) then
+  return refuse(3, 'refused_feature', 'g', 0, 0, 0)
+end
+local period_units = redis.call('HGET', KEYS[4], 'units')
 if not period_units then return {-2} end
 period_units = tonumber(period_units)
-local hour = sec - (sec % 3600)
+
+if n >= limit then
+  local wait = window
+  if n > 0 then
+    local held = {}
+    for i = f, b do held[#held + 1] = i end
+    local left = n
+    for i, c in ipairs(redis.call('HMGET', KEYS[3], unpack(held))) do
+      if c then left = left - tonumber(c) end
+      if left < limit then
+        if i == 1 then wait = ft + window - now else wait = last_of(f + i - 1) + window - now end
+        break
+      end
+    end
+  end
+  return refuse(1, 'refused_rate_limit', 'r', 0, wait, period_units)
+end
 local weight = tonumber(ARGV[4])
-local included = tonumber(ARGV[5])
-local ttl = tonumber(ARGV[10])
-local fresh = 0
-if redis.call('EXISTS', KEYS[4]) == 0 then fresh = 1 end
-local field = ARGV[7] .. '|' .. hour .. '|'
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[2])
-if count >= limit then
-  local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  redis.call('HINCRBY', KEYS[4], field .. 'refused_rate_limit', 1)
-  redis.call('HSET', KEYS[5], ARGV[9], 'r' .. hour)
-  redis.call('EXPIRE', KEYS[5], ttl)
-  return {1, 0, tonumber(oldest[2]) + window - now, period_units, hour, fresh}
+included = tonumber(included)
+if ARGV[9] == '' and included >= 0 and block == '1' and period_units + weight > included then
+  return refuse(2, 'refused_quota', 'q', limit - n, 0, period_units)
 end
-if included >= 0 and ARGV[6] == '1' and period_units + weight > included then
-  redis.call('HINCRBY', KEYS[4], field .. 'refused_quota', 1)
-  redis.call('HSET', KEYS[5], ARGV[9], 'q' .. hour)
-  redis.call('EXPIRE', KEYS[5], ttl)
-  return {2, limit - count, 0, period_units, hour, fresh}
+
+-- Count it: the window, the quota, the pending counters (read above or here, written in one
+-- command each).
+local offset = now - b * width
+n = n + 1
+if n == 1 then
+  redis.call('HSET', KEYS[3], b, in_bucket + 1, b .. 't', offset, 'n', n, 'f', b, 'ft', offset)
+  ft = now
+elseif f == b then
+  redis.call('HSET', KEYS[3], b, in_bucket + 1, b .. 't', offset, 'n', n, 'ft', offset)
+  ft = now
+else
+  redis.call('HSET', KEYS[3], b, in_bucket + 1, b .. 't', offset, 'n', n)
 end
-redis.call('ZADD', KEYS[2], now, ARGV[9])
-redis.call('PEXPIRE', KEYS[2], window)
-period_units = redis.call('HINCRBY', KEYS[3], 'units', weight)
-redis.call('HINCRBY', KEYS[4], field .. 'calls', 1)
-if weight ~= 0 then redis.call('HINCRBY', KEYS[4], field .. 'units', weight) end
-redis.call('HSET', KEYS[4], 'lastused|' .. ARGV[8], sec)
-redis.call('HSET', KEYS[5], ARGV[9], 'a' .. hour)
-redis.call('EXPIRE', KEYS[5], ttl)
-local oldest = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-return {0, limit - count - 1, tonumber(oldest[2]) + window - now, period_units, hour, fresh}
+if in_bucket == 0 then
+  -- A new bucket: the window lives until it leaves (later buckets push that back again).
+  redis.call('PEXPIRE', KEYS[3], (b + 1) * width + window - now + width)
+end
+local reset = ft + window - now
+local used = 'lastused|' .. key_id
+if weight ~= 0 then
+  period_units = period_units + weight
+  redis.call('HSET', KEYS[4], 'units', period_units)
+  local counts = redis.call('HMGET', KEYS[5], field .. 'calls', field .. 'units')
+  redis.call('HSET', KEYS[5], field .. 'calls', (tonumber(counts[1]) or 0) + 1,
+    field .. 'units', (tonumber(counts[2]) or 0) + weight, used, sec)
+else
+  redis.call('HINCRBY', KEYS[5], field .. 'calls', 1)
+  redis.call('HSET', KEYS[5], used, sec)
+end
+redis.call('HSET', KEYS[6], ARGV[7], 'a' .. hour)
+redis.call('EXPIRE', KEYS[6], ttl)
+return result(0, limit - n, reset, period_units, hour, fresh)
+"""
+
+# Write a customer's grant (its keys and its plan's limits, see metering.grants) if the
+# customer's token is still the one read before the database was: a change committed meanwhile
+# replaced the token, and this load is then dropped rather than left outdated.
+# KEYS: cfg, grant. ARGV: token, ttl seconds, then the grant's field/value pairs.
+LOAD_GRANT_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[2], 'tok', ARGV[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
 """
 
 # Give back the billable part of an admitted request, once: its units and call leave the
@@ -439,6 +603,10 @@ def meter_script():
     return scripts.get("meter", METER_LUA)
 
 
+def load_grant_script():
+    return scripts.get("load_grant", LOAD_GRANT_LUA)
+
+
 def uncount_script():
     return scripts.get("uncount", UNCOUNT_LUA)
 
@@ -514,22 +682,52 @@ class ScriptUnanswered(RedisConnectionError):
     """A script was sent whole but no answer came back: Redis may have run it, or may still."""
 
 
-def meter(keys: list[str], args: list) -> list:
-    """Run the admission script: EVALSHA on the held connection, loading the script if the
-    server lost it, and sending it once more on a fresh connection if the first went stale or
-    timed out. Sending it again is safe: the script records the request id and a repeat counts
-    nothing. Raises ScriptUnanswered when a copy was sent but no answer came back, another
-    RedisError when none could be sent (nothing was counted)."""
+class SentScript:
+    """An admission script sent ahead (`meter_send`) whose answer is read later (`meter`): the
+    web process does other work while Redis runs it. Until read, nothing else may use the
+    thread's held connection."""
+
+    __slots__ = ("conn", "ok")
+
+    def __init__(self, conn, ok: bool) -> None:
+        self.conn = conn
+        self.ok = ok  # False: it could not be sent (nothing ran); `meter` sends it again
+
+
+def meter_send(keys: list[str], args: list) -> SentScript:
+    """Send the admission script without waiting for its answer (read it with `meter`). On a
+    Redis Cluster nothing is sent ahead: `meter` runs it on the node of the customer's slot."""
+    if cluster_mode():
+        return SentScript(None, False)
+    conn = _held_connection()
+    try:
+        conn.send_command("EVALSHA", meter_script().sha, len(keys), *keys, *args)
+    except (RedisConnectionError, RedisTimeoutError):
+        conn.disconnect()
+        return SentScript(conn, False)
+    return SentScript(conn, True)
+
+
+def meter(keys: list[str], args: list, sent: SentScript | None = None) -> list:
+    """Run the admission script: EVALSHA on the held connection (or read the answer of the copy
+    `sent` ahead), loading the script if the server lost it, and sending it once more on a fresh
+    connection if the first went stale or timed out. Sending it again is safe: the script
+    records the request id and a repeat counts nothing. Raises ScriptUnanswered when a copy was
+    sent but no answer came back, another RedisError when none could be sent (nothing was
+    counted)."""
     script = meter_script()
     if cluster_mode():
         return _meter_on_cluster(script, keys, args)
     conn = _held_connection()
-    sent = False
+    was_sent = False
     try:
         for attempt in range(3):
             try:
-                conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
-                sent = True
+                if attempt == 0 and sent is not None and sent.ok:
+                    conn = sent.conn
+                else:
+                    conn.send_command("EVALSHA", script.sha, len(keys), *keys, *args)
+                was_sent = True
                 return conn.read_response()
             except NoScriptError:
                 client().script_load(METER_LUA)
@@ -539,7 +737,7 @@ def meter(keys: list[str], args: list) -> list:
                     raise
         raise RedisConnectionError("admission script could not be run")
     except RedisError as exc:
-        if sent:
+        if was_sent:
             raise ScriptUnanswered(str(exc)) from exc
         raise
 

@@ -59,6 +59,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Refuses oversized bodies and NUL bytes before anything reads them; keeps /api/ answers JSON.
     "core.middleware.RequestGuardMiddleware",
+    # Idempotency-Key on API writes: replays a stored answer (or refuses a reused key) before
+    # metering would count the request again (metering/idempotency.py), so it sits above it.
+    "metering.idempotency.IdempotencyMiddleware",
+    # Authenticates API keys, enforces plans and counts usage for every metered API route. Near
+    # the top: it sends its Redis script on the way in and reads the answer just before the view,
+    # so Redis runs it while the middlewares below do their work.
+    "metering.middleware.MeteringMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -68,11 +75,6 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Turns a log-in refused by django-axes (portal or admin) into our lockout page.
     "axes.middleware.AxesMiddleware",
-    # Idempotency-Key on API writes: replays a stored answer (or refuses a reused key) before
-    # metering would count the request again (metering/idempotency.py).
-    "metering.idempotency.IdempotencyMiddleware",
-    # Authenticates API keys, enforces plans and counts usage for every metered API route.
-    "metering.middleware.MeteringMiddleware",
 ]
 
 ROOT_URLCONF = "petstore.urls"
@@ -249,8 +251,17 @@ METERING_FAIL_OPEN = env.bool("METERING_FAIL_OPEN", default=False)
 METERING_PATH_PREFIX = "/api/v1/"
 # A thumbnail's signed URL is its own credential (petstore/thumbnails.py): no key, not metered.
 METERING_PUBLIC_ROUTES = {"api-register", "api-pricing-quote", "api-thumbnail"}
-# Only for bench/metering.py: exposes an unmetered copy of the pets endpoint. Never in production.
+# Account endpoints (route templates, and everything under them): they cost nothing, are never
+# refused by the quota, and do not spend the plan's rate limit (GitHub's /rate_limit does not
+# either): they have a per-customer limit of their own, ACCOUNT_RATE_LIMIT_PER_MINUTE.
+METERING_ACCOUNT_PATHS = ("/api/v1/usage", "/api/v1/keys", "/api/v1/billing", "/api/v1/webhooks")
+ACCOUNT_RATE_LIMIT_PER_MINUTE = env.int("ACCOUNT_RATE_LIMIT_PER_MINUTE", default=600)
+# Only for bench/metering.py: exposes an unmetered copy of the pets endpoint and the peer's
+# (petstore/bench_peer.py: djangorestframework-api-key + DRF's ScopedRateThrottle, from the
+# `bench` optional dependencies). Never in production.
 METERING_BENCH_UNMETERED = env.bool("METERING_BENCH_UNMETERED", default=False)
+if METERING_BENCH_UNMETERED:
+    INSTALLED_APPS.append("rest_framework_api_key")
 # Prices the usage API's `estimated_bill` (configured so that metering does not import pricing).
 METERING_USAGE_ESTIMATOR = "pricing.selectors.usage_estimate"
 API_KEY_MODE = env.str("API_KEY_MODE", default="live")  # "live" → ps_live_…, "test" → ps_test_…
@@ -272,7 +283,11 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "metering.schema.MeteredAutoSchema",
     "EXCEPTION_HANDLER": "core.exception_handler.api_exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"registration": REGISTRATION_RATE},
+    "DEFAULT_THROTTLE_RATES": {
+        "registration": REGISTRATION_RATE,
+        # bench/metering.py's peer only (petstore/bench_peer.py).
+        "bench_peer": env.str("BENCH_PEER_RATE", default="1000000000/min"),
+    },
     # Client IPs for throttling come from REMOTE_ADDR; behind N trusted proxies set NUM_PROXIES=N
     # (trusting X-Forwarded-For without it would let anyone pick their own IP).
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),

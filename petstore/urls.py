@@ -51,12 +51,15 @@ urlpatterns = [
 ]
 
 if settings.METERING_BENCH_UNMETERED:
-    # bench/metering.py only: the same pets view outside the metered prefix.
+    # bench/metering.py only: the same pets view outside the metered prefix, and as the peer
+    # (djangorestframework-api-key + DRF's ScopedRateThrottle) would serve it.
     from petstore.api import PetViewSet
+    from petstore.bench_peer import PeerPetViewSet
 
-    urlpatterns.append(
-        path("bench/unmetered/pets", PetViewSet.as_view({"get": "list", "post": "create"}))
-    )
+    urlpatterns += [
+        path("bench/unmetered/pets", PetViewSet.as_view({"get": "list", "post": "create"})),
+        path("bench/peer/pets", PeerPetViewSet.as_view({"get": "list"})),
+    ]
 
 handler400 = "portal.views.bad_request"
 handler403 = "portal.views.permission_denied"

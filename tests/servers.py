@@ -44,14 +44,18 @@ ACCESS_LOG_FORMAT = '%(m)s %(U)s %(s)s "%(a)s"'
 
 @contextmanager
 def gunicorn(
-    workers: int = 2, port: int | None = None, access_log: Path | None = None, **extra_env: str
+    workers: int = 2,
+    port: int | None = None,
+    access_log: Path | None = None,
+    threads: int = 1,
+    **extra_env: str,
 ):
-    """gunicorn (petstore.launch) with `workers` processes on the test database and the suite's
-    Redis, on `port` (default: a free one); yields its base URL. With `access_log`, every request
-    is logged there in ACCESS_LOG_FORMAT."""
-    options = []
+    """gunicorn (petstore.launch) with `workers` processes (of `threads` threads each) on the
+    test database and the suite's Redis, on `port` (default: a free one); yields its base URL.
+    With `access_log`, every request is logged there in ACCESS_LOG_FORMAT."""
+    options = ["--threads", str(threads)] if threads > 1 else []
     if access_log is not None:
-        options = ["--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT]
+        options += ["--access-logfile", str(access_log), "--access-logformat", ACCESS_LOG_FORMAT]
     env = server_env(**extra_env)
     with launch.gunicorn(env=env, workers=workers, port=port, options=options) as url:
         yield url

@@ -12,19 +12,30 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.conf import settings
 from redis.exceptions import RedisError
 
+from accounts.keys import hash_key, is_well_formed
+from core.errors import ApplicationError
 from core.navigation import upgrade_url
 from core.periods import Period, current_period
 from metering import selectors, store
 from metering.errors import FeatureNotInPlan, InvalidApiKey, QuotaExceeded, RateLimited
-from metering.grants import Grant, grant_for_key, record_first_call
+from metering.grants import (
+    Grant,
+    customer_of_key,
+    grant_for_key,
+    grant_load,
+    grants,
+    record_first_call,
+)
 from metering.models import RequestVoid
 from metering.rules import UNLIMITED, EndpointRule, PlanRules, rules
 
 logger = logging.getLogger(__name__)
 
 WINDOW_MS = 60_000
+MALFORMED = "The API key is malformed. Check that it was copied whole."
 PERIOD_KEY_GRACE = timedelta(days=40)  # period counters outlive their month for late refunds
 
 
@@ -90,6 +101,7 @@ class Admission:
     plan: PlanRules
     period: Period
     hour: int
+    limit: int  # the limit that applied: the plan's, or the account endpoints' own
     remaining: int
     reset_ms: int
     period_units: int
@@ -106,12 +118,15 @@ def _count_refusal(customer_id: int, label: str, reason: str) -> None:
         _mark_dirty(customer_id)
 
 
-def rate_headers(plan: PlanRules, remaining: int, reset_ms: int) -> dict[str, str]:
-    return {
-        "X-RateLimit-Limit": str(plan.rate_limit),
+def rate_headers(limit: int, remaining: int, reset_ms: int, *, account: bool = False) -> dict:
+    headers = {
+        "X-RateLimit-Limit": str(limit),
         "X-RateLimit-Remaining": str(max(remaining, 0)),
-        "X-RateLimit-Reset": str(max(math.ceil(reset_ms / 1000), 0)),
+        "X-RateLimit-Reset": str(max(-(-reset_ms // 1000), 0)),
     }
+    if account:
+        headers["X-RateLimit-Resource"] = "account"
+    return headers
 
 
 def quota_remaining(plan: PlanRules, period_units: int) -> str:
@@ -129,128 +144,246 @@ def period_seed(*, customer_id: int, period: Period) -> None:
     pipe.execute()
 
 
-def _token_is_current(grant: Grant) -> bool:
-    return store.client().get(store.cfg_key(grant.customer_id)) == grant.token
-
-
 def admission_call(
-    grant: Grant, plan: PlanRules, counted: CountedRequest
+    counted: CountedRequest,
+    digest: str,
+    *,
+    feature: str = "",
+    account: bool = False,
+    explicit: PlanRules | None = None,
 ) -> tuple[list[str], list]:
-    """KEYS and ARGV of the admission script (metering.store.METER_LUA) for one request."""
-    customer_id = counted.customer_id
+    """KEYS and ARGV of the admission script (metering.store.METER_LUA) for one request.
+    `explicit` sends a plan's limits along (after the script said the grant's copy is old)."""
+    tag = store.tag(counted.customer_id)
+    args = [
+        digest,
+        rules.plans_version,
+        WINDOW_MS,
+        counted.weight,
+        feature,
+        counted.endpoint,
+        counted.request_id,
+        store.REQUEST_RECORD_TTL_SECONDS,
+        settings.ACCOUNT_RATE_LIMIT_PER_MINUTE if account else "",
+    ]
+    if explicit is None:
+        args.append("")
+    else:
+        args += [
+            explicit.id,
+            explicit.rate_limit,
+            explicit.included,
+            "1" if explicit.block_over_quota else "0",
+            explicit.features_field,
+        ]
     return (
         [
-            store.cfg_key(customer_id),
-            store.rate_key(customer_id),
-            store.period_key(customer_id, counted.period_id),
-            store.pending_key(customer_id),
-            store.request_key(customer_id, counted.bucket),
+            f"{tag}:cfg",
+            f"{tag}:grant",
+            f"{tag}:rw:acct" if account else f"{tag}:rw",
+            f"{tag}:q:{counted.period_id}",
+            f"{tag}:pending",
+            f"{tag}:req:{counted.bucket}",
         ],
-        [
-            grant.token,
-            plan.rate_limit,
-            WINDOW_MS,
-            counted.weight,
-            plan.included,
-            "1" if plan.block_over_quota else "0",
-            counted.endpoint,
-            grant.key_id,
-            counted.request_id,
-            store.REQUEST_RECORD_TTL_SECONDS,
-        ],
+        args,
     )
 
 
-def request_admit(*, raw_key: str | None, method: str, route: str) -> Admission:
-    """Authenticate, gate, rate-limit, check the quota and count a request: one Redis round trip
-    when caches are warm. Raises an ApplicationError refusal."""
+def _refused_key(raw_key: str, digest: str, customer_id: int, label: str) -> None:
+    """The script did not find the key in the customer's current grant: a key created since
+    the load (reload, then retry), a revoked key older than the grant keeps (counted and
+    refused), or no key of this customer at all (refused)."""
+    if grants.is_unknown(digest):
+        raise InvalidApiKey()
+    found = grant_for_key(raw_key, refresh=True)  # InvalidApiKey if it is no key at all
+    if found.customer_id != customer_id:
+        grants.mark_unknown(digest)
+        raise InvalidApiKey()
+    if found.revoked:
+        _count_refusal(customer_id, label, "refused_key")
+        raise InvalidApiKey("This API key has been revoked.")
+    grant_load(customer_id)
+
+
+@dataclass
+class AdmissionRequest:
+    """One request's admission, prepared (and possibly sent ahead: `admission_send`)."""
+
+    raw_key: str
+    route: str
+    rule: EndpointRule
+    digest: str
+    customer_id: int
+    period: Period
+    counted: CountedRequest
+    sent: store.SentScript | None = None
+
+
+def _admission_prepare(*, raw_key: str | None, method: str, route: str) -> AdmissionRequest:
     if not raw_key:
         raise InvalidApiKey(
             "Missing API key: send it in the X-API-Key header (or Authorization: Bearer)."
         )
-    grant = grant_for_key(raw_key)
     rule = rules.endpoint(method, route)
+    customer_id = customer_of_key(raw_key)
     # One id and one record bucket for the request, whatever is re-sent below: every copy of
     # the script finds the first one's record.
-    request_id = _request_member()
-    bucket = store.request_bucket(time.time())
-    for _ in range(4):
-        plan = rules.plan(grant.plan_id)
-        if grant.revoked or not plan.allows(rule.feature):
-            # Refusals are rare: confirm against the current token before refusing.
-            if not _token_is_current(grant):
-                grant = grant_for_key(raw_key, refresh=True)
-                continue
-            _count_refusal(
-                grant.customer_id, rule.label, "refused_key" if grant.revoked else "refused_feature"
-            )
-            if grant.revoked:
-                raise InvalidApiKey("This API key has been revoked.")
-            raise FeatureNotInPlan(
-                f"{rule.label} needs the '{rule.feature}' feature, which the {plan.name} plan "
-                "does not include. Upgrade to use it.",
-                extra={"feature": rule.feature, "plan": plan.slug, "upgrade_url": upgrade_url()},
-            )
-        period = current_period()
-        counted = CountedRequest(
-            grant.customer_id, request_id, bucket, period.id, rule.label, rule.weight
+    period = current_period()
+    counted = CountedRequest(
+        customer_id,
+        _request_member(),
+        store.request_bucket(time.time()),
+        period.id,
+        rule.label,
+        rule.weight,
+    )
+    return AdmissionRequest(raw_key, route, rule, hash_key(raw_key), customer_id, period, counted)
+
+
+def admission_send(*, raw_key: str | None, method: str, route: str) -> AdmissionRequest | None:
+    """Prepare a request's admission and send its script ahead, so that Redis runs it while the
+    web process goes on with the request (the middleware chain, the URL resolution); its answer
+    is read by `request_admit(ahead=…)`, which must then be called. None when it cannot be sent
+    ahead (no key, an unknown key: `request_admit` refuses it the usual way)."""
+    try:
+        ahead = _admission_prepare(raw_key=raw_key, method=method, route=route)
+    except ApplicationError:
+        return None
+    ahead.sent = store.meter_send(
+        *admission_call(
+            ahead.counted, ahead.digest, feature=ahead.rule.feature, account=ahead.rule.account
         )
+    )
+    return ahead
+
+
+def request_admit(
+    *,
+    raw_key: str | None,
+    method: str,
+    route: str,
+    ahead: AdmissionRequest | None = None,
+) -> Admission:
+    """Authenticate, gate, rate-limit, check the quota and count a request: one Redis round trip
+    when the customer's grant is in Redis (`ahead`: its script was sent by `admission_send`).
+    Raises an ApplicationError refusal."""
+    if ahead is None:
+        ahead = _admission_prepare(raw_key=raw_key, method=method, route=route)
+    raw_key, rule, digest, customer_id = ahead.raw_key, ahead.rule, ahead.digest, ahead.customer_id
+    period, counted, sent = ahead.period, ahead.counted, ahead.sent
+    ahead.sent = None  # its answer is read once
+    explicit: PlanRules | None = None
+    for _ in range(4):
         try:
-            result = store.meter(*admission_call(grant, plan, counted))
+            result = store.meter(
+                *admission_call(
+                    counted, digest, feature=rule.feature, account=rule.account, explicit=explicit
+                ),
+                sent,
+            )
+            sent = None
         except store.ScriptUnanswered as exc:
             raise UnconfirmedAdmission(counted, exc) from exc
-        status = int(result[0])
-        if status == -1:
-            grant = grant_for_key(raw_key, refresh=True)
+        status = result[0]
+        if status < 0:
+            if status in (-1, -4) and not is_well_formed(raw_key):
+                raise InvalidApiKey(MALFORMED)
+            if status == -1:
+                if grants.is_unknown(digest):
+                    raise InvalidApiKey()
+                if not grant_load(customer_id):
+                    grants.mark_unknown(digest)
+                    raise InvalidApiKey()
+            elif status == -2:
+                period_seed(customer_id=customer_id, period=period)
+            elif status == -3:  # only a copy nobody waits for can meet its own tombstone
+                raise UnconfirmedAdmission(counted, RedisError("request already voided"))
+            elif status == -4:
+                _refused_key(raw_key, digest, customer_id, rule.label)
+            else:  # -5: the grant's copy of the plan's limits is older than ours
+                explicit = rules.plan(result[1])
             continue
-        if status == -2:
-            period_seed(customer_id=grant.customer_id, period=period)
-            continue
-        if status == -3:  # only a copy nobody waits for can meet its own tombstone
-            raise UnconfirmedAdmission(counted, RedisError("request already voided"))
-        _, remaining, wait_or_reset, period_units, hour, fresh = (int(v) for v in result)
+        _, remaining, wait_or_reset, period_units, hour, fresh, plan_id, key_id, first, limit = (
+            result
+        )
+        plan = rules.plan(plan_id)
+        grant = Grant(key_id, customer_id, plan_id, "", None, bool(first))
         if fresh:
             try:
-                _mark_dirty(grant.customer_id)
+                _mark_dirty(customer_id)
             except RedisError as exc:
                 # Counted but not findable by the flush: void it (the flush re-marks).
                 raise UnconfirmedAdmission(counted, exc) from exc
-        if status == 1:
-            retry_after = max(math.ceil(wait_or_reset / 1000), 1)
-            raise RateLimited(
-                f"Rate limit of {plan.rate_limit} requests per minute exceeded on the "
-                f"{plan.name} plan. Retry in {retry_after} s, or upgrade for a higher limit.",
-                extra={
-                    "limit": plan.rate_limit,
-                    "window": "60s",
-                    "retry_after": retry_after,
-                    "upgrade_url": upgrade_url(),
-                },
-                headers={"Retry-After": str(retry_after), **rate_headers(plan, 0, wait_or_reset)},
-            )
-        if status == 2:
-            resets_in = int((period.end - datetime.now(UTC)).total_seconds()) + 1
-            raise QuotaExceeded(
-                f"The {plan.name} plan includes {plan.included} units a month and "
-                f"{period_units} are used; this call costs {rule.weight}. The quota renews "
-                f"on {period.end:%Y-%m-%d}; upgrade to keep going now.",
-                extra={
-                    "included": plan.included,
-                    "used": period_units,
-                    "cost": rule.weight,
-                    "period_end": period.end.isoformat(),
-                    "upgrade_url": upgrade_url(),
-                },
-                headers={
-                    "Retry-After": str(resets_in),
-                    "X-Quota-Remaining": "0",
-                    **rate_headers(plan, remaining, 0),
-                },
-            )
+        if status:
+            _refuse(status, rule, plan, period, limit, remaining, wait_or_reset, period_units)
         return Admission(
-            grant, rule, plan, period, hour, remaining, wait_or_reset, period_units, counted
+            grant,
+            rule,
+            plan,
+            period,
+            hour,
+            limit,
+            remaining,
+            wait_or_reset,
+            period_units,
+            counted,
         )
     raise InvalidApiKey("The API key could not be verified. Retry.")
+
+
+def _refuse(status, rule, plan, period, limit, remaining, wait_or_reset, period_units):
+    if status == 4:
+        raise InvalidApiKey("This API key has been revoked.")
+    if status == 3:
+        raise FeatureNotInPlan(
+            f"{rule.label} needs the '{rule.feature}' feature, which the {plan.name} plan "
+            "does not include. Upgrade to use it.",
+            extra={"feature": rule.feature, "plan": plan.slug, "upgrade_url": upgrade_url()},
+        )
+    if status == 1:
+        retry_after = max(math.ceil(wait_or_reset / 1000), 1)
+        if rule.account:
+            message = (
+                f"Rate limit of {limit} requests per minute on the account endpoints (usage, "
+                f"keys, billing, webhooks) exceeded. Retry in {retry_after} s. It is separate "
+                "from your plan's limit on the API."
+            )
+        else:
+            message = (
+                f"Rate limit of {limit} requests per minute exceeded on the {plan.name} plan. "
+                f"Retry in {retry_after} s, or upgrade for a higher limit."
+            )
+        raise RateLimited(
+            message,
+            extra={
+                "limit": limit,
+                "window": "60s",
+                "retry_after": retry_after,
+                "upgrade_url": upgrade_url(),
+            },
+            headers={
+                "Retry-After": str(retry_after),
+                **rate_headers(limit, 0, wait_or_reset, account=rule.account),
+            },
+        )
+    resets_in = int((period.end - datetime.now(UTC)).total_seconds()) + 1
+    raise QuotaExceeded(
+        f"The {plan.name} plan includes {plan.included} units a month and "
+        f"{period_units} are used; this call costs {rule.weight}. The quota renews "
+        f"on {period.end:%Y-%m-%d}; upgrade to keep going now.",
+        extra={
+            "included": plan.included,
+            "used": period_units,
+            "cost": rule.weight,
+            "period_end": period.end.isoformat(),
+            "upgrade_url": upgrade_url(),
+        },
+        headers={
+            "Retry-After": str(resets_in),
+            "X-Quota-Remaining": "0",
+            **rate_headers(limit, remaining, 0),
+        },
+    )
 
 
 def request_finish(admission: Admission, status_code: int) -> dict[str, str]:
@@ -261,7 +394,7 @@ def request_finish(admission: Admission, status_code: int) -> dict[str, str]:
     grant, rule = admission.grant, admission.rule
     if billable:
         if not grant.first_call_recorded:
-            record_first_call(grant)
+            record_first_call(customer_id=grant.customer_id)
     else:
         counted = admission.counted
         try:
@@ -277,7 +410,9 @@ def request_finish(admission: Admission, status_code: int) -> dict[str, str]:
             request_void(counted)
         admission.period_units -= rule.weight
     return {
-        **rate_headers(admission.plan, admission.remaining, admission.reset_ms),
+        **rate_headers(
+            admission.limit, admission.remaining, admission.reset_ms, account=rule.account
+        ),
         "X-Usage-Cost": str(rule.weight if billable else 0),
         "X-Quota-Remaining": quota_remaining(admission.plan, admission.period_units),
     }

@@ -57,3 +57,19 @@ def test_verification_is_constant_time(make_customer, monkeypatch):
     other = keys.generate_key().raw
     assert not row.matches(other)
     assert len(calls) == 2  # every comparison went through hmac.compare_digest
+
+
+def test_routed_keys_carry_their_customer_under_the_checksum():
+    generated = keys.generate_key("live", customer_id=123_456)
+    assert keys.is_well_formed(generated.raw)
+    assert keys.routed_customer(generated.raw) == 123_456
+    assert generated.prefix == generated.raw[:16]  # the lookup prefix is still random
+    body, _, rest = generated.raw[len("ps_live_") :].partition("_")
+    assert len(body) == keys.BODY_LENGTH and rest[: -keys.CHECKSUM_LENGTH] == "W7E"
+    # Another customer's tag with the old checksum is a typo, refused without a lookup.
+    other = generated.raw.replace("_W7E", "_W7F")
+    assert not keys.is_well_formed(other)
+    assert keys.routed_customer(other) == 123_457  # only the hash check can tell it is no key
+    assert keys.routed_customer(keys.generate_key("live").raw) is None  # issued before tags
+    assert keys.routed_customer("ps_live_short") is None
+    assert keys.routed_customer("ps_live_" + "A" * 32 + "_!!!" + "B" * 6) is None

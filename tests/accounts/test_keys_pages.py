@@ -21,7 +21,7 @@ def body(response) -> str:
 
 
 def new_raw_key(html: str) -> str:
-    match = re.search(r'id="new-api-key"[^>]*>(ps_(?:live|test)_[0-9A-Za-z]+)<', html)
+    match = re.search(r'id="new-api-key"[^>]*>(ps_(?:live|test)_[0-9A-Za-z_]+)<', html)
     assert match, "no new key on the page"
     return match.group(1)
 

@@ -90,7 +90,7 @@ def test_signup_copy_key_first_call_and_usage(page, live_server, screenshot):
 
     # The key, shown once, and the copy button.
     raw = page.get_by_test_id("new-api-key").inner_text().strip()
-    assert re.fullmatch(r"ps_(live|test)_[0-9A-Za-z]{38}", raw)
+    assert re.fullmatch(r"ps_(live|test)_[0-9A-Za-z]{32}(_[0-9A-Za-z]{1,11})?[0-9A-Za-z]{6}", raw)
     page.get_by_role("button", name="Copy key").click()
     expect()(page.get_by_role("button", name="Copied!")).to_be_visible()
     assert page.evaluate("navigator.clipboard.readText()") == raw

@@ -7,9 +7,10 @@ import time
 import pytest
 from redis.exceptions import RedisError
 
+from accounts.keys import hash_key
 from core.periods import current_period
 from metering import services, store
-from metering.grants import grant_for_key
+from metering.grants import grant_for_key, grant_load
 from metering.models import RequestVoid
 from metering.rules import rules
 from tests.faults.conftest import ledger_totals
@@ -26,7 +27,7 @@ def counters(server, customer_id: int) -> dict:
     return {
         "pending": pending,
         "period_units": units,
-        "rate_window": r.zcard(store.rate_key(customer_id)),
+        "rate_window": r.hgetall(store.rate_key(customer_id)),
     }
 
 
@@ -94,7 +95,7 @@ def test_a_void_before_its_admission_runs_leaves_a_tombstone(pro_client, app_on_
     # The order a paused Redis may run them in: the void (sent after the request gave up)
     # first, then the admission that was queued before it.
     grant = grant_for_key(pro_client.raw_key)
-    plan = rules.plan(grant.plan_id)
+    grant_load(grant.customer_id)
     rule = rules.endpoint("POST", "api/v1/pets")
     counted = services.CountedRequest(
         grant.customer_id,
@@ -108,7 +109,7 @@ def test_a_void_before_its_admission_runs_leaves_a_tombstone(pro_client, app_on_
     services.request_void(counted)
     services.voids_apply()
     before = counters(app_on_own_redis, grant.customer_id)
-    result = store.meter(*services.admission_call(grant, plan, counted))
+    result = store.meter(*services.admission_call(counted, hash_key(pro_client.raw_key)))
     assert result == [-3]
     assert counters(app_on_own_redis, grant.customer_id) == before
     services.usage_flush()
@@ -139,8 +140,7 @@ def test_a_lost_admission_answer_is_voided_when_redis_is_back(pro_client, app_on
 @pytest.mark.django_db
 def test_request_records_are_small_and_expire(make_customer, app_on_own_redis):
     customer, raw = make_customer("enterprise")
-    grant = grant_for_key(raw)
-    plan = rules.plan(grant.plan_id)
+    grant_load(customer.pk)
     period = current_period()
     services.period_seed(customer_id=customer.pk, period=period)
     bucket = store.request_bucket(time.time())
@@ -149,7 +149,7 @@ def test_request_records_are_small_and_expire(make_customer, app_on_own_redis):
         counted = services.CountedRequest(
             customer.pk, services.admission._request_member(), bucket, period.id, "GET /x", 1
         )
-        assert store.meter(*services.admission_call(grant, plan, counted))[0] == 0
+        assert store.meter(*services.admission_call(counted, hash_key(raw)))[0] == 0
     r = app_on_own_redis.client()
     key = store.request_key(customer.pk, bucket)
     assert r.hlen(key) == n

@@ -4,9 +4,11 @@ Never a 500."""
 import logging
 
 import pytest
+from django.utils import timezone
 
 from accounts.keys import generate_key
 from metering import store
+from metering.grants import grants
 from petstore.ports import free_port
 from tests.conftest import KeyClient
 
@@ -47,11 +49,18 @@ def test_fail_open_serves_unmetered_with_a_warning(owner, settings, caplog, requ
 
 
 @pytest.mark.django_db
-def test_fail_open_refuses_a_cold_key_it_cannot_confirm(owner, settings, redis_down):
+def test_fail_open_checks_a_cold_key_against_the_database(owner, settings, redis_down):
+    """Grants live in Redis: with Redis gone, fail-open confirms keys in the database (once per
+    process), so a key this process never saw is served too, and a revoked one is not."""
     settings.METERING_FAIL_OPEN = True
     response = owner.get(PETS)
-    assert response.status_code == 503
-    assert response.json()["error"] == "metering_unavailable"
+    assert response.status_code == 200
+    assert "X-RateLimit-Limit" not in response
+    key = owner.customer.api_keys.get()
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    grants.clear()
+    assert owner.get(PETS).status_code == 401
 
 
 @pytest.mark.django_db

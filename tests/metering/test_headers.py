@@ -12,7 +12,9 @@ def test_every_metered_response_carries_rate_and_usage_headers(owner):
     assert first.status_code == 200
     assert first["X-RateLimit-Limit"] == "10"
     assert first["X-RateLimit-Remaining"] == "9"
-    assert 59 <= int(first["X-RateLimit-Reset"]) <= 60
+    assert (
+        60 <= int(first["X-RateLimit-Reset"]) <= 61
+    )  # the 1 s bucket it fell in leaves 60 s later
     assert first["X-Usage-Cost"] == "1"
     assert first["X-Quota-Remaining"] == "9999"
 

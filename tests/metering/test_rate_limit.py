@@ -3,7 +3,8 @@ import time
 import pytest
 
 from core.periods import current_period
-from metering import store
+from metering import services, store
+from metering.errors import RateLimited
 from metering.services import admission
 
 PETS = "/api/v1/pets"
@@ -73,10 +74,15 @@ def test_retry_after_is_honest(owner, monkeypatch):
 
 @pytest.mark.django_db
 def test_reset_and_retry_after_count_down_to_the_oldest_request_leaving(owner, redis_client):
-    # Nine requests admitted 50 s ago: one slot left, and the window frees up in ~10 s.
-    now_ms = int(redis_client.time()[0]) * 1000
+    # Nine requests admitted 50 s ago (one 1 s bucket, its last admission 50 s ago): one slot
+    # left, and the window frees up when they are a minute old, in 10 s.
+    seconds, micros = redis_client.time()
+    then_ms = seconds * 1000 + micros // 1000 - 50_000
+    bucket = then_ms // 1000
     key = store.rate_key(owner.customer.pk)
-    redis_client.zadd(key, {f"old{i}": now_ms - 50_000 for i in range(9)})
+    offset = then_ms % 1000
+    state = {bucket: 9, f"{bucket}t": offset, "n": 9, "f": bucket, "ft": offset}
+    redis_client.hset(key, mapping=state)
     admitted = owner.get(PETS)
     assert admitted.status_code == 200
     assert admitted["X-RateLimit-Remaining"] == "0"
@@ -100,3 +106,25 @@ def test_paid_plans_have_higher_limits(pro_client):
     response = pro_client.get(PETS)
     assert response["X-RateLimit-Limit"] == "100"
     assert response["X-RateLimit-Remaining"] == "99"
+
+
+@pytest.mark.django_db
+def test_the_window_state_does_not_grow_with_the_limit(make_customer, monkeypatch, redis_client):
+    """Thousands of admissions across more than a window leave at most two fields per bucket
+    (61 buckets) and three more: no member per request as the sorted-set log had."""
+    monkeypatch.setattr(admission, "WINDOW_MS", 1200)  # 60 buckets of 20 ms, as a minute of 1 s
+    customer, raw = make_customer("enterprise")  # 10,000 a window
+    admitted = 0
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        try:
+            services.request_admit(raw_key=raw, method="GET", route="api/v1/pets")
+        except RateLimited:
+            continue
+        admitted += 1
+    key = store.rate_key(customer.pk)
+    assert admitted > 300
+    assert redis_client.hlen(key) <= 2 * 61 + 3
+    assert int(redis_client.hget(key, "n")) < admitted  # old buckets left the count
+    assert redis_client.memory_usage(key, samples=0) < 3000
+    assert 0 < redis_client.pttl(key) <= 1200 + 2 * 20

@@ -8,7 +8,7 @@ from redis.crc import key_slot
 
 from core.periods import current_period
 from metering import store
-from metering.grants import Grant
+from metering.idempotency import record_key
 from metering.rules import PlanRules
 from metering.services import CountedRequest, admission_call
 
@@ -29,13 +29,15 @@ def test_each_shard_tag_lies_in_its_sixteenth_of_the_slots():
 @pytest.mark.parametrize("customer_id", [1, 42, 99_999, 12_345_678])
 def test_every_per_customer_script_stays_in_the_customers_slot(customer_id):
     period = current_period()
-    grant = Grant(customer_id, customer_id, 1, "t", None, True)
     plan = PlanRules(1, "pro", "Pro", 100, 1000, False, frozenset())
     counted = CountedRequest(customer_id, "r:1", 7, period.id, "GET /api/v1/pets", 1)
     batch = store.batch_key(customer_id, "1700000000-abc.3-0")
     adopted_into = store.batch_key(customer_id, "1700000001-def.3-0")
     calls = {
-        "meter": admission_call(grant, plan, counted)[0],
+        "meter": admission_call(counted, "0" * 64)[0],
+        "meter_account": admission_call(counted, "0" * 64, account=True, explicit=plan)[0],
+        "grant_load": [store.cfg_key(customer_id), store.grant_key(customer_id)],
+        "idempotency": [store.cfg_key(customer_id), record_key(customer_id, "retry-1")],
         "uncount": counted.uncount_keys(),
         "refuse": [store.pending_key(customer_id)],
         "take": [
