@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 from django.core import checks
 from django.test import override_settings
 
@@ -55,3 +59,15 @@ def test_flush_tasks_are_bounded_by_the_shards(settings):
     assert [e.id for e in metering_settings_are_sane()] == ["petstore.E006"]
     settings.USAGE_FLUSH_TASKS = 2
     assert metering_settings_are_sane() == []
+
+
+def test_djstripe_api_host_warning_is_silenced_only_for_the_local_stripe_server():
+    def warned(api_base: str) -> bool:
+        env = {**os.environ, "STRIPE_API_BASE": api_base}
+        out = subprocess.run(
+            [sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True
+        )
+        return "djstripe.W002" in out.stdout + out.stderr
+
+    assert not warned("http://127.0.0.1:12111")
+    assert warned("https://stripe.example.internal")
