@@ -3,66 +3,13 @@ each customer's own settings."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
-from billing import selectors
-from billing.services import PaymentMethodInfo, SubscriptionState
-
 pytestmark = pytest.mark.django_db
-
-VISA = PaymentMethodInfo("pm_1", "visa", "4242", 12, 2034)
-PERIOD_END = datetime(2030, 2, 1, tzinfo=UTC)
 
 
 def body(response) -> str:
     return response.content.decode()
-
-
-def pro_state(**changes) -> SubscriptionState:
-    values = {
-        "plan_slug": "pro",
-        "plan_name": "Pro",
-        "status": "active",
-        "current_period_end": PERIOD_END,
-        "cancel_at_period_end": False,
-        "payment_method": VISA,
-        "stripe_subscription_id": "sub_1",
-    }
-    return SubscriptionState(**{**values, **changes})
-
-
-def invoice(number: str, total: str = "49.00", status: str = "paid") -> dict:
-    return {
-        "id": f"in_{number}",
-        "number": number,
-        "status": status,
-        "total": total,
-        "amount_due": total,
-        "amount_paid": total if status == "paid" else "0.00",
-        "currency": "usd",
-        "period_start": datetime(2030, 1, 1, tzinfo=UTC),
-        "period_end": datetime(2030, 2, 1, tzinfo=UTC),
-        "created": datetime(2030, 1, 1, tzinfo=UTC),
-        "hosted_invoice_url": f"http://stripe.local/i/{number}",
-    }
-
-
-@pytest.fixture
-def fake_stripe(monkeypatch):
-    """Per-customer subscription and invoices, and a record of the service calls."""
-    state = {"subscriptions": {}, "invoices": {}, "calls": []}
-
-    def subscription(customer):
-        return state["subscriptions"].get(customer.pk)
-
-    def invoices(customer, *, limit=24):
-        return [dict(i) for i in state["invoices"].get(customer.pk, [])]
-
-    monkeypatch.setattr(selectors, "customer_subscription", subscription)
-    monkeypatch.setattr(selectors, "customer_invoices", invoices)
-    return state
 
 
 def test_alerts_page_shows_the_defaults(owner_web):
