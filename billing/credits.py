@@ -182,6 +182,7 @@ class CreditsSummary:
     runs_out_on: date | None = None
     forecast_method: str = ""
     daily_units: float | None = None
+    forecast: list[dict[str, Any]] = field(default_factory=list)  # the rest of the period
 
 
 def _charge(customer: Customer, units: int, balance: Decimal) -> Decimal:
@@ -298,6 +299,23 @@ def _run_out(
     return None
 
 
+def _forecast_rows(
+    customer: Customer, period: Period, used: int, balance: Decimal, rate: float, now: datetime
+) -> list[dict[str, Any]]:
+    """The projected balance at the end of each remaining day of the period."""
+    rows = []
+    day = now.astimezone(UTC).date() + DAY
+    units = float(used)
+    while datetime.combine(day, datetime.min.time(), UTC) < period.end:
+        units += rate
+        charge = _metered(customer, units)
+        if charge is None:
+            return []
+        rows.append({"date": day, "balance": round_money(max(balance - charge, ZERO))})
+        day += DAY
+    return rows
+
+
 def credits_summary(customer: Customer, *, now: datetime | None = None) -> CreditsSummary:
     now = now or timezone.now()
     customer = Customer.objects.select_related("plan").get(pk=customer.pk)
@@ -321,6 +339,7 @@ def credits_summary(customer: Customer, *, now: datetime | None = None) -> Credi
         prepaid=prepaid,
         burn_down=_daily_balances(customer, period, usage, start, now),
         runs_out_on=_run_out(customer, period, usage.total.units, start, rate, now),
+        forecast=_forecast_rows(customer, period, usage.total.units, start, rate, now),
         forecast_method=f"mean daily units of the last {len(days)} complete day"
         f"{'s' if len(days) != 1 else ''} (metering.forecast), priced by the engine",
         daily_units=round(rate, 2),
@@ -347,31 +366,23 @@ def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, A
 
 # --- buying credits ---------------------------------------------------------------------------
 
-_pack_prices: dict[tuple[str, int], str] = {}
-
 
 def _pack_price_id(pack: str, amount: Decimal) -> str:
     """The one-time Stripe Price of a pack (created on first sale, found by lookup key)."""
     cents = int(amount * CENTS)
-    cached = _pack_prices.get((pack, cents))
-    if cached:
-        return cached
     lookup_key = f"petstore_credits_{pack}_{cents}"
     found = stripe_call(stripe.Price.list, lookup_keys=[lookup_key], active=True, limit=1).data
     if found:
-        price_id = found[0].id
-    else:
-        price_id = stripe_call(
-            stripe.Price.create,
-            currency=CURRENCY,
-            unit_amount=cents,
-            lookup_key=lookup_key,
-            product_data={"name": f"Prepaid API credits {money(amount)}"},
-            metadata={"petstore_credit_pack": pack},
-            idempotency_key=stripe_key("credit-pack-price", pack, cents),
-        ).id
-    _pack_prices[(pack, cents)] = price_id
-    return price_id
+        return found[0].id
+    return stripe_call(
+        stripe.Price.create,
+        currency=CURRENCY,
+        unit_amount=cents,
+        lookup_key=lookup_key,
+        product_data={"name": f"Prepaid API credits {money(amount)}"},
+        metadata={"petstore_credit_pack": pack},
+        idempotency_key=stripe_key("credit-pack-price", pack, cents),
+    ).id
 
 
 def _success_url(url: str) -> str:
