@@ -583,3 +583,30 @@ def credits_period_start(*, now: datetime | None = None) -> dict[str, int]:
     if closed and (settled := credits_periods_settle(period=previous)):
         done["credits_settled"] = settled
     return done
+
+
+def credits_granted(customer: Customer, period: Period) -> Decimal:
+    """Credits granted during `period` (packs and monthly credits)."""
+    total = (
+        CreditEntry.objects.filter(
+            customer=customer, created_at__gte=period.start, created_at__lt=period.end
+        )
+        .exclude(kind=CreditEntry.Kind.APPLIED)
+        .aggregate(total=Sum("amount"))["total"]
+    )
+    return total or ZERO
+
+
+def credits_paid(customer: Customer, period: Period) -> Decimal:
+    """What the credits paid (or, for the running period, pay so far) of `period`'s usage: as
+    recorded at its close, else as the engine prices it."""
+    recorded = CreditEntry.objects.filter(
+        customer=customer, kind=CreditEntry.Kind.APPLIED, period=period.id
+    ).first()
+    if recorded is not None:
+        return -recorded.amount
+    available = period_balance(customer, period)
+    if available <= ZERO:
+        return ZERO
+    quote = _period_quote(customer, period)
+    return credits_applied(quote, available) if quote else ZERO
