@@ -341,7 +341,7 @@ def credits_summary(customer: Customer, *, now: datetime | None = None) -> Credi
         runs_out_on=_run_out(customer, period, usage.total.units, start, rate, now),
         forecast=_forecast_rows(customer, period, usage.total.units, start, rate, now),
         forecast_method=f"mean daily units of the last {len(days)} complete day"
-        f"{'s' if len(days) != 1 else ''} (metering.forecast), priced by the engine",
+        f"{'s' if len(days) != 1 else ''}, priced by the engine",
         daily_units=round(rate, 2),
     )
 
@@ -507,7 +507,7 @@ def credits_monthly_grant(customer: Customer, period: Period) -> CreditEntry | N
         {
             "amount": credit,
             "stripe_credit_grant_id": grant.id,
-            "created_at": max(timezone.now(), period.start),
+            "created_at": period.start,  # it is the period's, from its first day
         },
     )
     if created:

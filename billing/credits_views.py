@@ -43,6 +43,7 @@ def burn_down_svg(summary: CreditsSummary) -> str | None:
             x_labels=labels,
             x_labels_major_every=max(len(labels) // 6, 1),
             show_minor_x_labels=False,
+            truncate_label=-1,
             show_dots=False,
         )
         chart.add("Balance", [v for _, v in actual] + [None] * len(projected))

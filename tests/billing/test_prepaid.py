@@ -75,8 +75,13 @@ def test_serves_exactly_what_included_units_and_credits_pay_for(prepaid):
     image = prepaid.post(f"{PETS}/1/image")
     assert image.status_code == 429 and image.json()["balance"] == "0.04"
     assert [prepaid.get(PETS).status_code for _ in range(5)] == [200] * 4 + [429]
-    # Account endpoints are not capped: the customer can look and buy.
-    assert prepaid.get("/api/v1/usage").status_code == 200
+    # Account endpoints are not capped: the customer can look and buy. The estimate has the
+    # credits line: 10 units over the included 10 cost $0.10, all paid by the credits.
+    usage = prepaid.get("/api/v1/usage")
+    assert usage.status_code == 200
+    bill = usage.json()["estimated_bill"]
+    assert bill["lines"][-1]["kind"] == "credits" and bill["lines"][-1]["amount"] == "-0.10"
+    assert bill["total"] == "0.00"
     assert prepaid.get("/api/v1/billing/credits").status_code == 200
 
 
