@@ -13,7 +13,6 @@ from rest_framework.views import APIView
 from accounts.models import Customer
 from billing.api import BILLING_REQUEST_INVALID
 from billing.credits import (
-    UnknownCreditPack,
     credit_packs,
     credits_checkout_start,
     credits_summary,
@@ -21,7 +20,7 @@ from billing.credits import (
 from billing.errors import StripeUnavailable
 from billing.models import CreditEntry
 from core.api_schema import refusals
-from core.serializers import StrictCharField, StrictSerializer
+from core.serializers import StrictSerializer
 
 _MONEY = r"^-?[0-9]+\.[0-9]{2}$"
 
@@ -109,9 +108,22 @@ def _packs() -> list[dict[str, str]]:
     return [{"pack": name, "amount": _money(amount)} for name, amount in credit_packs().items()]
 
 
+class PackField(serializers.ChoiceField):
+    """A pack's name: a JSON string among the packs on sale (settings.CREDIT_PACKS)."""
+
+    default_error_messages = {"invalid_choice": "There is no credit pack {input!r}: see `packs`."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
 class CreditsApi(APIView):
     class InputSerializer(StrictSerializer):
-        pack = StrictCharField(max_length=20, help_text='A pack\'s name (`packs`), e.g. "50".')
+        pack = PackField(
+            choices=list(settings.CREDIT_PACKS), help_text='A pack\'s name (`packs`), e.g. "50".'
+        )
 
         class Meta:
             ref_name = "CreditsPurchaseInput"
@@ -160,7 +172,7 @@ class CreditsApi(APIView):
         summary="Buy a credit pack: a Stripe Checkout page to pay for it",
         description="Answers the hosted payment page's URL; the credits are granted (once) "
         "when the payment completes, and then pay usage before the card.",
-        extensions=refusals(UnknownCreditPack, BILLING_REQUEST_INVALID, StripeUnavailable),
+        extensions=refusals(BILLING_REQUEST_INVALID, StripeUnavailable),
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)

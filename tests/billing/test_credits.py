@@ -72,7 +72,10 @@ def test_buy_a_pack_through_the_api_and_the_webhook_alone_grants_it_once(
 def test_unknown_pack_is_refused(owner, stripe_server):
     answer = owner.post("/api/v1/billing/credits", {"pack": "7"}, format="json")
     assert answer.status_code == 400
-    assert answer.json()["error"] == "unknown_credit_pack" and answer.json()["param"] == "pack"
+    assert answer.json()["error"] == "validation_error"
+    assert answer.json()["fields"]["pack"] == ["There is no credit pack '7': see `packs`."]
+    number = owner.post("/api/v1/billing/credits", {"pack": 50}, format="json")
+    assert number.status_code == 400 and number.json()["error"] == "validation_error"
     missing = owner.post("/api/v1/billing/credits", {}, format="json")
     assert missing.status_code == 400 and missing.json()["error"] == "validation_error"
 
