@@ -5,6 +5,7 @@ granted when the payment completes). Authenticated by API key; weight 0 (account
 from __future__ import annotations
 
 from django.conf import settings
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 from accounts.models import Customer
 from billing.api import BILLING_REQUEST_INVALID
 from billing.credits import (
+    buy_credits_url,
     credit_packs,
     credits_checkout_start,
     credits_summary,
@@ -179,12 +181,11 @@ class CreditsApi(APIView):
         data.is_valid(raise_exception=True)
         customer = Customer.objects.get(pk=request.user.customer_id)
         pack = data.validated_data["pack"]
-        base = f"{settings.SITE_URL}/dashboard/billing/"
         session = credits_checkout_start(
             customer=customer,
             pack=pack,
-            success_url=f"{base}checkout/done/",
-            cancel_url=f"{base}#credits",
+            success_url=settings.SITE_URL + reverse("dashboard-checkout-done"),
+            cancel_url=buy_credits_url(),
         )
         body = {
             "pack": pack,

@@ -17,6 +17,8 @@ from accounts.models import Plan
 from billing.credits import credits_period_start, credits_summary, usage_estimate
 from billing.models import CreditEntry, PeriodClose
 from billing.services import subscription_change
+from console.reconciliation import month_reconciliation
+from core.periods import period_from_id
 from metering.selectors import customer_usage
 from tests.billing.test_checkout import VISA, back_path, pay
 from tests.billing.test_plan_change_usage import ledger, metered_lines, usage_cents
@@ -170,3 +172,17 @@ def test_the_invoice_applies_credits_before_the_card_as_estimated(make_customer,
     available = summary.balances[0].available_balance.monetary.value
     assert available == 265
     assert credits_summary(customer).balance == Decimal("2.65")
+
+    # The reconciliation shows the credits granted and applied, ours against Stripe's.
+    march = month_reconciliation(period_from_id("202703"))
+    (row,) = [r for r in march["customers"] if r["customer_id"] == customer.pk]
+    assert (row["credits_granted_cents"], row["credits_applied_cents"]) == (1000, 735)
+    assert (row["stripe_credits_cents"], row["credits_drift_cents"]) == (735, 0)
+    assert (march["credits_granted_cents"], march["credits_applied_cents"]) == (1000, 735)
+
+
+def test_plan_cards_say_how_prepaid_plans_are_paid(owner_web, db):
+    Plan.objects.filter(slug="pro").update(overage_policy="prepaid", monthly_credit=Decimal("5"))
+    page = owner_web.get("/dashboard/billing/").content.decode()
+    assert "Paid from prepaid credits: calls beyond them wait for more credits" in page
+    assert "$5.00 of credits free every month" in page
