@@ -331,6 +331,11 @@ def credits_summary(customer: Customer, *, now: datetime | None = None) -> Credi
     first_call = customer.first_call_at or customer.created_at
     days = [d for d in days if d >= first_call.astimezone(UTC).date()] or days[-1:]
     rate = daily_rate([history.get(d, 0) for d in days])
+    runs_out = None
+    if start > ZERO:
+        runs_out = _run_out(customer, period, usage.total.units, start, rate, now)
+        if quote is not None and spent < metered_charge(quote):
+            runs_out = today  # the usage already costs more than the credits pay
     return CreditsSummary(
         balance=round_money(start - spent),
         period_balance=round_money(start),
@@ -338,7 +343,7 @@ def credits_summary(customer: Customer, *, now: datetime | None = None) -> Credi
         allowance_units=allowance_for(customer, start) if prepaid else None,
         prepaid=prepaid,
         burn_down=_daily_balances(customer, period, usage, start, now),
-        runs_out_on=_run_out(customer, period, usage.total.units, start, rate, now),
+        runs_out_on=runs_out,
         forecast=_forecast_rows(customer, period, usage.total.units, start, rate, now),
         forecast_method=f"mean daily units of the last {len(days)} complete day"
         f"{'s' if len(days) != 1 else ''}, priced by the engine",

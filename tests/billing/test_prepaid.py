@@ -8,6 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from accounts.models import Plan
 from billing.credits import credits_summary
@@ -15,6 +16,7 @@ from billing.models import CreditEntry
 from core.periods import current_period
 from metering import store
 from metering.grants import bump_customer_token
+from metering.rules import rules
 from tests.conftest import KeyClient
 from tests.factories import CustomerFactory
 
@@ -95,6 +97,22 @@ def test_the_refusal_is_counted_not_billed(prepaid):
     assert row["refused_quota"] == 2  # counted with the quota refusals
     summary = credits_summary(prepaid.customer)
     assert summary.allowance_units == 10 and summary.balance == Decimal("0.00")
+    assert summary.runs_out_on is None  # no credits to run out
+
+
+def test_credits_spent_run_out_today(prepaid):
+    grant(prepaid.customer, "0.05")
+    for _ in range(16):
+        prepaid.get(PETS)
+    summary = credits_summary(prepaid.customer)
+    assert summary.balance == Decimal("0.00") and summary.used_this_period == Decimal("0.05")
+    assert summary.runs_out_on is None  # exactly spent: no usage yet beyond what they paid
+    # A plan that bills (not prepaid) serves past the credits: they ran out today.
+    Plan.objects.filter(pk=prepaid.customer.plan_id).update(overage_policy="bill")
+    rules.invalidate()  # what the commit's receiver does (on_commit does not run in db tests)
+    assert prepaid.get(PETS).status_code == 200
+    summary = credits_summary(prepaid.customer)
+    assert summary.runs_out_on == timezone.now().date()
 
 
 def test_a_stale_period_in_the_grant_is_reloaded(prepaid, redis_client):
@@ -119,3 +137,16 @@ def test_plans_without_prepaid_ignore_credits(make_customer):
     grant(customer, "5.00")
     assert client.get(PETS).status_code == 200
     assert store.client().hget(store.grant_key(customer.pk), "cred") is None
+
+
+def test_a_plan_turned_prepaid_reaches_live_grants(make_customer, redis_client):
+    customer, raw = make_customer("pro")
+    client = KeyClient(raw, customer)
+    assert client.get(PETS).status_code == 200
+    assert redis_client.hget(store.grant_key(customer.pk), "cred") is None
+    Plan.objects.filter(slug="pro").update(overage_policy="prepaid")
+    rules.invalidate()  # what the commit's receiver does
+    assert client.get(PETS).status_code == 200
+    grant_fields = redis_client.hgetall(store.grant_key(customer.pk))
+    # 50,000 included; $0.001 a unit rounds four more units into a zero charge.
+    assert grant_fields["blk"] == "2" and grant_fields["cred"] == "50004"
