@@ -13,6 +13,7 @@ from accounts import keys
 class OveragePolicy(models.TextChoices):
     BLOCK = "block", "Block at the quota (hard cap)"
     BILL = "bill", "Keep serving and bill the overage"
+    PREPAID = "prepaid", "Serve while prepaid credits last (then 429 credits_exhausted)"
 
 
 class Feature(models.TextChoices):
@@ -50,6 +51,13 @@ class Plan(models.Model):
     )
     overage_policy = models.CharField(
         max_length=8, choices=OveragePolicy.choices, default=OveragePolicy.BLOCK
+    )
+    monthly_credit = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Free prepaid credits (USD) granted at the start of each period; they pay "
+        "usage like bought credits (docs/credits.md).",
     )
     pricing = models.JSONField(
         default=dict,

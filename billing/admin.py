@@ -14,6 +14,7 @@ from djstripe.models import Subscription
 
 from accounts.models import Customer, Plan
 from billing.models import (
+    CreditEntry,
     EventDestination,
     Installation,
     MeterReport,
@@ -129,6 +130,17 @@ class MeterReportAdmin(ReadOnlyAdmin):
 @admin.register(PeriodClose)
 class PeriodCloseAdmin(ReadOnlyAdmin):
     list_display = ["period", "started_at", "closed_at", "reports"]
+
+
+@admin.register(CreditEntry)
+class CreditEntryAdmin(ReadOnlyAdmin):
+    """The prepaid credits ledger (billing/credits.py): grants mirror Stripe credit grants, so
+    it is read-only here; staff grant credits in Stripe or through a pack."""
+
+    list_display = ["created_at", "customer", "kind", "amount", "period", "stripe_credit_grant_id"]
+    list_filter = ["kind"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__email", "=stripe_credit_grant_id", "=source_id"]
 
 
 @admin.register(EventDestination)

@@ -8,6 +8,8 @@
   SetupIntent (for the customer and for the live subscription).
 - `portal_start`: a customer portal session (update the card, cancel at period end, invoices).
 
+A `payment` session buys a pack of prepaid credits (billing/credits.py).
+
 `checkout_session_complete` runs on the success redirect (the customer's own session only) and
 on `checkout.session.completed`; it re-reads the session from Stripe and is idempotent, so
 whichever comes first does the work and the other changes nothing.
@@ -28,6 +30,7 @@ from django.utils import timezone
 from djstripe import models as djstripe_models
 
 from accounts.models import Customer, Plan
+from billing.credits import credits_purchase_complete
 from billing.errors import PlanNotSelfServe
 from billing.installation import stripe_key
 from billing.reporting import usage_report_until
@@ -170,4 +173,6 @@ def checkout_session_complete(*, session_id: str, customer: Customer | None = No
     elif session.mode == "subscription" and session.subscription:
         _others_end(owner, keep=session.subscription)
         customer_plan_sync(customer=owner, reason="checkout")
+    elif session.mode == "payment":
+        credits_purchase_complete(customer=owner, session=session)
     return session

@@ -4,6 +4,8 @@ customer back to `checkout_done`, which syncs what the session did (billing/chec
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect
@@ -16,6 +18,7 @@ from accounts.views import customer_required
 from billing import checkout
 from billing.services import default_payment_method
 from core.errors import ApplicationError
+from core.money import money
 
 
 class SeeOther(HttpResponseRedirect):
@@ -83,6 +86,9 @@ def checkout_done(request: HttpRequest, customer: Customer) -> HttpResponse:
         return redirect("dashboard-billing")
     if session is None:
         messages.error(request, "That payment session is not complete: nothing was changed.")
+    elif session.mode == "payment":
+        amount = money(Decimal(session.amount_total) / 100)
+        messages.success(request, f"{amount} of prepaid credits added: they pay usage first.")
     elif session.mode == "setup":
         card = default_payment_method(customer)
         text = f"{card.brand.title()} •••• {card.last4}" if card else "Your new card"

@@ -177,3 +177,50 @@ class ThinEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.event_id}"
+
+
+class CreditEntry(models.Model):
+    """The local ledger of a customer's prepaid credits (billing/credits.py): each grant (a pack
+    bought, a plan's monthly credit), mirrored by a Stripe credit grant, and what the credits
+    paid of each closed period (negative). Its sum is the balance the current period starts
+    with, plus what was granted since; Stripe's credit balance agrees once the period's invoice
+    is final (console's reconciliation compares them)."""
+
+    class Kind(models.TextChoices):
+        PURCHASE = "purchase", "Credits bought"
+        MONTHLY = "monthly", "Plan's monthly credit"
+        APPLIED = "applied", "Paid usage of a period"
+
+    customer = models.ForeignKey(
+        "accounts.Customer", on_delete=models.CASCADE, related_name="credit_entries"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    amount = models.DecimalField(
+        max_digits=12, decimal_places=2, help_text="USD; negative: credits used."
+    )
+    period = models.CharField(
+        max_length=6, blank=True, help_text="The period (YYYYMM) granted for or paid."
+    )
+    source_id = models.CharField(
+        max_length=255, blank=True, help_text="The Checkout Session that paid for a purchase."
+    )
+    stripe_credit_grant_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_id"],
+                condition=~models.Q(source_id=""),
+                name="credit_entry_source_once",
+            ),
+            models.UniqueConstraint(
+                fields=["customer", "kind", "period"],
+                condition=models.Q(kind__in=["monthly", "applied"]),
+                name="credit_entry_once_per_period",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer} {self.kind} {self.amount} {self.period}"

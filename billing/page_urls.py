@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing import checkout_views, views
+from billing import checkout_views, credits_views, views
 
 urlpatterns: list = [
     path("dashboard/billing/", views.billing_page, name="dashboard-billing"),
@@ -25,5 +25,10 @@ urlpatterns: list = [
         name="dashboard-checkout",
     ),
     path("dashboard/billing/card/", checkout_views.card_change, name="dashboard-card"),
+    path(
+        "dashboard/billing/credits/<str:pack>/",
+        credits_views.credits_buy,
+        name="dashboard-credits-buy",
+    ),
     path("dashboard/billing/portal/", checkout_views.portal, name="dashboard-portal"),
 ]

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from billing.credits import credits_period_start
 from billing.dunning import dunning_run
 from billing.meter_errors import meter_reports_retry
 from billing.periods import billing_period_close
@@ -35,4 +36,7 @@ def dunning() -> dict:
 @shared_task(name="billing.tasks.close_billing_periods", ignore_result=True)
 def close_billing_periods() -> dict | None:
     result = billing_period_close()
-    return None if result is None else {"period": result.period, "created": result.created}
+    credits = credits_period_start()  # monthly credits, and what credits paid of the closed one
+    if result is None:
+        return credits or None
+    return {"period": result.period, "created": result.created, **credits}

@@ -16,6 +16,7 @@ from accounts.models import Customer
 from accounts.selectors import plan_catalogue
 from accounts.views import customer_required
 from billing import previews, selectors, services
+from billing.credits_views import credits_context
 from billing.errors import ContractPlan
 from billing.forms import PaymentMethodForm, PlanChangeForm
 from core.email import sales_email
@@ -84,6 +85,7 @@ def billing_page(request: HttpRequest, customer: Customer) -> HttpResponse:
         "failure": selectors.customer_open_payment_failure(customer),
         "contract": _contract_message(customer),
         "sales_email": sales_email(),
+        "credits": credits_context(customer),
     }
     return render(request, "billing/billing.html", context)
 

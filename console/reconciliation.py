@@ -10,7 +10,11 @@ Per customer (with a Stripe customer and a plan that bills usage during the mont
 - `invoiced_cents`: the usage lines of Stripe's invoices for the month (a plan change's invoice,
   the renewal draft or final; for the month still running, the upcoming invoice's preview);
 - `quoted_cents`: our pricing engine's usage charge for the same usage, plan by plan (a plan
-  change restarts the included units and tiers, as Stripe's flexible billing mode does).
+  change restarts the included units and tiers, as Stripe's flexible billing mode does);
+- prepaid credits (customers with any): `credits_granted_cents` in the month (our ledger),
+  `credits_applied_cents` what they paid of its usage (the ledger's record at the period
+  close, else the engine), `stripe_credits_cents` what Stripe's invoices took from credit
+  grants, and `credits_drift_cents` = Stripe − ours (added to the month's `drift_cents`).
 
 Per customer, `drift_units` = |ledger − reported| + |reported − Stripe| and `drift_cents` =
 invoiced − quoted; the month's totals add up their absolute values (opposite drifts of two
@@ -26,6 +30,7 @@ covers every customer, for accounts larger than that (and runs from beat daily).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -43,7 +48,8 @@ from django.db.models import Q, Sum
 from django.utils import timezone
 
 from accounts.models import Customer, Plan, PlanChange
-from billing.models import MeterReport, PlanPrice
+from billing.credits import credits_granted, credits_paid
+from billing.models import CreditEntry, MeterReport, PlanPrice
 from billing.reporting import hour_floor, plan_meters
 from billing.stripe_api import StripeRequestError, stripe_call
 from console.models import ReconciliationAlert
@@ -68,6 +74,10 @@ class CustomerRow:
     quoted_cents: int
     drift_units: int
     drift_cents: int
+    credits_granted_cents: int = 0
+    credits_applied_cents: int = 0  # what our ledger (the engine) says credits paid
+    stripe_credits_cents: int = 0  # what Stripe's invoices took from credit grants
+    credits_drift_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -170,6 +180,44 @@ def _invoiced_cents(customer: Customer, period: Period, usage_prices: set[str], 
     return total
 
 
+def _stripe_credits_cents(customer: Customer, period: Period, now) -> int:
+    """Credit grants' part of the month's invoices (the upcoming one's for the running month)."""
+    invoices = stripe_call(stripe.Invoice.list, customer=customer.stripe_customer_id, limit=100)
+    until = int((period.end + timedelta(days=1)).timestamp())
+    chosen = [
+        invoice
+        for invoice in invoices.auto_paging_iter()
+        if int(period.start.timestamp()) <= invoice.created <= until and invoice.status != "void"
+    ]
+    if period.end > now:
+        with contextlib.suppress(StripeRequestError):  # no subscription to preview
+            chosen.append(
+                stripe_call(stripe.Invoice.create_preview, customer=customer.stripe_customer_id)
+            )
+    return sum(
+        credit.amount
+        for invoice in chosen
+        for credit in (invoice.total_pretax_credit_amounts or [])
+        if credit.type == "credit_balance_transaction"
+    )
+
+
+def _credits(customer: Customer, period: Period, now) -> dict[str, int]:
+    """Credits granted and applied in the month, ours against Stripe's (customers with credits
+    only: one more invoice list)."""
+    if not CreditEntry.objects.filter(customer=customer).exists():
+        return {}
+    granted = int(credits_granted(customer, period) * 100)
+    ours = int(credits_paid(customer, period) * 100)
+    theirs = _stripe_credits_cents(customer, period, now)
+    return {
+        "credits_granted_cents": granted,
+        "credits_applied_cents": ours,
+        "stripe_credits_cents": theirs,
+        "credits_drift_cents": theirs - ours,
+    }
+
+
 def customer_reconciliation(
     customer: Customer, period: Period, *, meter_ids: dict[str, str], now
 ) -> CustomerRow | None:
@@ -229,6 +277,7 @@ def customer_reconciliation(
         quoted_cents=quoted,
         drift_units=abs(ledger_units - reported_units) + abs(reported_units - stripe_units),
         drift_cents=invoiced - quoted,
+        **_credits(customer, period, now),
     )
 
 
@@ -261,11 +310,18 @@ def month_reconciliation(period: Period, *, limit: int | None = None, now=None) 
         row = customer_reconciliation(customer, period, meter_ids=meter_ids, now=now)
         if row is not None:
             rows.append(row)
-    rows.sort(key=lambda r: (r.drift_units == 0 and r.drift_cents == 0, r.customer_id))
+    rows.sort(
+        key=lambda r: (
+            r.drift_units == 0 and r.drift_cents == 0 and r.credits_drift_cents == 0,
+            r.customer_id,
+        )
+    )
     return {
         "month": period.label,
         "drift_units": sum(r.drift_units for r in rows),
-        "drift_cents": sum(abs(r.drift_cents) for r in rows),
+        "drift_cents": sum(abs(r.drift_cents) + abs(r.credits_drift_cents) for r in rows),
+        "credits_granted_cents": sum(r.credits_granted_cents for r in rows),
+        "credits_applied_cents": sum(r.credits_applied_cents for r in rows),
         "customers": [asdict(r) for r in rows],
         "customers_left_out": max(len(customers) - limit, 0) if limit else 0,
         "computed_at": now.isoformat(),

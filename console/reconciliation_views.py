@@ -54,6 +54,8 @@ def reconciliation_page(request):
             previous_month=period.previous().label,
             max_customers=MAX_CUSTOMERS,
             drift_money=money(cents_to_dollars(result["drift_cents"])),
+            credits_granted=money(cents_to_dollars(result["credits_granted_cents"])),
+            credits_applied=money(cents_to_dollars(result["credits_applied_cents"])),
             rows=[
                 {
                     **row,
@@ -61,6 +63,9 @@ def reconciliation_page(request):
                     "invoiced": money(cents_to_dollars(row["invoiced_cents"])),
                     "quoted": money(cents_to_dollars(row["quoted_cents"])),
                     "drift_money": money(cents_to_dollars(row["drift_cents"])),
+                    "credits_granted": money(cents_to_dollars(row["credits_granted_cents"])),
+                    "credits_applied": money(cents_to_dollars(row["credits_applied_cents"])),
+                    "stripe_credits": money(cents_to_dollars(row["stripe_credits_cents"])),
                     "drifting": bool(row["drift_units"] or row["drift_cents"]),
                 }
                 for row in result["customers"]

@@ -3,11 +3,11 @@ refusals each operation documents.
 
 Every refusal is `{"error": code, "message": text}` (`core.errors`); some carry more fields, and
 each such shape is a variant of `Error` (allOf): `ValidationError` (`fields`), `ParameterError`
-(`param`), `RateLimitError`, `QuotaError`, `FeatureError`, `KeyLimitError`, `CardError`. An
-operation's schema lists the refusals it can answer as `Refusal`s; metering's AutoSchema
-(`metering.schema`) adds those of the layers every request crosses (key, rate limit, quota,
-idempotency, body parsing) and turns the lot into one response per status, whose description
-names each code.
+(`param`), `RateLimitError`, `QuotaError`, `CreditsError`, `FeatureError`, `KeyLimitError`,
+`CardError`. An operation's schema lists the refusals it can answer as `Refusal`s; metering's
+AutoSchema (`metering.schema`) adds those of the layers every request crosses (key, rate limit,
+quota, prepaid credits, idempotency, body parsing) and turns the lot into one response per
+status, whose description names each code.
 
 A view documents its own refusals with `extend_schema(extensions=refusals(...))`, naming the
 exception classes it raises (their status and code are read from the class, so the schema
@@ -50,7 +50,7 @@ ERROR_SCHEMAS: dict[str, dict] = {
         "type": "object",
         "description": "Every refusal of the API: a stable code and a message for humans. Some "
         "refusals carry more fields: see the variants (ValidationError, ParameterError, "
-        "RateLimitError, QuotaError, FeatureError, KeyLimitError, CardError).",
+        "RateLimitError, QuotaError, CreditsError, FeatureError, KeyLimitError, CardError).",
         "properties": {
             "error": {
                 "type": "string",
@@ -102,6 +102,25 @@ ERROR_SCHEMAS: dict[str, dict] = {
             "upgrade_url": _UPGRADE_URL,
         },
         ["included", "used", "cost", "period_end", "upgrade_url"],
+    ),
+    "CreditsError": _variant(
+        "429 `credits_exhausted`: on a prepaid plan, the included units and the prepaid credit "
+        "balance are used up; buy credits to go on.",
+        {
+            "balance": {
+                "type": "string",
+                "pattern": "^-?[0-9]+\\.[0-9]{2}$",
+                "description": 'Credits left (USD), less than this call costs, e.g. "0.40".',
+            },
+            "buy_credits_url": {
+                "type": "string",
+                "format": "uri",
+                "description": "Where to buy credits (the billing page).",
+            },
+            "used": {"type": "integer", "description": "Units used this period."},
+            "cost": {"type": "integer", "description": "Units this call would cost."},
+        },
+        ["balance", "buy_credits_url", "used", "cost"],
     ),
     "KeyLimitError": _variant(
         "403 `key_limit_reached`: the plan's number of active keys is reached.",

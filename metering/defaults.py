@@ -21,6 +21,8 @@ ENDPOINTS = [
     ("POST", "/api/v1/billing/subscribe", 0, "", "write", "Subscribe or change plan"),
     ("POST", "/api/v1/billing/cancel", 0, "", "write", "Cancel at period end"),
     ("GET", "/api/v1/billing/invoices", 0, "", "read", "List invoices"),
+    ("GET", "/api/v1/billing/credits", 0, "", "read", "Prepaid credits balance"),
+    ("POST", "/api/v1/billing/credits", 0, "", "write", "Buy a credit pack"),
     # Account endpoints of the webhooks feature: free, and refused (403) on plans without it.
     ("GET", "/api/v1/webhooks", 0, "webhooks", "read", "List webhook endpoints"),
     ("POST", "/api/v1/webhooks", 0, "webhooks", "write", "Add a webhook endpoint"),

@@ -32,6 +32,16 @@ class QuotaExceeded(ApplicationError):
     schema_component = "QuotaError"
 
 
+class CreditsExhausted(ApplicationError):
+    status_code = 429
+    code = "credits_exhausted"
+    default_message = (
+        "Your prepaid credits are spent: buy credits to keep going (the plan serves only what "
+        "its included units and your credit balance pay for)."
+    )
+    schema_component = "CreditsError"
+
+
 class MeteringUnavailable(ServiceUnavailable):
     code = "metering_unavailable"
     default_message = (

@@ -37,12 +37,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from cachetools import TTLCache
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts import keys
 from accounts.models import ApiKey, Customer
 from accounts.services import customer_record_first_call
+from core.periods import current_period
 from metering import store
 from metering.errors import InvalidApiKey
 from metering.rules import PlanRules, rules
@@ -150,7 +153,7 @@ def plan_fields(plan: PlanRules, plans_version: str) -> list:
         "inc",
         plan.included,
         "blk",
-        "1" if plan.block_over_quota else "0",
+        plan.block_field,
         "feat",
         plan.features_field,
     ]
@@ -162,12 +165,16 @@ def grant_fields(
     plans_version: str,
     first_call_recorded: bool,
     key_records: dict[str, str],
+    credit: tuple[int, str] | None = None,
 ) -> list:
     """Field/value pairs of a grant (besides its token): also used by bench/admission.py to seed
-    many grants at once exactly as loads write them."""
+    many grants at once exactly as loads write them. `credit` is a prepaid plan's allowance:
+    (units, the period counter's key it is for)."""
     fields: list = ["plan", plan.id, *plan_fields(plan, plans_version)]
     if first_call_recorded:
         fields += ["first", "1"]
+    if credit is not None:
+        fields += ["cred", credit[0], "credq", credit[1]]
     for digest, record in key_records.items():
         fields += [digest, record]
     return fields
@@ -208,11 +215,13 @@ def grant_load(customer_id: int) -> bool:
         if loaded is None:
             return False
         plan_id, first_call_recorded, records = loaded
+        plan = rules.plan(plan_id)
         fields = grant_fields(
-            plan=rules.plan(plan_id),
+            plan=plan,
             plans_version=rules.current_plans_version(),
             first_call_recorded=first_call_recorded,
             key_records=records,
+            credit=credit_allowance(customer_id) if plan.prepaid else None,
         )
         written = store.load_grant_script()(
             keys=[store.cfg_key(customer_id), store.grant_key(customer_id)],
@@ -221,6 +230,26 @@ def grant_load(customer_id: int) -> bool:
         if written:
             return True
     return True  # changing under our feet: the admission's next try reports it stale again
+
+
+def credit_allowance(customer_id: int) -> tuple[int, str]:
+    """A prepaid customer's allowance for the current period: the units its included units and
+    credit balance pay for (-1: no limit), from whatever app prices credits (configured, so
+    metering knows no money: `METERING_CREDIT_ALLOWANCE` names a callable(customer_id, period)
+    returning units or None), with the key of the period counter it caps. Without one, a
+    prepaid plan is capped at its included units. A change of balance replaces the customer's
+    token (billing.credits), so the next request reloads the grant with the new allowance; a
+    new period makes the allowance stale in the admission script, which reloads it too."""
+    period = current_period()
+    path = getattr(settings, "METERING_CREDIT_ALLOWANCE", "")
+    if path:
+        units = import_string(path)(customer_id, period)
+    else:
+        included = Customer.objects.filter(pk=customer_id).values_list(
+            "plan__included_units", flat=True
+        )
+        units = next(iter(included), None)
+    return (-1 if units is None else int(units)), store.period_key(customer_id, period.id)
 
 
 def customer_of_key(raw: str) -> int:

@@ -36,9 +36,17 @@ class PlanRules:
     included: int  # UNLIMITED (-1) when the plan has no quota
     block_over_quota: bool
     features: frozenset[str]
+    # The `prepaid` overage policy: the cap is the credit allowance in the customer's grant
+    # (metering.grants), refused as credits_exhausted.
+    prepaid: bool = False
 
     def allows(self, feature: str) -> bool:
         return not feature or feature in self.features
+
+    @property
+    def block_field(self) -> str:
+        """The grant's `blk`: 1 hard cap at the quota, 2 prepaid (the credit allowance), 0."""
+        return "2" if self.prepaid else "1" if self.block_over_quota else "0"
 
     @property
     def features_field(self) -> str:
@@ -121,11 +129,12 @@ class RuleSnapshot:
                 included=UNLIMITED if plan.included_units is None else plan.included_units,
                 block_over_quota=plan.overage_policy == "block",
                 features=frozenset(plan.features or []),
+                prepaid=plan.overage_policy == "prepaid",
             )
             for plan in Plan.objects.all()
         }
         limits = sorted(
-            (p.id, p.rate_limit, p.included, p.block_over_quota, p.features_field)
+            (p.id, p.rate_limit, p.included, p.block_over_quota, p.features_field, p.prepaid)
             for p in self._plans.values()
         )
         self.plans_version = hashlib.sha256(repr(limits).encode()).hexdigest()[:12]

@@ -3,9 +3,9 @@
 - `x-cost` (usage units) and `x-feature` (the plan feature it needs), from the endpoint table, so
   clients never have to guess what a call costs;
 - the refusals of the layers a request crosses before and around its view (core.api_schema):
-  the key (401), the plan's feature gate (403), rate limit and quota (429), Redis down (503), the
-  idempotency layer on writes (400, 409), the body parsers and the request guard (400, 413, 415),
-  the object lookup of a route with an id (404), merged with the view's own;
+  the key (401), the plan's feature gate (403), rate limit, quota and prepaid credits (429),
+  Redis down (503), the idempotency layer on writes (400, 409), the body parsers and the request
+  guard (400, 413, 415), the object lookup of a route with an id (404), merged with the view's own;
 - the headers each answer carries: `X-RateLimit-*`, `X-Usage-Cost`, `X-Quota-Remaining`,
   `Retry-After`, `Idempotent-Replayed`, required where they are always sent;
 - the `Idempotency-Key` request header on every metered write.
@@ -32,6 +32,7 @@ from core.api_schema import (
 )
 from metering import idempotency
 from metering.errors import (
+    CreditsExhausted,
     FeatureNotInPlan,
     InvalidApiKey,
     MeteringUnavailable,
@@ -49,6 +50,11 @@ INVALID_API_KEY = Refusal.of(
 FEATURE_NOT_IN_PLAN = Refusal.of(FeatureNotInPlan)
 RATE_LIMITED = Refusal.of(RateLimited)
 QUOTA_EXCEEDED = Refusal.of(QuotaExceeded)
+CREDITS_EXHAUSTED = Refusal.of(
+    CreditsExhausted,
+    "Prepaid plans: the credit balance is spent (`balance`); buy credits at `buy_credits_url` "
+    "or with POST /api/v1/billing/credits.",
+)
 METERING_UNAVAILABLE = Refusal.of(
     MeteringUnavailable,
     "Usage metering cannot be reached, so the request was not served (nothing was done). "
@@ -171,7 +177,7 @@ class MeteredAutoSchema(AutoSchema):
             if rule and rule.feature:
                 operation["x-feature"] = rule.feature
                 layers.append(FEATURE_NOT_IN_PLAN)
-            layers += [RATE_LIMITED, QUOTA_EXCEEDED, METERING_UNAVAILABLE]
+            layers += [RATE_LIMITED, QUOTA_EXCEEDED, CREDITS_EXHAUSTED, METERING_UNAVAILABLE]
             if self.method in idempotency.METHODS:
                 operation.setdefault("parameters", []).append(idempotency.HEADER_PARAMETER)
                 layers += idempotency.REFUSALS

@@ -208,6 +208,7 @@ def customer_of_batch(name: str) -> int:
 #
 #     a<hour>  admitted and counted in the pending hour <hour>
 #     r<hour>  refused by the rate limit   q<hour>  refused by the quota
+#     p<hour>  refused: prepaid credits exhausted (counted as refused_quota)
 #     g<hour>  refused: feature not in plan k<hour>  refused: key revoked or expired
 #     f<hour>  admitted, then refunded (answered 4xx/5xx)
 #     v<hour>  admitted, then voided       v        voided before any admission ran (tombstone)
@@ -232,7 +233,9 @@ def request_bucket(epoch_seconds: float) -> int:
 #
 # Returns {status, remaining, wait_or_reset_ms, period_units, hour, fresh, plan id, key id,
 # first call recorded (1/0), limit}. Status 0 admitted; refused: 1 rate limit, 2 quota, 3 feature
-# not in plan, 4 key revoked or expired (refusals are counted and recorded like admissions);
+# not in plan, 4 key revoked or expired, 6 prepaid credits exhausted (the grant's `blk` is 2:
+# its `cred` allowance caps the period's units instead of `inc`; refusals are counted and
+# recorded like admissions);
 # nothing counted: -1 grant missing or stale (load it and retry), -2 period unseeded (seed it and
 # retry), -3 voided before it ran, -4 key not in the (current) grant, -5 {-5, plan id}: the grant's
 # copy of the plan's limits is older than the caller's rules (retry with explicit limits).
@@ -351,7 +354,8 @@ if seen then
   if state == 'v' then return {-3} end
   local status = 0
   if state == 'r' then status = 1 elseif state == 'q' then status = 2
-  elseif state == 'g' then status = 3 elseif state == 'k' then status = 4 end
+  elseif state == 'g' then status = 3 elseif state == 'k' then status = 4
+  elseif state == 'p' then status = 6 end
   local used = tonumber(redis.call('HGET', KEYS[4], 'units') or '0')
   local reset = 0
   if n > 0 then reset = ft + window - now end
@@ -397,8 +401,16 @@ if n >= limit then
 end
 local weight = tonumber(ARGV[4])
 included = tonumber(included)
+local refusal, state = 2, 'q'
+if block == '2' and ARGV[9] == '' then
+  -- Prepaid credits: the cap is the grant's credit allowance (units, -1 none) for the period
+  -- whose counter it names (metering.grants); another period's is stale. Refused: status 6.
+  local credit = redis.call('HMGET', KEYS[2], 'cred', 'credq')
+  if credit[2] ~= KEYS[4] then return {-1} end
+  included, block, refusal, state = tonumber(credit[1]), '1', 6, 'p'
+end
 if ARGV[9] == '' and included >= 0 and block == '1' and period_units + weight > included then
-  return refuse(2, 'refused_quota', 'q', limit - n, 0, period_units)
+  return refuse(refusal, 'refused_quota', state, limit - n, 0, period_units)
 end
 
 -- Count it: the window, the quota, the pending counters (read above or here, written in one

@@ -264,7 +264,15 @@ METERING_BENCH_UNMETERED = env.bool("METERING_BENCH_UNMETERED", default=False)
 if METERING_BENCH_UNMETERED:
     INSTALLED_APPS.append("rest_framework_api_key")
 # Prices the usage API's `estimated_bill` (configured so that metering does not import pricing).
-METERING_USAGE_ESTIMATOR = "pricing.selectors.usage_estimate"
+# (billing's adds the credits line of customers with prepaid credits to the engine's quote.)
+METERING_USAGE_ESTIMATOR = "billing.credits.usage_estimate"
+# Prepaid credits (billing/credits.py, docs/credits.md): the units a prepaid customer's balance
+# pays for in a period (the hot path's cap, stored in its grant) and the fields of the 429
+# credits_exhausted error; configured so that metering knows no money.
+METERING_CREDIT_ALLOWANCE = "billing.credits.allowance_units"
+METERING_CREDITS_EXHAUSTED = "billing.credits.exhausted_details"
+# Credit packs on sale (name → USD), on the billing page and `POST /api/v1/billing/credits`.
+CREDIT_PACKS = {"10": "10.00", "50": "50.00", "200": "200.00"}
 API_KEY_MODE = env.str("API_KEY_MODE", default="live")  # "live" → ps_live_…, "test" → ps_test_…
 REGISTRATION_RATE = env.str("REGISTRATION_RATE", default="5/hour")
 # How long the answer to a write sent with an Idempotency-Key is kept and replayed (Stripe: 24 h).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
@@ -17,10 +18,12 @@ from core.api_schema import refusals
 from core.errors import ApplicationError
 from pricing import selectors
 from pricing.engine import quote_for_plan
+from pricing.engine.credits import quote_with_credits
 
 MAX_COUNT = 10_000_000_000
 CLASS_PARAMS = ("read", "write", "image")
 _DIGITS = re.compile(r"[0-9]+")
+_DOLLARS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
 
 
 class InvalidParameter(ApplicationError):
@@ -48,7 +51,7 @@ class QuoteLineSerializer(serializers.Serializer):
     unit_price = serializers.CharField(allow_null=True, help_text='Dollars, e.g. "0.001".')
     amount = serializers.CharField(allow_null=True, help_text='Dollars, 2 places: "78.00".')
     kind = serializers.ChoiceField(
-        choices=["base", "included", "usage", "tier", "flat_fee", "cap", "custom"]
+        choices=["base", "included", "usage", "tier", "flat_fee", "cap", "custom", "credits"]
     )
 
 
@@ -95,6 +98,13 @@ class PricingQuoteApi(APIView):
                 {"type": "integer", "minimum": 0, "maximum": MAX_COUNT},
                 description=f"Calls in the month (0–{MAX_COUNT:,}; default 0).",
             ),
+            OpenApiParameter(
+                "credits",
+                {"type": "string", "pattern": r"^[0-9]{1,9}(\.[0-9]{1,2})?$"},
+                description="A prepaid credit balance (USD, e.g. 50 or 12.50): the quote gets a "
+                "credits line taking what they pay of the usage (never the base fee), as the "
+                "invoice would.",
+            ),
             *[
                 OpenApiParameter(
                     name,
@@ -120,6 +130,13 @@ class PricingQuoteApi(APIView):
             raise PlanNotFound(f"No plan on offer has the slug {slug!r}.", extra={"param": "plan"})
         usage = selectors.calculator_usage(calls=calls, by_class=by_class)
         quote = quote_for_plan(plan, usage)
+        credits = params.get("credits")
+        if credits is not None:
+            if not _DOLLARS.fullmatch(credits):
+                raise InvalidParameter(
+                    "credits is a dollar amount such as 50 or 12.50.", extra={"param": "credits"}
+                )
+            quote = quote_with_credits(quote, Decimal(credits))
         body = {
             **quote.to_dict(),
             "suggestion": selectors.quote_suggestion(quote, usage),

@@ -88,6 +88,10 @@ def plan_card(plan: Plan) -> dict[str, Any]:
     except PricingError:
         logger.exception("pricing: plan %s has an invalid pricing definition", plan.slug)
         usage_lines = ["Pricing being updated: contact us"]
+    if plan.overage_policy == OveragePolicy.PREPAID:
+        usage_lines.append("Paid from prepaid credits: calls beyond them wait for more credits")
+    if plan.monthly_credit:
+        usage_lines.append(f"{money(plan.monthly_credit)} of credits free every month")
     if plan.monthly_price is None:
         price, period = "Custom", ""
     else:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 from redis.exceptions import RedisError
 
 from accounts.keys import hash_key, is_well_formed
@@ -20,7 +21,13 @@ from core.errors import ApplicationError
 from core.navigation import upgrade_url
 from core.periods import Period, current_period
 from metering import selectors, store
-from metering.errors import FeatureNotInPlan, InvalidApiKey, QuotaExceeded, RateLimited
+from metering.errors import (
+    CreditsExhausted,
+    FeatureNotInPlan,
+    InvalidApiKey,
+    QuotaExceeded,
+    RateLimited,
+)
 from metering.grants import (
     Grant,
     customer_of_key,
@@ -173,7 +180,7 @@ def admission_call(
             explicit.id,
             explicit.rate_limit,
             explicit.included,
-            "1" if explicit.block_over_quota else "0",
+            explicit.block_field,
             explicit.features_field,
         ]
     return (
@@ -314,6 +321,8 @@ def request_admit(
             except RedisError as exc:
                 # Counted but not findable by the flush: void it (the flush re-marks).
                 raise UnconfirmedAdmission(counted, exc) from exc
+        if status == CREDITS_EXHAUSTED:
+            _credits_exhausted(customer_id, rule, period, limit, remaining, period_units)
         if status:
             _refuse(status, rule, plan, period, limit, remaining, wait_or_reset, period_units)
         return Admission(
@@ -329,6 +338,34 @@ def request_admit(
             counted,
         )
     raise InvalidApiKey("The API key could not be verified. Retry.")
+
+
+CREDITS_EXHAUSTED = 6  # METER_LUA's status for the prepaid cap
+
+
+def _credits_exhausted(customer_id, rule, period, limit, remaining, period_units):
+    """The prepaid plan's credits are spent: 429 credits_exhausted, with the balance and where to
+    buy credits, from whatever app prices credits (`METERING_CREDITS_EXHAUSTED` names a
+    callable(customer_id, period, period_units) returning the error's extra fields, among them
+    `balance` and `message`; metering knows no money)."""
+    path = getattr(settings, "METERING_CREDITS_EXHAUSTED", "")
+    extra = dict(import_string(path)(customer_id, period, period_units)) if path else {}
+    message = extra.pop("message", None)
+    extra.update({"used": period_units, "cost": rule.weight})
+    extra.setdefault("balance", "0.00")
+    extra.setdefault("buy_credits_url", upgrade_url())
+    # Retry-After: when the period ends (a new allowance, and any monthly credit); buying
+    # credits lifts the refusal at once.
+    resets_in = int((period.end - datetime.now(UTC)).total_seconds()) + 1
+    raise CreditsExhausted(
+        message,
+        extra=extra,
+        headers={
+            "Retry-After": str(resets_in),
+            "X-Quota-Remaining": "0",
+            **rate_headers(limit, remaining, 0),
+        },
+    )
 
 
 def _refuse(status, rule, plan, period, limit, remaining, wait_or_reset, period_units):

@@ -230,7 +230,9 @@ class PlanTerms:
     name: str
     base_fee: Decimal | None
     included_units: int | None = None  # None: no quota, every unit goes to the usage model
-    overage_policy: str = "bill"  # "block": usage above the included units is refused
+    # "block": usage above the included units is refused; "prepaid": usage is priced as on
+    # "bill" and paid from prepaid credits, refused once they are spent (pricing/credits.py)
+    overage_policy: str = "bill"
     pricing: UsagePricing = field(default_factory=UsagePricing)
     self_serve: bool = True
 
@@ -239,8 +241,8 @@ class PlanTerms:
             _decimal(str(self.base_fee), f"{self.slug}: monthly_price", places=2)
         if self.included_units is not None and self.included_units < 0:
             raise PricingError(f"{self.slug}: included_units must be ≥ 0")
-        if self.overage_policy not in ("block", "bill"):
-            raise PricingError(f"{self.slug}: overage_policy must be block or bill")
+        if self.overage_policy not in ("block", "bill", "prepaid"):
+            raise PricingError(f"{self.slug}: overage_policy must be block, bill or prepaid")
         if self.included and self.pricing.model not in MODELS_WITH_INCLUDED:
             raise PricingError(
                 f"{self.slug}: included units cannot be combined with the {self.pricing.model} "

@@ -88,6 +88,19 @@ type QuotaExceededError struct {
 
 func (e *QuotaExceededError) Unwrap() error { return e.APIError }
 
+// CreditsExhaustedError is a 429 credits_exhausted: on a prepaid plan, the included units and
+// the prepaid credits are spent. Balance is what is left (a decimal string, less than the call
+// costs), BuyCreditsURL where to buy more (or Billing.BuyCredits). It unwraps to a
+// *QuotaExceededError and is never retried.
+type CreditsExhaustedError struct {
+	*QuotaExceededError
+	Balance       string
+	BuyCreditsURL string
+	Cost          int
+}
+
+func (e *CreditsExhaustedError) Unwrap() error { return e.QuotaExceededError }
+
 // ConnectionError means no answer came (after the retries): the connection failed, or no
 // answer arrived within Options.Timeout (Timeout is then true).
 type ConnectionError struct {
@@ -105,7 +118,7 @@ func (e *ConnectionError) Error() string {
 func (e *ConnectionError) Unwrap() error { return e.Err }
 
 func isQuotaCode(code string) bool {
-	return code == "quota_exceeded" || code == "key_cap_exceeded"
+	return code == "quota_exceeded" || code == "key_cap_exceeded" || code == "credits_exhausted"
 }
 
 func errorFromResponse(resp *Response, body map[string]interface{}) error {
@@ -135,7 +148,7 @@ func errorFromResponse(resp *Response, body map[string]interface{}) error {
 		fields, _ := body["fields"].(map[string]interface{})
 		return &ValidationError{APIError: base, Fields: fields}
 	case resp.StatusCode == 429 && isQuotaCode(base.Code):
-		return &QuotaExceededError{
+		quota := &QuotaExceededError{
 			APIError:   base,
 			RetryAfter: resp.RetryAfter,
 			Included:   intField(body, "included"),
@@ -143,6 +156,15 @@ func errorFromResponse(resp *Response, body map[string]interface{}) error {
 			PeriodEnd:  stringField(body, "period_end"),
 			UpgradeURL: stringField(body, "upgrade_url"),
 		}
+		if base.Code == "credits_exhausted" {
+			return &CreditsExhaustedError{
+				QuotaExceededError: quota,
+				Balance:            stringField(body, "balance"),
+				BuyCreditsURL:      stringField(body, "buy_credits_url"),
+				Cost:               intField(body, "cost"),
+			}
+		}
+		return quota
 	case resp.StatusCode == 429:
 		retryAfter := resp.RetryAfter
 		if retryAfter == 0 {

@@ -7,6 +7,7 @@ package petstore
 //	PETSTORE_API_KEY             a Free customer's key (the guide's flow)
 //	PETSTORE_TEST_PAID_KEY       a Business customer's key (every operation)
 //	PETSTORE_TEST_EXHAUSTED_KEY  a Free customer whose monthly quota is used up
+//	PETSTORE_TEST_NO_CREDITS_KEY a prepaid customer whose included units and credits are spent
 
 import (
 	"bytes"
@@ -230,6 +231,14 @@ func TestLiveRegisterSubscribeInvoicesCancel(t *testing.T) {
 	if !canceled.Subscription.CancelAtPeriodEnd {
 		t.Fatalf("%+v", canceled.Subscription)
 	}
+	credits := must[*Credits](t)(client.Billing.Credits(ctx))
+	if credits.Balance != "0.00" || len(credits.Packs) != 3 || credits.Packs[1].Pack != "50" {
+		t.Fatalf("%+v", credits)
+	}
+	purchase := must[*CreditsPurchase](t)(client.Billing.BuyCredits(ctx, "50"))
+	if purchase.Amount != "50.00" || !strings.Contains(purchase.CheckoutURL, "/c/pay/cs_test_") {
+		t.Fatalf("%+v", purchase)
+	}
 }
 
 func TestLiveRefusalsAreTypedErrors(t *testing.T) {
@@ -273,6 +282,18 @@ func TestLiveRefusalsAreTypedErrors(t *testing.T) {
 	var quota *QuotaExceededError
 	if !errors.As(err, &quota) || !strings.HasSuffix(quota.UpgradeURL, "/pricing/") || *quota.Response.QuotaRemaining != 0 || len(retries) != 0 {
 		t.Fatalf("used-up quota: %v (%d retries)", err, len(retries))
+	}
+
+	spent := New(Options{APIKey: os.Getenv("PETSTORE_TEST_NO_CREDITS_KEY"), OnRetry: func(e RetryEvent) { retries = append(retries, e) }})
+	_, err = spent.Pets.List(ctx, nil)
+	var credits *CreditsExhaustedError
+	if !errors.As(err, &credits) || credits.Code != "credits_exhausted" || credits.Balance != "0.00" ||
+		!strings.HasSuffix(credits.BuyCreditsURL, "/dashboard/billing/#credits") || len(retries) != 0 {
+		t.Fatalf("spent credits: %v (%d retries)", err, len(retries))
+	}
+	var asQuota *QuotaExceededError
+	if !errors.As(err, &asQuota) {
+		t.Fatalf("credits_exhausted is a QuotaExceededError too: %v", err)
 	}
 }
 

@@ -278,6 +278,49 @@ type CancelResult struct {
 	Subscription *Subscription `json:"subscription"`
 }
 
+// Credits is your prepaid credits. Amounts are decimal strings in dollars ("12.50").
+type Credits struct {
+	APIResource
+	Currency       string `json:"currency"`
+	Balance        string `json:"balance"`
+	PeriodBalance  string `json:"period_balance"`
+	UsedThisPeriod string `json:"used_this_period"`
+	Prepaid        bool   `json:"prepaid"`
+	// AllowanceUnits is a prepaid plan's cap for the period (nil: no limit, or not prepaid).
+	AllowanceUnits *int64   `json:"allowance_units"`
+	RunsOutOn      *string  `json:"runs_out_on"`
+	ForecastMethod string   `json:"forecast_method"`
+	DailyUnits     *float64 `json:"daily_units"`
+	BurnDown       []struct {
+		Date    string `json:"date"`
+		Units   int64  `json:"units"`
+		Balance string `json:"balance"`
+	} `json:"burn_down"`
+	Grants []struct {
+		Kind                string    `json:"kind"`
+		Amount              string    `json:"amount"`
+		Period              string    `json:"period"`
+		Created             time.Time `json:"created"`
+		StripeCreditGrantID string    `json:"stripe_credit_grant_id"`
+	} `json:"grants"`
+	Packs []CreditPack `json:"packs"`
+}
+
+// CreditPack is a pack of credits on sale.
+type CreditPack struct {
+	Pack   string `json:"pack"`
+	Amount string `json:"amount"`
+}
+
+// CreditsPurchase is a pack to pay for on Stripe's page (CheckoutURL).
+type CreditsPurchase struct {
+	APIResource
+	Pack        string `json:"pack"`
+	Amount      string `json:"amount"`
+	CheckoutURL string `json:"checkout_url"`
+	SessionID   string `json:"session_id"`
+}
+
 // Invoice is one of your invoices. Amounts are decimal strings in dollars ("49.00").
 type Invoice struct {
 	ID               string     `json:"id"`

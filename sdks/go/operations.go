@@ -31,6 +31,8 @@ var Operations = []Operation{
 	{"billing.subscribe", "POST", "/api/v1/billing/subscribe", "Billing.Subscribe", true},
 	{"billing.cancel", "POST", "/api/v1/billing/cancel", "Billing.Cancel", true},
 	{"invoices.list", "GET", "/api/v1/billing/invoices", "Invoices.List", true},
+	{"billing.credits", "GET", "/api/v1/billing/credits", "Billing.Credits", true},
+	{"billing.buyCredits", "POST", "/api/v1/billing/credits", "Billing.BuyCredits", true},
 	{"webhooks.list", "GET", "/api/v1/webhooks", "Webhooks.List", true},
 	{"webhooks.create", "POST", "/api/v1/webhooks", "Webhooks.Create", true},
 	{"webhooks.delete", "DELETE", "/api/v1/webhooks/{id}", "Webhooks.Delete", true},

@@ -234,6 +234,24 @@ func (s *BillingService) Cancel(ctx context.Context, opts ...RequestOption) (*Ca
 	return result(out, err)
 }
 
+// Credits returns your prepaid credits: balance, ledger, burn-down by day and run-out forecast.
+func (s *BillingService) Credits(ctx context.Context, opts ...RequestOption) (*Credits, error) {
+	out := &Credits{}
+	_, err := s.client.do(ctx, call{name: "billing.credits", opts: opts}, out)
+	return result(out, err)
+}
+
+// BuyCredits starts buying a credit pack (Credits.Packs, e.g. "50"): the answer's CheckoutURL is
+// Stripe's page to pay on; the credits are granted once it is paid.
+func (s *BillingService) BuyCredits(ctx context.Context, pack string, opts ...RequestOption) (*CreditsPurchase, error) {
+	out := &CreditsPurchase{}
+	body := struct {
+		Pack string `json:"pack"`
+	}{pack}
+	_, err := s.client.do(ctx, call{name: "billing.buyCredits", body: body, opts: opts}, out)
+	return result(out, err)
+}
+
 // InvoicesService lists your invoices.
 type InvoicesService struct{ client *Client }
 

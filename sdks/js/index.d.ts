@@ -333,6 +333,36 @@ declare namespace PetStore {
     subscription: Subscription;
   }
 
+  /** Your prepaid credits. Money is a decimal string in dollars, e.g. "12.50". */
+  export interface Credits {
+    currency: string;
+    balance: string;
+    period_balance: string;
+    used_this_period: string;
+    prepaid: boolean;
+    allowance_units: number | null;
+    runs_out_on: string | null;
+    forecast_method: string;
+    daily_units: number | null;
+    burn_down: { date: string; units: number; balance: string }[];
+    grants: {
+      kind: 'purchase' | 'monthly' | 'applied';
+      amount: string;
+      period: string;
+      created: string;
+      stripe_credit_grant_id: string;
+    }[];
+    packs: { pack: string; amount: string }[];
+  }
+
+  export interface CreditsPurchase {
+    pack: string;
+    amount: string;
+    /** Stripe's hosted payment page: the credits are granted once it is paid. */
+    checkout_url: string;
+    session_id: string;
+  }
+
   export interface Invoice {
     id: string;
     number: string;
@@ -425,6 +455,8 @@ declare namespace PetStore {
   export interface BillingResource {
     subscribe(params: SubscribeParams, options?: RequestOptions): Promise<WithResponse<SubscribeResult>>;
     cancel(options?: RequestOptions): Promise<WithResponse<CancelResult>>;
+    credits(options?: RequestOptions): Promise<WithResponse<Credits>>;
+    buyCredits(pack: string, options?: RequestOptions): Promise<WithResponse<CreditsPurchase>>;
   }
 
   export interface InvoicesResource {
@@ -503,6 +535,12 @@ declare namespace PetStore {
     readonly used: number | null;
     readonly periodEnd: string | null;
     readonly upgradeUrl: string | null;
+  }
+  export class CreditsExhaustedError extends QuotaExceededError {
+    /** Credits left, a decimal string in dollars. */
+    readonly balance: string | null;
+    readonly buyCreditsUrl: string | null;
+    readonly cost: number | null;
   }
   export class APIConnectionError extends PetStoreError {
     constructor(message: string, options?: { cause?: unknown });

@@ -1,4 +1,4 @@
-"""Checkout Sessions (``subscription`` and ``setup`` modes) and their hosted page.
+"""Checkout Sessions (``subscription``, ``setup`` and ``payment`` modes) and their hosted page.
 
 Each session has a ``url`` on this server (``/c/pay/{id}``): a test-card form (Stripe's test
 card numbers, https://docs.stripe.com/testing#cards), a Pay / Start trial / Save button and
@@ -11,6 +11,10 @@ a cancel link. Submitting it does what Stripe's hosted Checkout does
 * ``setup``: creates and attaches the card and a succeeded SetupIntent for it; Stripe does
   not make it the default: the integration does, from the SetupIntent's ``payment_method``
   (https://docs.stripe.com/payments/checkout/subscriptions/update-payment-details);
+* ``payment``: a one-off payment for one-time prices (``line_items`` with quantities). The card
+  is charged at once (a declining card is refused on the page); ``payment_status`` becomes
+  ``paid``. Stripe's PaymentIntent is not modelled here: ``payment_intent`` stays null, and
+  the card is not saved (no ``setup_future_usage``);
 
 then sends ``checkout.session.completed`` and redirects (303) to ``success_url`` with
 ``{CHECKOUT_SESSION_ID}`` replaced. A declined card leaves the session open and shows
@@ -30,7 +34,7 @@ from ..params import Params, merge_metadata
 from ..render import INCLUDABLES, RENDERERS, embedded_list, list_object, public, render
 from ..state import Store
 from .customers import get_customer
-from .payment_methods import attach_to, card_from_number
+from .payment_methods import attach_to, card_from_number, card_of, decline_error
 from .prices import get_price
 
 SESSION_LIFETIME = 24 * 3600  # Stripe's default expires_at
@@ -50,6 +54,8 @@ def _line_items(ctx: Ctx, params: Params, mode: str) -> list[dict[str, Any]]:
         raise missing_param("line_items")
     if mode == "setup" and items:
         raise invalid_param("line_items", "You can not pass `line_items` in `setup` mode.")
+    if mode == "payment" and not items:
+        raise missing_param("line_items")
     out = []
     currency = None
     for item in items:
@@ -59,6 +65,29 @@ def _line_items(ctx: Ctx, params: Params, mode: str) -> list[dict[str, Any]]:
             )
         price = get_price(ctx.store, item.str("price", required=True) or "", item.name("price"))
         recurring = price.get("recurring")
+        if mode == "payment":
+            if recurring is not None:
+                raise invalid_param(
+                    item.name("price"),
+                    "You must provide at least one recurring price in `subscription` mode "
+                    "when using prices; in `payment` mode, use one-time prices only.",
+                )
+            if not price["active"]:
+                raise invalid_param(item.name("price"), "The price specified is inactive.")
+            quantity = item.int("quantity", minimum=1)
+            if quantity is None:
+                raise missing_param(item.name("quantity"))
+            if currency is not None and price["currency"] != currency:
+                raise invalid_param(item.name("price"), "All prices must have the same currency.")
+            currency = price["currency"]
+            out.append(
+                {
+                    "price": price["id"],
+                    "quantity": quantity,
+                    "metadata": merge_metadata({}, item.metadata()),
+                }
+            )
+            continue
         if recurring is None:
             raise invalid_param(
                 item.name("price"),
@@ -91,9 +120,10 @@ def _line_items(ctx: Ctx, params: Params, mode: str) -> list[dict[str, Any]]:
 def create(ctx: Ctx) -> dict[str, Any]:
     params = ctx.params
     mode = params.str("mode", required=True)
-    if mode not in ("subscription", "setup"):
+    if mode not in ("subscription", "setup", "payment"):
         raise invalid_param(
-            "mode", f"This local Stripe server models subscription and setup mode, not {mode}."
+            "mode",
+            f"This local Stripe server models subscription, setup and payment mode, not {mode}.",
         )
     success_url = params.str("success_url", required=True)
     customer_id = params.str("customer")
@@ -111,7 +141,7 @@ def create(ctx: Ctx) -> dict[str, Any]:
             "You may only specify one of these parameters: allow_promotion_codes, discounts.",
             param="discounts",
         )
-    if mode == "setup" and params.has("subscription_data"):
+    if mode != "subscription" and params.has("subscription_data"):
         raise invalid_param("subscription_data", "subscription_data is only for subscription mode.")
     items = _line_items(ctx, params, mode)
     now = ctx.now
@@ -168,7 +198,7 @@ def create(ctx: Ctx) -> dict[str, Any]:
         "payment_method_configuration_details": None,
         "payment_method_options": {},
         "payment_method_types": ["card"],
-        "payment_status": "unpaid" if mode == "subscription" else "no_payment_required",
+        "payment_status": "no_payment_required" if mode == "setup" else "unpaid",
         "phone_number_collection": {"enabled": False},
         "recovered_from": None,
         "saved_payment_method_options": None,
@@ -193,8 +223,9 @@ def create(ctx: Ctx) -> dict[str, Any]:
 
 
 def _preview_amounts(ctx: Ctx, record: dict[str, Any]) -> None:
-    """What the first invoice will charge (licensed items in advance; metered ones at zero)."""
-    if record["mode"] != "subscription":
+    """What the first invoice (or the payment) will charge (licensed items in advance; metered
+    ones at zero)."""
+    if record["mode"] == "setup":
         return
     total = 0
     for item in record["_line_items"]:
@@ -318,6 +349,8 @@ def hosted_page(ctx: Ctx, session_id: str, error: str | None = None) -> str:
     trial = (session["_subscription_data"] or {}).get("trial_period_days")
     if session["mode"] == "setup":
         title, button = "Save a card for future payments", "Save card"
+    elif session["mode"] == "payment":
+        title, button = "Pay", "Pay"
     elif trial:
         title, button = f"Start your {html.escape(str(trial))}-day trial", "Start trial"
     else:
@@ -374,7 +407,12 @@ def submit(ctx: Ctx, session_id: str, form: dict[str, str]) -> str:
     email = form.get("email") or record["customer_email"]
     customer_id = record["customer"] or _new_customer(ctx, email)
     pm = card_from_number(ctx, form.get("cardnumber") or "")
-    pm = attach_to(ctx, pm["id"], customer_id)
+    if record["mode"] == "payment":
+        card = card_of(pm)
+        if card.behavior != "ok":
+            raise decline_error(card)
+    else:
+        pm = attach_to(ctx, pm["id"], customer_id)
     record["customer"] = customer_id
     customer = ctx.store.get("customer", customer_id) or {}
     record["customer_details"] = {
@@ -392,6 +430,8 @@ def submit(ctx: Ctx, session_id: str, form: dict[str, str]) -> str:
         record["_discounts"] = [{"promotion_code": _promotion_code_id(ctx, code)}]
     if record["mode"] == "subscription":
         _start_subscription(ctx, record, customer_id, pm["id"])
+    elif record["mode"] == "payment":
+        record["payment_status"] = "paid"
     else:
         record["setup_intent"] = _succeeded_setup_intent(ctx, customer_id, pm["id"])
     record["status"] = "complete"

@@ -15,7 +15,14 @@ from django.utils import timezone
 
 from accounts.models import ApiKey, Plan, PlanChange
 from billing.installation import installation_token
-from billing.models import EventDestination, PaymentFailure, PeriodClose, PlanPrice, ThinEvent
+from billing.models import (
+    CreditEntry,
+    EventDestination,
+    PaymentFailure,
+    PeriodClose,
+    PlanPrice,
+    ThinEvent,
+)
 from core.periods import current_period
 from metering.models import Endpoint
 from tests.factories import (
@@ -69,6 +76,9 @@ def console_data(plans):
         stripe_id="ed_1", uuid=uuid.uuid4(), url="http://x.example/e/", secret="whsec_x"
     )
     ThinEvent.objects.create(event_id="evt_1", type="v1.billing.meter.no_meter_found")
+    CreditEntry.objects.create(
+        customer=pro, kind="purchase", amount=Decimal("50.00"), period=period.id, source_id="cs_1"
+    )
     PaymentFailureFactory(customer=pro, stripe_invoice_id="in_open")
     PaymentFailureFactory(customer=pro, stripe_invoice_id="in_paid", resolved_at=timezone.now())
     AlertSettingsFactory(customer=free)

@@ -30,6 +30,10 @@ FIELDS = {
     "quoted_cents",
     "drift_units",
     "drift_cents",
+    "credits_granted_cents",
+    "credits_applied_cents",
+    "stripe_credits_cents",
+    "credits_drift_cents",
 }
 
 
@@ -107,6 +111,10 @@ def test_a_month_reported_and_invoiced_has_no_drift_and_a_late_flush_does(march,
         "quoted_cents": 1_000,
         "drift_units": 0,
         "drift_cents": 0,
+        "credits_granted_cents": 0,
+        "credits_applied_cents": 0,
+        "stripe_credits_cents": 0,
+        "credits_drift_cents": 0,
     }
     late = rows[march["late"].pk]
     assert (late["ledger_units"], late["reported_units"], late["stripe_units"]) == (

@@ -30,6 +30,8 @@ OPERATION_IDS = {
     ("POST", "/api/v1/billing/subscribe"): "billing_subscribe",
     ("POST", "/api/v1/billing/cancel"): "billing_cancel",
     ("GET", "/api/v1/billing/invoices"): "billing_invoices_list",
+    ("GET", "/api/v1/billing/credits"): "billing_credits_get",
+    ("POST", "/api/v1/billing/credits"): "billing_credits_buy",
     ("GET", "/api/v1/pricing/quote"): "pricing_quote",
     ("GET", "/api/v1/thumbnails/{token}.jpg"): "thumbnails_retrieve",
     ("GET", "/api/v1/webhooks"): "webhooks_list",
@@ -44,6 +46,7 @@ ERROR_COMPONENTS = {
     "ParameterError",
     "RateLimitError",
     "QuotaError",
+    "CreditsError",
     "FeatureError",
     "KeyLimitError",
     "CardError",
@@ -128,8 +131,14 @@ def test_every_operation_documents_the_refusals_of_the_layers_it_crosses(schema)
         locations = {p["in"] for p in operation.get("parameters", [])}
         if "security" in operation:  # metered
             assert codes(responses["401"]) == {"invalid_api_key"}, where
-            assert {"rate_limit_exceeded", "quota_exceeded"} <= codes(responses["429"]), where
-            assert error_components(responses["429"]) == {"RateLimitError", "QuotaError"}, where
+            assert {"rate_limit_exceeded", "quota_exceeded", "credits_exhausted"} <= codes(
+                responses["429"]
+            ), where
+            assert error_components(responses["429"]) == {
+                "RateLimitError",
+                "QuotaError",
+                "CreditsError",
+            }, where
             assert "metering_unavailable" in codes(responses["503"]), where
             if "x-feature" in operation:
                 assert "feature_not_in_plan" in codes(responses["403"]), where

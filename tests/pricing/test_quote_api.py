@@ -298,4 +298,18 @@ def test_the_quote_endpoint_is_in_the_openapi_schema(client):
         "read",
         "write",
         "image",
+        "credits",
     }
+
+
+def test_a_credit_balance_adds_a_credits_line_paying_usage_only(client):
+    # Pro: $49 + 80,000 calls (30,000 over the included 50,000 at $0.001): $30.00 of usage.
+    quote = client.get("/api/v1/pricing/quote", {"plan": "pro", "calls": 80_000, "credits": "50"})
+    body = quote.json()
+    assert quote.status_code == 200 and body["total"] == "49.00"
+    assert body["lines"][-1]["kind"] == "credits" and body["lines"][-1]["amount"] == "-30.00"
+    assert "balance left $20.00" in body["lines"][-1]["description"]
+    some = client.get("/api/v1/pricing/quote", {"plan": "pro", "calls": 80_000, "credits": "12.5"})
+    assert some.json()["total"] == "66.50"
+    bad = client.get("/api/v1/pricing/quote", {"plan": "pro", "credits": "-3"})
+    assert bad.status_code == 400 and bad.json()["param"] == "credits"

@@ -11,6 +11,7 @@ import os
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,7 @@ class SdkWorld:
     free_key: str  # a Free customer's key: the guide's flow
     paid_key: str  # a Business customer's key: every operation
     exhausted_key: str  # a Free customer whose monthly quota is used up
+    no_credits_key: str  # a prepaid customer whose included units are used up, and no credits
     access_log: AccessLog
     operations: set[tuple[str, str]]
 
@@ -54,6 +56,7 @@ class SdkWorld:
             "PETSTORE_API_KEY": self.free_key,
             "PETSTORE_TEST_PAID_KEY": self.paid_key,
             "PETSTORE_TEST_EXHAUSTED_KEY": self.exhausted_key,
+            "PETSTORE_TEST_NO_CREDITS_KEY": self.no_credits_key,
             **extra,
         }
 
@@ -110,11 +113,31 @@ def sdk_world(sdk_server, transactional_db, _stripe_server) -> SdkWorld:
         calls=10_000,
         units=10_000,
     )
+    Plan.objects.get_or_create(
+        slug="sdk-prepaid",
+        defaults={
+            "name": "Prepaid",
+            "monthly_price": Decimal("0.00"),
+            "included_units": 10,
+            "overage_policy": "prepaid",
+            "pricing": {"model": "per_unit", "unit_price": "0.01"},
+            "rate_limit_per_minute": 100,
+        },
+    )
+    spent, no_credits_key = _register("sdk-prepaid", "prepaid")
+    UsageRecord.objects.create(  # the included units, and no credits to pay for more
+        customer=spent,
+        endpoint="GET /api/v1/pets",
+        hour=current_period().start + timedelta(hours=1),
+        calls=10,
+        units=10,
+    )
     return SdkWorld(
         url=sdk_server.url,
         free_key=free_key,
         paid_key=paid_key,
         exhausted_key=exhausted_key,
+        no_credits_key=no_credits_key,
         access_log=sdk_server.access_log,
         operations=sdk_server.operations,
     )

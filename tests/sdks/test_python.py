@@ -20,6 +20,7 @@ from petstore_sdk import (
     AsyncPetStore,
     AuthenticationError,
     ConflictError,
+    CreditsExhaustedError,
     FeatureNotInPlanError,
     NotFoundError,
     PermissionDeniedError,
@@ -170,6 +171,12 @@ def test_every_operation(make_client, sdk_world):
         assert len((await call(payer.invoices.list())).results) == 1
         canceled = await call(payer.billing.cancel())
         assert canceled.subscription.cancel_at_period_end is True
+        credits = await call(payer.billing.credits())
+        assert credits.balance == Decimal("0.00") and credits.prepaid is False
+        assert [p.pack for p in credits.packs] == ["10", "50", "200"]
+        assert credits.burn_down[-1].balance == Decimal("0.00")
+        purchase = await call(payer.billing.buy_credits("50"))
+        assert purchase.amount == Decimal("50.00") and "/c/pay/cs_test_" in purchase.checkout_url
 
     run(flow)
     called = sdk_world.access_log.operations_called(
@@ -213,6 +220,14 @@ def test_refusals_are_typed_errors(make_client, sdk_world):
         assert quota.value.upgrade_url.endswith("/pricing/") and quota.value.included == 10_000
         assert quota.value.response.quota_remaining == 0
         assert retries == []  # a used-up quota is not retried
+
+        spent = make_client(api_key=sdk_world.no_credits_key, on_retry=retries.append)
+        with pytest.raises(CreditsExhaustedError) as credits:
+            await call(spent.pets.list())
+        assert isinstance(credits.value, QuotaExceededError)  # caught as any used-up allowance
+        assert credits.value.code == "credits_exhausted" and credits.value.balance == Decimal("0")
+        assert credits.value.buy_credits_url.endswith("/dashboard/billing/#credits")
+        assert retries == []  # spent credits are not retried
 
     run(flow)
 

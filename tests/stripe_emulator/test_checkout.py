@@ -161,3 +161,43 @@ def test_portal_session(server: StripeServerHandle, customer_with_card: Any) -> 
     assert "Visa •••• 4242" in requests.get(portal.url, timeout=5).text
     with pytest.raises(stripe.InvalidRequestError):
         stripe.billing_portal.Session.create(customer="cus_nobody")
+
+
+def test_payment_session_charges_once_for_one_time_prices(
+    server: StripeServerHandle, customer_with_card: Any, prices: dict[str, Any]
+) -> None:
+    pack = stripe.Price.create(currency="usd", product_data={"name": "Credits"}, unit_amount=5000)
+    with pytest.raises(stripe.InvalidRequestError) as recurring:
+        stripe.checkout.Session.create(
+            mode="payment",
+            line_items=[{"price": prices["base"].id, "quantity": 1}],
+            success_url=SUCCESS,
+        )
+    assert recurring.value.param == "line_items[0][price]"
+    with pytest.raises(stripe.InvalidRequestError) as no_items:
+        stripe.checkout.Session.create(mode="payment", success_url=SUCCESS)
+    assert no_items.value.param == "line_items"
+    session = stripe.checkout.Session.create(
+        mode="payment",
+        customer=customer_with_card.id,
+        line_items=[{"price": pack.id, "quantity": 1}],
+        metadata={"pack": "50"},
+        success_url=SUCCESS,
+    )
+    assert session.amount_total == 5000 and session.payment_status == "unpaid"
+    declined = requests.post(
+        session.url, data={"cardnumber": "4000000000000002"}, allow_redirects=False, timeout=5
+    )
+    assert declined.status_code == 200 and "Your card was declined." in declined.text
+    assert stripe.checkout.Session.retrieve(session.id).status == "open"
+    assert not server.events("checkout.session.completed")
+    done = requests.post(
+        session.url, data={"cardnumber": "4242424242424242"}, allow_redirects=False, timeout=5
+    )
+    assert done.status_code == 303
+    paid = stripe.checkout.Session.retrieve(session.id)
+    assert (paid.status, paid.payment_status, paid.mode) == ("complete", "paid", "payment")
+    assert paid.metadata.to_dict() == {"pack": "50"} and paid.subscription is None
+    assert [e["data"]["object"]["id"] for e in server.events("checkout.session.completed")] == [
+        session.id
+    ]

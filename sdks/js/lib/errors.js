@@ -85,6 +85,21 @@ class QuotaExceededError extends APIError {
   }
 }
 
+/**
+ * 429 `credits_exhausted`: on a prepaid plan, the included units and the prepaid credits are
+ * spent. `balance` is what is left (a decimal string, less than the call costs), `buyCreditsUrl`
+ * where to buy more (or `client.billing.buyCredits(pack)`). Never retried.
+ */
+class CreditsExhaustedError extends QuotaExceededError {
+  constructor(init) {
+    super(init);
+    const body = init.body || {};
+    this.balance = body.balance != null ? body.balance : null;
+    this.buyCreditsUrl = body.buy_credits_url || null;
+    this.cost = body.cost != null ? body.cost : null;
+  }
+}
+
 /** No answer: the connection failed (after the retries). `cause` is the underlying error. */
 class APIConnectionError extends PetStoreError {
   constructor(message, { cause } = {}) {
@@ -96,7 +111,7 @@ class APIConnectionError extends PetStoreError {
 /** No answer within the `timeout` (after the retries). */
 class APIConnectionTimeoutError extends APIConnectionError {}
 
-const QUOTA_CODES = new Set(['quota_exceeded', 'key_cap_exceeded']);
+const QUOTA_CODES = new Set(['quota_exceeded', 'key_cap_exceeded', 'credits_exhausted']);
 
 function errorFromResponse({ status, body, headers, lastResponse, retryAfter }) {
   const code = body && typeof body === 'object' ? body.error || null : null;
@@ -113,6 +128,7 @@ function errorFromResponse({ status, body, headers, lastResponse, retryAfter }) 
   if (status === 409) return new ConflictError(init);
   if (status === 400 && code === 'validation_error') return new ValidationError(init);
   if (status === 429) {
+    if (code === 'credits_exhausted') return new CreditsExhaustedError(init);
     return QUOTA_CODES.has(code) ? new QuotaExceededError(init) : new RateLimitError(init);
   }
   return new APIError(init);
@@ -129,6 +145,7 @@ module.exports = {
   ConflictError,
   RateLimitError,
   QuotaExceededError,
+  CreditsExhaustedError,
   APIConnectionError,
   APIConnectionTimeoutError,
   errorFromResponse,

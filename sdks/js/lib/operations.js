@@ -24,6 +24,8 @@ const OPERATIONS = Object.freeze([
   { name: 'billing.subscribe', method: 'POST', path: '/api/v1/billing/subscribe' },
   { name: 'billing.cancel', method: 'POST', path: '/api/v1/billing/cancel' },
   { name: 'invoices.list', method: 'GET', path: '/api/v1/billing/invoices' },
+  { name: 'billing.credits', method: 'GET', path: '/api/v1/billing/credits' },
+  { name: 'billing.buyCredits', method: 'POST', path: '/api/v1/billing/credits' },
   { name: 'webhooks.list', method: 'GET', path: '/api/v1/webhooks' },
   { name: 'webhooks.create', method: 'POST', path: '/api/v1/webhooks' },
   { name: 'webhooks.delete', method: 'DELETE', path: '/api/v1/webhooks/{id}' },

@@ -194,6 +194,19 @@ class Billing extends Resource {
   cancel(options) {
     return call(this._client, 'billing.cancel', { options });
   }
+
+  /** Your prepaid credits: balance, ledger, burn-down by day and run-out forecast. */
+  credits(options) {
+    return call(this._client, 'billing.credits', { options });
+  }
+
+  /**
+   * Buy a credit pack (`credits().packs`, e.g. '50'): the Stripe Checkout page to pay on
+   * (`checkout_url`); the credits are granted once it is paid.
+   */
+  buyCredits(pack, options) {
+    return call(this._client, 'billing.buyCredits', { body: { pack }, options });
+  }
 }
 
 class Invoices extends Resource {

@@ -6,6 +6,7 @@
 //   PETSTORE_API_KEY             a Free customer's key (the guide's flow)
 //   PETSTORE_TEST_PAID_KEY       a Business customer's key (every operation)
 //   PETSTORE_TEST_EXHAUSTED_KEY  a Free customer whose monthly quota is used up
+//   PETSTORE_TEST_NO_CREDITS_KEY a prepaid customer whose included units and credits are spent
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
@@ -148,6 +149,12 @@ test('register, subscribe with a test card, list invoices, cancel', { skip }, as
   assert.equal((await client.invoices.list()).results.length, 1);
   const canceled = await client.billing.cancel();
   assert.equal(canceled.subscription.cancel_at_period_end, true);
+  const credits = await client.billing.credits();
+  assert.equal(credits.balance, '0.00');
+  assert.deepEqual(credits.packs.map((p) => p.pack), ['10', '50', '200']);
+  const purchase = await client.billing.buyCredits('50');
+  assert.equal(purchase.amount, '50.00');
+  assert.match(purchase.checkout_url, /\/c\/pay\/cs_test_/);
 });
 
 test('refusals become typed errors', { skip }, async () => {
@@ -182,6 +189,15 @@ test('refusals become typed errors', { skip }, async () => {
   assert.match(quota.upgradeUrl, /\/pricing\/$/);
   assert.equal(quota.lastResponse.quotaRemaining, 0);
   assert.equal(retries.length, 0, 'a used-up quota is not retried');
+
+  const spent = new PetStore({ apiKey: env.PETSTORE_TEST_NO_CREDITS_KEY, onRetry: (e) => retries.push(e) });
+  const credits = await spent.pets.list().catch((e) => e);
+  assert.ok(credits instanceof PetStore.CreditsExhaustedError, credits);
+  assert.ok(credits instanceof PetStore.QuotaExceededError);
+  assert.equal(credits.code, 'credits_exhausted');
+  assert.equal(credits.balance, '0.00');
+  assert.match(credits.buyCreditsUrl, /\/dashboard\/billing\/#credits$/);
+  assert.equal(retries.length, 0, 'spent credits are not retried');
 });
 
 test('a create retried with its Idempotency-Key makes one pet and one charge', { skip }, async () => {

@@ -16,6 +16,8 @@ from petstore_sdk.models import (
     Analytics,
     ApiKey,
     CancelResult,
+    Credits,
+    CreditsPurchase,
     Deleted,
     Invoice,
     Model,
@@ -265,6 +267,22 @@ class Billing(_Resource):
         """Cancel the subscription at the end of the period."""
         return await self._client._call(
             "billing.cancel", CancelResult, idempotency_key=idempotency_key
+        )
+
+    async def credits(self) -> Credits:
+        """Your prepaid credits: balance, ledger, burn-down by day and run-out forecast."""
+        return await self._client._call("billing.credits", Credits)
+
+    async def buy_credits(
+        self, pack: str, *, idempotency_key: str | None = None
+    ) -> CreditsPurchase:
+        """Buy a credit pack (`credits().packs`, e.g. "50"): the Stripe Checkout page to pay on;
+        the credits are granted once it is paid."""
+        return await self._client._call(
+            "billing.buy_credits",
+            CreditsPurchase,
+            json={"pack": pack},
+            idempotency_key=idempotency_key,
         )
 
 

@@ -16,6 +16,8 @@ from petstore_sdk.models import (
     Analytics,
     ApiKey,
     CancelResult,
+    Credits,
+    CreditsPurchase,
     Deleted,
     Invoice,
     Model,
@@ -256,6 +258,20 @@ class Billing(_Resource):
     def cancel(self, *, idempotency_key: str | None = None) -> CancelResult:
         """Cancel the subscription at the end of the period."""
         return self._client._call("billing.cancel", CancelResult, idempotency_key=idempotency_key)
+
+    def credits(self) -> Credits:
+        """Your prepaid credits: balance, ledger, burn-down by day and run-out forecast."""
+        return self._client._call("billing.credits", Credits)
+
+    def buy_credits(self, pack: str, *, idempotency_key: str | None = None) -> CreditsPurchase:
+        """Buy a credit pack (`credits().packs`, e.g. "50"): the Stripe Checkout page to pay on;
+        the credits are granted once it is paid."""
+        return self._client._call(
+            "billing.buy_credits",
+            CreditsPurchase,
+            json={"pack": pack},
+            idempotency_key=idempotency_key,
+        )
 
 
 class Invoices(_Resource):

@@ -36,6 +36,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("billing.subscribe", "POST", "/api/v1/billing/subscribe"),
     Operation("billing.cancel", "POST", "/api/v1/billing/cancel"),
     Operation("invoices.list", "GET", "/api/v1/billing/invoices"),
+    Operation("billing.credits", "GET", "/api/v1/billing/credits"),
+    Operation("billing.buy_credits", "POST", "/api/v1/billing/credits"),
     Operation("webhooks.list", "GET", "/api/v1/webhooks"),
     Operation("webhooks.create", "POST", "/api/v1/webhooks"),
     Operation("webhooks.delete", "DELETE", "/api/v1/webhooks/{id}"),

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from petstore_sdk.models import ResponseInfo
 
-QUOTA_CODES = frozenset({"quota_exceeded", "key_cap_exceeded"})
+QUOTA_CODES = frozenset({"quota_exceeded", "key_cap_exceeded", "credits_exhausted"})
 
 
 class PetStoreError(Exception):
@@ -101,6 +102,19 @@ class QuotaExceededError(APIError):
         self.upgrade_url: str | None = self.body.get("upgrade_url")
 
 
+class CreditsExhaustedError(QuotaExceededError):
+    """429 credits_exhausted: on a prepaid plan, the included units and the prepaid credits are
+    spent. `balance` is what is left (less than the call costs), `buy_credits_url` where to buy
+    more (or `client.billing.buy_credits(pack)`). Never retried."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        balance = self.body.get("balance")
+        self.balance: Decimal | None = None if balance is None else Decimal(balance)
+        self.buy_credits_url: str | None = self.body.get("buy_credits_url")
+        self.cost: int | None = self.body.get("cost")
+
+
 class APIConnectionError(PetStoreError):
     """No answer came (after the retries); the cause is chained (`__cause__`)."""
 
@@ -134,6 +148,8 @@ def error_from_response(
     if status_code == 400 and code == "validation_error":
         return ValidationError(message, **kwargs)
     if status_code == 429:
+        if code == "credits_exhausted":
+            return CreditsExhaustedError(message, retry_after=retry_after, **kwargs)
         if code in QUOTA_CODES:
             return QuotaExceededError(message, retry_after=retry_after, **kwargs)
         return RateLimitError(message, retry_after=retry_after, **kwargs)

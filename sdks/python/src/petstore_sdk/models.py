@@ -392,3 +392,82 @@ class Quote(Model):
             QuoteSuggestion(s["plan"], s["plan_name"], _money(s.get("total"))) if s else None
         )
         return data
+
+
+@dataclass
+class CreditPack:
+    pack: str
+    amount: Decimal
+
+
+@dataclass
+class CreditDay:
+    date: date
+    units: int
+    balance: Decimal  # at the end of the day
+
+
+@dataclass
+class CreditGrant:
+    kind: str  # purchase | monthly | applied (negative: what credits paid of a period)
+    amount: Decimal
+    period: str
+    created: datetime | None
+    stripe_credit_grant_id: str
+
+
+@dataclass(kw_only=True)
+class Credits(Model):
+    """Your prepaid credits: balance now, the period's burn-down and the run-out forecast."""
+
+    currency: str
+    balance: Decimal
+    period_balance: Decimal
+    used_this_period: Decimal
+    prepaid: bool
+    allowance_units: int | None
+    runs_out_on: date | None
+    forecast_method: str
+    daily_units: float | None
+    burn_down: list[CreditDay]
+    grants: list[CreditGrant]
+    packs: list[CreditPack]
+
+    @classmethod
+    def _convert(cls, data):
+        for name in ("balance", "period_balance", "used_this_period"):
+            data[name] = _money(data.get(name))
+        runs_out = data.get("runs_out_on")
+        data["runs_out_on"] = date.fromisoformat(runs_out) if runs_out else None
+        data["burn_down"] = [
+            CreditDay(date.fromisoformat(r["date"]), r["units"], Decimal(r["balance"]))
+            for r in data.get("burn_down", [])
+        ]
+        data["grants"] = [
+            CreditGrant(
+                r["kind"],
+                Decimal(r["amount"]),
+                r["period"],
+                _dt(r.get("created")),
+                r.get("stripe_credit_grant_id", ""),
+            )
+            for r in data.get("grants", [])
+        ]
+        data["packs"] = [CreditPack(r["pack"], Decimal(r["amount"])) for r in data.get("packs", [])]
+        return data
+
+
+@dataclass(kw_only=True)
+class CreditsPurchase(Model):
+    """A pack to pay for: open `checkout_url` (Stripe's page); the credits are granted once
+    it is paid."""
+
+    pack: str
+    amount: Decimal
+    checkout_url: str
+    session_id: str
+
+    @classmethod
+    def _convert(cls, data):
+        data["amount"] = _money(data.get("amount"))
+        return data
