@@ -264,6 +264,11 @@ if METERING_BENCH_UNMETERED:
     INSTALLED_APPS.append("rest_framework_api_key")
 # Prices the usage API's `estimated_bill` (configured so that metering does not import pricing).
 METERING_USAGE_ESTIMATOR = "pricing.selectors.usage_estimate"
+# Keys' caps (docs/keys.md), configured so that accounts imports neither pricing nor metering:
+# a spend cap's unit equivalent at the plan's prices (callable(plan, Decimal) → int | None), and
+# each key's usage this period (callable(customer_id) → {key id: metering.selectors.KeyCounts}).
+ACCOUNTS_SPEND_CAP_UNITS = "pricing.caps.spend_cap_units"
+ACCOUNTS_KEYS_USAGE = "metering.selectors.keys_period_usage"
 API_KEY_MODE = env.str("API_KEY_MODE", default="live")  # "live" → ps_live_…, "test" → ps_test_…
 REGISTRATION_RATE = env.str("REGISTRATION_RATE", default="5/hour")
 # How long the answer to a write sent with an Idempotency-Key is kept and replayed (Stripe: 24 h).
