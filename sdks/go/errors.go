@@ -88,6 +88,18 @@ type QuotaExceededError struct {
 
 func (e *QuotaExceededError) Unwrap() error { return e.APIError }
 
+// KeyCapExceededError is a 429 key_cap_exceeded: this key's own monthly cap (set by you,
+// Keys.Update) is used up; your other keys keep working. It is not a rate limit: there is no
+// Retry-After and it is never retried. errors.As with a *QuotaExceededError matches it too.
+type KeyCapExceededError struct {
+	*QuotaExceededError
+	Cap   int
+	KeyID int64
+	Cost  int
+}
+
+func (e *KeyCapExceededError) Unwrap() error { return e.QuotaExceededError }
+
 // ConnectionError means no answer came (after the retries): the connection failed, or no
 // answer arrived within Options.Timeout (Timeout is then true).
 type ConnectionError struct {
@@ -135,7 +147,7 @@ func errorFromResponse(resp *Response, body map[string]interface{}) error {
 		fields, _ := body["fields"].(map[string]interface{})
 		return &ValidationError{APIError: base, Fields: fields}
 	case resp.StatusCode == 429 && isQuotaCode(base.Code):
-		return &QuotaExceededError{
+		quota := &QuotaExceededError{
 			APIError:   base,
 			RetryAfter: resp.RetryAfter,
 			Included:   intField(body, "included"),
@@ -143,6 +155,15 @@ func errorFromResponse(resp *Response, body map[string]interface{}) error {
 			PeriodEnd:  stringField(body, "period_end"),
 			UpgradeURL: stringField(body, "upgrade_url"),
 		}
+		if base.Code == "key_cap_exceeded" {
+			return &KeyCapExceededError{
+				QuotaExceededError: quota,
+				Cap:                intField(body, "cap"),
+				KeyID:              int64(intField(body, "key_id")),
+				Cost:               intField(body, "cost"),
+			}
+		}
+		return quota
 	case resp.StatusCode == 429:
 		retryAfter := resp.RetryAfter
 		if retryAfter == 0 {

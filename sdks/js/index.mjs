@@ -19,6 +19,7 @@ export const {
   ConflictError,
   RateLimitError,
   QuotaExceededError,
+  KeyCapExceededError,
   APIConnectionError,
   APIConnectionTimeoutError,
   WebhookSignatureError,

@@ -85,6 +85,21 @@ class QuotaExceededError extends APIError {
   }
 }
 
+/**
+ * 429 `key_cap_exceeded`: this key's own monthly cap (set by you, `keys.update`) is used up; your
+ * other keys keep working. Not a rate limit: no Retry-After, never retried; it lasts until
+ * `periodEnd` or until you raise the cap.
+ */
+class KeyCapExceededError extends QuotaExceededError {
+  constructor(init) {
+    super(init);
+    const body = init.body || {};
+    this.cap = body.cap != null ? body.cap : null;
+    this.keyId = body.key_id != null ? body.key_id : null;
+    this.cost = body.cost != null ? body.cost : null;
+  }
+}
+
 /** No answer: the connection failed (after the retries). `cause` is the underlying error. */
 class APIConnectionError extends PetStoreError {
   constructor(message, { cause } = {}) {
@@ -113,6 +128,7 @@ function errorFromResponse({ status, body, headers, lastResponse, retryAfter }) 
   if (status === 409) return new ConflictError(init);
   if (status === 400 && code === 'validation_error') return new ValidationError(init);
   if (status === 429) {
+    if (code === 'key_cap_exceeded') return new KeyCapExceededError(init);
     return QUOTA_CODES.has(code) ? new QuotaExceededError(init) : new RateLimitError(init);
   }
   return new APIError(init);
@@ -129,6 +145,7 @@ module.exports = {
   ConflictError,
   RateLimitError,
   QuotaExceededError,
+  KeyCapExceededError,
   APIConnectionError,
   APIConnectionTimeoutError,
   errorFromResponse,
