@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils.module_loading import import_string
 from django_redis.exceptions import ConnectionInterrupted
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from redis.exceptions import RedisError
@@ -25,6 +24,7 @@ from accounts.errors import (
     SpendCapNotAvailable,
 )
 from accounts.models import ApiKey, Customer
+from accounts.selectors import keys_usage
 from core.api_schema import Refusal, refusals
 from core.errors import ApplicationError
 from core.serializers import (
@@ -109,12 +109,6 @@ class RegisterApi(APIView):
         )
         body = {"customer_id": customer.pk, "api_key": raw_key, "plan": customer.plan.slug}
         return Response(self.OutputSerializer(body).data, status=status.HTTP_201_CREATED)
-
-
-def keys_usage(customer_id: int) -> dict:
-    """Each key's usage this period ({key id: counts with `calls`, `units`}), from metering
-    (settings.ACCOUNTS_KEYS_USAGE: accounts does not import metering)."""
-    return import_string(settings.ACCOUNTS_KEYS_USAGE)(customer_id)
 
 
 class KeyOutputSerializer(serializers.ModelSerializer):
