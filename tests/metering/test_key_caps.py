@@ -283,3 +283,18 @@ def test_the_cap_is_counted_per_period(pro):
     assert pro.get(PETS).status_code == 200
     assert pro.get(PETS).status_code == 200
     assert pro.get(PETS).status_code == 429
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_usage_page_shows_usage_per_key_and_the_cap_refusals(pro):
+    from tests.conftest import web_client
+
+    key = key_of(pro)
+    pro.patch(f"{KEYS}/{key.pk}", {"monthly_unit_cap": 1}, format="json")
+    assert pro.get(PETS).status_code == 200
+    assert pro.get(PETS).status_code == 429
+    page = web_client(pro.customer).get("/dashboard/usage/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "By API key" in html and f'data-usage-key-id="{key.pk}"' in html
+    assert "429 key_cap_exceeded: a key&#x27;s own monthly cap was used up" in html
