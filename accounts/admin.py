@@ -199,7 +199,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
         "expires_at",
+        "monthly_unit_cap",
+        "monthly_spend_cap",
+        "spend_cap_units",
     ]
+    # Caps are the customer's own (PATCH /api/v1/keys/{id}, the keys page): shown, not edited.
     readonly_fields = [
         "customer",
         "prefix",
@@ -207,6 +211,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked_at",
         "expires_at",
+        "monthly_unit_cap",
+        "monthly_spend_cap",
+        "spend_cap_units",
     ]
     actions = ["revoke_keys"]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.conf import settings
 from django_redis.exceptions import ConnectionInterrupted
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from redis.exceptions import RedisError
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -15,8 +16,15 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from accounts import services
-from accounts.errors import EmailTaken, KeyLimitReached, KeyNotFound, SignupUnavailable
+from accounts.errors import (
+    EmailTaken,
+    KeyLimitReached,
+    KeyNotFound,
+    SignupUnavailable,
+    SpendCapNotAvailable,
+)
 from accounts.models import ApiKey, Customer
+from accounts.selectors import keys_usage
 from core.api_schema import Refusal, refusals
 from core.errors import ApplicationError
 from core.serializers import (
@@ -105,6 +113,21 @@ class RegisterApi(APIView):
 
 class KeyOutputSerializer(serializers.ModelSerializer):
     active = serializers.SerializerMethodField()
+    monthly_spend_cap = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        allow_null=True,
+        help_text="USD of usage this key may spend per period (null: none), as a string.",
+    )
+    spend_cap_units = serializers.IntegerField(
+        allow_null=True,
+        help_text="The spend cap in usage units at the plan's prices (null: no spend cap, or "
+        "it cannot bind on this plan). The key is refused past the lower of this and "
+        "monthly_unit_cap.",
+    )
+    units_used = serializers.SerializerMethodField(
+        help_text="Billable units this key used this period (exact to the last request)."
+    )
 
     class Meta:
         model = ApiKey
@@ -117,10 +140,18 @@ class KeyOutputSerializer(serializers.ModelSerializer):
             "revoked_at",
             "expires_at",
             "active",
+            "monthly_unit_cap",
+            "monthly_spend_cap",
+            "spend_cap_units",
+            "units_used",
         ]
 
     def get_active(self, obj: ApiKey) -> bool:
         return obj.is_active()
+
+    def get_units_used(self, obj: ApiKey) -> int:
+        counts = self.context.get("keys_usage", {}).get(obj.pk)
+        return counts.units if counts is not None else 0
 
 
 class NewKeyOutputSerializer(KeyOutputSerializer):
@@ -162,7 +193,8 @@ class KeyListCreateApi(APIView):
     )
     def get(self, request):
         keys = ApiKey.objects.filter(customer_id=request.user.customer_id)
-        return Response({"results": KeyOutputSerializer(keys, many=True).data})
+        context = {"keys_usage": keys_usage(request.user.customer_id)}
+        return Response({"results": KeyOutputSerializer(keys, many=True, context=context).data})
 
     @extend_schema(
         request=InputSerializer,
@@ -183,7 +215,96 @@ class KeyListCreateApi(APIView):
         return Response(NewKeyOutputSerializer(api_key).data, status=status.HTTP_201_CREATED)
 
 
-class KeyRevokeApi(APIView):
+# A positive amount of dollars with at most two decimals, as a string: "25", "25.5", "0.01".
+POSITIVE_AMOUNT = r"^(0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]{0,9}(\.[0-9]{1,2})?)$"
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": POSITIVE_AMOUNT,
+        "nullable": True,
+        "description": 'A positive amount in USD with at most two decimals, as a string ("25.00")',
+    }
+)
+class PositiveAmountField(serializers.DecimalField):
+    """Money as a JSON string ("25.00"), as the API answers it: not a float, and exactly what
+    the schema's pattern says."""
+
+    default_error_messages = {
+        "amount": 'Send a positive amount in USD as a string with at most two decimals ("25.00").'
+    }
+
+    def __init__(self, **kwargs):
+        super().__init__(max_digits=12, decimal_places=2, **kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not re.fullmatch(POSITIVE_AMOUNT, data):
+            self.fail("amount")
+        return super().to_internal_value(data)
+
+
+class KeyDetailApi(APIView):
+    """One key: read it, set its monthly caps, revoke it."""
+
+    class InputSerializer(StrictSerializer):
+        monthly_unit_cap = StrictIntegerField(
+            min_value=1,
+            max_value=10**15,
+            allow_null=True,
+            required=False,
+            help_text="Usage units this key may use per period; null removes the cap.",
+        )
+        monthly_spend_cap = PositiveAmountField(
+            allow_null=True,
+            required=False,
+            help_text='USD of usage this key may spend per period, as a string ("25.00"); null '
+            "removes it. Only on plans that bill overage.",
+        )
+
+        class Meta:
+            ref_name = "KeyUpdateInput"
+
+    def _output(self, request, api_key: ApiKey) -> Response:
+        context = {"keys_usage": keys_usage(request.user.customer_id)}
+        return Response(KeyOutputSerializer(api_key, context=context).data)
+
+    @extend_schema(
+        responses=KeyOutputSerializer,
+        operation_id="keys_retrieve",
+        summary="An API key, with its caps and this period's usage",
+        extensions=refusals(KeyNotFound),
+    )
+    def get(self, request, pk: int):
+        return self._output(request, _own_key(request, pk))
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=KeyOutputSerializer,
+        operation_id="keys_update",
+        summary="Set or remove an API key's monthly caps",
+        description="`monthly_unit_cap` (units) and `monthly_spend_cap` (USD, plans that bill "
+        "overage only): past the lower of the two, this key is refused with 429 "
+        "`key_cap_exceeded` until the period renews; your other keys keep working. A field "
+        "left out is kept; null removes it. Takes effect on the key's next request.",
+        extensions=refusals(
+            Refusal.of(KeyNotFound, "No such API key among yours."),
+            SpendCapNotAvailable,
+        ),
+    )
+    def patch(self, request, pk: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        api_key = services.api_key_caps_set(
+            api_key=_own_key(request, pk),
+            **{
+                name: data.validated_data[name]
+                for name in ("monthly_unit_cap", "monthly_spend_cap")
+                if name in data.validated_data
+            },
+        )
+        return self._output(request, api_key)
+
     @extend_schema(
         responses={204: None},
         operation_id="keys_destroy",

@@ -39,3 +39,11 @@ class SignupUnavailable(ServiceUnavailable):
         super().__init__(message, **kwargs)
         self.headers.setdefault("Retry-After", str(self.retry_after))
         self.extra.setdefault("retry_after", self.retry_after)
+
+
+class SpendCapNotAvailable(ApplicationError):
+    code = "spend_cap_not_available"
+    default_message = (
+        "A spend cap applies only on a plan that bills overage; on a hard-capped plan usage "
+        "above the quota is refused, not billed. Set monthly_unit_cap instead."
+    )

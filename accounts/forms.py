@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
@@ -68,6 +70,31 @@ class KeyCreateForm(forms.Form):
         help_text="What it is for, e.g. “production server” or “CI”.",
         widget=forms.TextInput(attrs={"placeholder": "production server"}),
     )
+
+
+class KeyCapsForm(forms.Form):
+    """A key's own monthly caps; an empty field removes that cap."""
+
+    monthly_unit_cap = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=10**15,
+        label="Monthly unit cap",
+        help_text="Usage units this key may use each month. Empty: no cap.",
+    )
+    monthly_spend_cap = forms.DecimalField(
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=12,
+        decimal_places=2,
+        label="Monthly spend cap (USD)",
+        help_text="What this key may spend each month at your plan's prices. Empty: no cap.",
+    )
+
+    def __init__(self, *args, spend_cap_allowed: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not spend_cap_allowed:
+            del self.fields["monthly_spend_cap"]
 
 
 class KeyRotateForm(forms.Form):

@@ -123,6 +123,23 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when the key was rotated with a grace period."
     )
+    # The key's own monthly caps, set by its customer (docs/keys.md). Past the lower of the two
+    # (in units), the key is refused (429 key_cap_exceeded) until the period renews.
+    monthly_unit_cap = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Usage units this key may use per period; empty: none."
+    )
+    monthly_spend_cap = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="USD of usage this key may spend per period (plans billing overage only).",
+    )
+    # The spend cap in units at the plan's prices, computed by pricing (accounts knows no prices)
+    # when the cap is set and when the plan or its prices change: metering enforces units only.
+    spend_cap_units = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="monthly_spend_cap in units at the plan's prices."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -137,6 +154,13 @@ class ApiKey(models.Model):
     def is_active(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+    @property
+    def unit_cap(self) -> int | None:
+        """The cap the metering enforces, in units: the lower of the unit cap and the spend
+        cap's unit equivalent (None: uncapped)."""
+        caps = [c for c in (self.monthly_unit_cap, self.spend_cap_units) if c is not None]
+        return min(caps) if caps else None
 
     @property
     def masked(self) -> str:

@@ -36,4 +36,5 @@ urlpatterns: list = [
     path("dashboard/keys/", views.keys_page, name="dashboard-keys"),
     path("dashboard/keys/<int:pk>/revoke/", views.key_revoke, name="dashboard-key-revoke"),
     path("dashboard/keys/<int:pk>/rotate/", views.key_rotate, name="dashboard-key-rotate"),
+    path("dashboard/keys/<int:pk>/caps/", views.key_caps, name="dashboard-key-caps"),
 ]

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts.models import ApiKey, Customer, Plan
 
@@ -25,6 +27,12 @@ def plan_mrr(plan: Plan | None) -> Decimal:
     if plan is None or plan.monthly_price is None:
         return Decimal("0.00")
     return plan.monthly_price
+
+
+def keys_usage(customer_id: int) -> dict:
+    """Each key's usage this period ({key id: counts with `calls`, `units`}), from metering
+    (settings.ACCOUNTS_KEYS_USAGE: accounts does not import metering)."""
+    return import_string(settings.ACCOUNTS_KEYS_USAGE)(customer_id)
 
 
 def customer_for_user(user) -> Customer | None:

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from accounts import keys
-from accounts.errors import EmailTaken, KeyLimitReached
-from accounts.models import ApiKey, Customer, Plan, PlanChange
+from accounts.errors import EmailTaken, KeyLimitReached, SpendCapNotAvailable
+from accounts.models import ApiKey, Customer, OveragePolicy, Plan, PlanChange
 from accounts.selectors import active_keys, default_plan, plan_mrr
 from accounts.signals import customer_access_changed
 from core.events import domain_event_emit
 from core.navigation import upgrade_url
 
 MAX_ROTATION_GRACE = timedelta(days=7)
+# Plans on which a key may have a spend cap: those billing usage above the quota.
+SPEND_CAP_POLICIES = (OveragePolicy.BILL,)
+UNSET: object = object()
 
 
 def _access_changed(customer_id: int) -> None:
@@ -124,6 +129,49 @@ def api_key_rotate(*, api_key: ApiKey, grace: timedelta = timedelta(0)) -> tuple
     return new_key, raw
 
 
+def spend_cap_units(plan: Plan, cap: Decimal | None) -> int | None:
+    """A spend cap's unit equivalent at the plan's prices, from the pricing layer
+    (settings.ACCOUNTS_SPEND_CAP_UNITS: accounts knows no prices)."""
+    if cap is None:
+        return None
+    return import_string(settings.ACCOUNTS_SPEND_CAP_UNITS)(plan, cap)
+
+
+@transaction.atomic
+def api_key_caps_set(
+    *, api_key: ApiKey, monthly_unit_cap: object = UNSET, monthly_spend_cap: object = UNSET
+) -> ApiKey:
+    """Set (a positive value) or remove (None) a key's monthly unit cap and/or spend cap; a
+    field left UNSET is kept. The metering enforces the lower of the two in units: the spend
+    cap's unit equivalent is stored with it. The key's grant is replaced after the commit."""
+    locked = ApiKey.objects.select_for_update().select_related("customer__plan").get(pk=api_key.pk)
+    if monthly_unit_cap is not UNSET:
+        if monthly_unit_cap is not None and (
+            isinstance(monthly_unit_cap, bool)
+            or not isinstance(monthly_unit_cap, int)
+            or monthly_unit_cap < 1
+        ):
+            raise ValueError("monthly_unit_cap must be a positive integer or None")
+        locked.monthly_unit_cap = monthly_unit_cap
+    if monthly_spend_cap is not UNSET:
+        plan = locked.customer.plan
+        if monthly_spend_cap is not None:
+            if not isinstance(monthly_spend_cap, Decimal) or monthly_spend_cap <= 0:
+                raise ValueError("monthly_spend_cap must be a positive Decimal or None")
+            if plan.overage_policy not in SPEND_CAP_POLICIES:
+                raise SpendCapNotAvailable(
+                    f"The {plan.name} plan does not bill overage (it refuses usage above its "
+                    "quota), so a key cannot have a spend cap on it. Set monthly_unit_cap "
+                    "instead.",
+                    extra={"plan": plan.slug},
+                )
+        locked.monthly_spend_cap = monthly_spend_cap
+        locked.spend_cap_units = spend_cap_units(plan, monthly_spend_cap)
+    locked.save(update_fields=["monthly_unit_cap", "monthly_spend_cap", "spend_cap_units"])
+    _access_changed(locked.customer_id)
+    return locked
+
+
 @transaction.atomic
 def customer_change_plan(
     *, customer: Customer, plan: Plan, reason: str = "self_serve", when=None
@@ -146,6 +194,10 @@ def customer_change_plan(
     locked.plan = plan
     locked.plan_changed_at = when
     locked.save(update_fields=["plan", "plan_changed_at"])
+    # Spend caps follow the new plan's prices (none binds on a plan that does not bill overage).
+    for api_key in ApiKey.objects.filter(customer=locked, monthly_spend_cap__isnull=False):
+        api_key.spend_cap_units = spend_cap_units(plan, api_key.monthly_spend_cap)
+        api_key.save(update_fields=["spend_cap_units"])
     _access_changed(locked.pk)
     customer.plan = plan
     customer.plan_changed_at = when

@@ -25,8 +25,9 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import services
 from accounts.api import RegistrationThrottle
-from accounts.errors import EmailTaken, KeyLimitReached, SignupUnavailable
+from accounts.errors import EmailTaken, KeyLimitReached, SignupUnavailable, SpendCapNotAvailable
 from accounts.forms import (
+    KeyCapsForm,
     KeyCreateForm,
     KeyRotateForm,
     LoginForm,
@@ -34,7 +35,7 @@ from accounts.forms import (
     SignupForm,
 )
 from accounts.models import ApiKey, Customer
-from accounts.selectors import active_keys, customer_for_user, customer_keys
+from accounts.selectors import active_keys, customer_for_user, customer_keys, keys_usage
 from accounts.throttling import login_lockout_time, password_reset_limit
 from core.errors import ApplicationError
 
@@ -220,6 +221,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 def _key_rows(customer: Customer) -> list[dict]:
     now = timezone.now()
     rows = []
+    usage = keys_usage(customer.pk)
     for key in customer_keys(customer):
         if key.revoked_at:
             status, tone = "Revoked", "neutral"
@@ -229,7 +231,21 @@ def _key_rows(customer: Customer) -> list[dict]:
             status, tone = "Expiring", "warning"
         else:
             status, tone = "Active", "success"
-        rows.append({"key": key, "status": status, "tone": tone, "active": key.is_active(now)})
+        counts = usage.get(key.pk)
+        units = counts.units if counts else 0
+        cap = key.unit_cap
+        rows.append(
+            {
+                "key": key,
+                "status": status,
+                "tone": tone,
+                "active": key.is_active(now),
+                "units": units,
+                "calls": counts.calls if counts else 0,
+                "cap": cap,
+                "capped": cap is not None and units >= cap,
+            }
+        )
     return rows
 
 
@@ -265,6 +281,53 @@ def keys_page(request: HttpRequest, customer: Customer) -> HttpResponse:
         "api_base": api_base_url(request),
     }
     return render(request, "accounts/keys.html", context, status=status)
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def key_caps(request: HttpRequest, customer: Customer, pk: int) -> HttpResponse:
+    """Set or remove a key's own monthly caps (the same as PATCH /api/v1/keys/{id})."""
+    api_key = _own_key(customer, pk)
+    spend_allowed = customer.plan.overage_policy in services.SPEND_CAP_POLICIES
+    initial = {
+        "monthly_unit_cap": api_key.monthly_unit_cap,
+        "monthly_spend_cap": api_key.monthly_spend_cap,
+    }
+    form = KeyCapsForm(
+        request.POST if request.method == "POST" else None,
+        initial=initial,
+        spend_cap_allowed=spend_allowed,
+    )
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            caps = {"monthly_unit_cap": form.cleaned_data["monthly_unit_cap"]}
+            if spend_allowed:
+                caps["monthly_spend_cap"] = form.cleaned_data["monthly_spend_cap"]
+            try:
+                api_key = services.api_key_caps_set(api_key=api_key, **caps)
+            except SpendCapNotAvailable as exc:
+                form.add_error(None, exc.message)
+            else:
+                cap = api_key.unit_cap
+                if cap is None:
+                    messages.success(request, f"Key “{api_key.name}” has no monthly cap.")
+                else:
+                    messages.success(
+                        request, f"Key “{api_key.name}” is capped at {cap:,} units a month."
+                    )
+                return redirect("dashboard-keys")
+    counts = keys_usage(customer.pk).get(api_key.pk)
+    context = {
+        "customer": customer,
+        "plan": customer.plan,
+        "api_key": api_key,
+        "form": form,
+        "spend_allowed": spend_allowed,
+        "units": counts.units if counts else 0,
+    }
+    return render(request, "accounts/key_caps.html", context, status=status)
 
 
 def _own_key(customer: Customer, pk: int) -> ApiKey:

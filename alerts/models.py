@@ -104,6 +104,31 @@ class PeriodNotice(models.Model):
         return f"{self.customer} {self.period} {self.kind}"
 
 
+class KeyCapNotice(models.Model):
+    """An API key that reached its own monthly cap in a period: recorded once (the unique
+    constraint, however many workers race), with its `key.cap_reached` event, then emailed once
+    (`emailed_at` claimed as for UsageAlert). alerts/key_caps.py."""
+
+    customer = models.ForeignKey(
+        "accounts.Customer", on_delete=models.CASCADE, related_name="key_cap_notices"
+    )
+    key = models.ForeignKey("accounts.ApiKey", on_delete=models.CASCADE, related_name="+")
+    period = models.CharField(max_length=6, help_text="YYYYMM")
+    cap = models.BigIntegerField(help_text="The key's cap in units when it was reached.")
+    units_used = models.BigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "period"], name="key_cap_notice_once_per_period")
+        ]
+
+    def __str__(self) -> str:
+        return f"key {self.key_id} capped in {self.period}"
+
+
 class WebhookEndpoint(models.Model):
     """A customer's URL that receives signed events. The signing secret is kept encrypted
     (alerts/webhooks/secrets.py): it must be readable to sign, and a copy of the database alone

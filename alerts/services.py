@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import Customer, OveragePolicy, PlanChange
 from alerts.forecasts import forecast_alerts_send
+from alerts.key_caps import key_caps_notify
 from alerts.models import DEFAULT_ALERT_THRESHOLDS, AlertSettings, PeriodNotice, UsageAlert
 from core.email import email_send
 from core.errors import ApplicationError
@@ -105,6 +106,8 @@ class AlertRun:
     exhausted: int = 0
     forecasts: int = 0
     forecasts_emailed: int = 0
+    key_caps: int = 0
+    key_caps_emailed: int = 0
 
 
 def _last_run() -> datetime | None:
@@ -344,6 +347,10 @@ def usage_alerts_send(*, now: datetime | None = None) -> AlertRun:
             run.emailed += usage_alert_email_claim(alert_id=alert_id)
         except Exception:
             logger.exception("usage alert %s: email failed; retried on the next run", alert_id)
+    # Keys' own caps: every candidate, whatever its plan's quota (docs/keys.md).
+    run.key_caps, run.key_caps_emailed = key_caps_notify(
+        customer_ids=candidates, period=period, now=now
+    )
     _last_run_set(now)
     return run
 

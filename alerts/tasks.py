@@ -17,6 +17,7 @@ def send_usage_alerts() -> dict:
         "recorded": run.recorded,
         "emailed": run.emailed,
         "quota_exhausted": run.exhausted,
+        "key_caps_reached": run.key_caps,
     }
 
 

@@ -17,6 +17,10 @@ already active this minute. All customers are seeded first; then rounds interlea
 (medians printed), so that drift on a shared machine hits them alike.
 
     .venv/bin/python bench/admission.py [--calls 20000] [--rounds 3] [--sizes 1000,100000,1000000]
+        [--key-caps]
+
+`--key-caps` gives every key its own monthly cap (never reached), so that each admission also
+runs the key-cap check (docs/keys.md): one more HGET than an uncapped key's.
 
 Starts its own redis-server (persistence off; about 1 GB at 1M customers) and uses
 BENCH_DATABASE_URL (default: PostgreSQL database petstore_bench) for the plan catalogue.
@@ -58,7 +62,9 @@ def routed_key(customer_id: int) -> str:
     return text + keys._checksum(text)
 
 
-def seed(first: int, last: int, plan, plans_version: str, period_id: str) -> list[str]:
+def seed(
+    first: int, last: int, plan, plans_version: str, period_id: str, key_caps: bool = False
+) -> list[str]:
     """Customers first..last: grant, token, quota counter and pending hash in Redis."""
     from accounts.keys import hash_key
     from metering import store
@@ -72,11 +78,13 @@ def seed(first: int, last: int, plan, plans_version: str, period_id: str) -> lis
             raw = routed_key(customer_id)
             raw_keys.append(raw)
             record = key_record(customer_id, expires_at=None, revoked=False)
+            digest = hash_key(raw)
             fields = grant_fields(
                 plan=plan,
                 plans_version=plans_version,
                 first_call_recorded=True,
-                key_records={hash_key(raw): record},
+                key_records={digest: record},
+                key_caps={digest: 10**12} if key_caps else None,
             )
             grant = store.grant_key(customer_id)
             pipe.set(store.cfg_key(customer_id), "t")
@@ -118,6 +126,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--sizes", default="1000,100000,1000000")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--key-caps", action="store_true", help="every key has its own cap")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
 
@@ -139,7 +148,7 @@ def main() -> int:
         plans_version = rules.current_plans_version()
         period_id = current_period().id
         started = time.monotonic()
-        raw_keys = seed(1, sizes[-1], plan, plans_version, period_id)
+        raw_keys = seed(1, sizes[-1], plan, plans_version, period_id, key_caps=args.key_caps)
         print(f"seeded {sizes[-1]:,} customers in {time.monotonic() - started:.0f} s", flush=True)
         for size in sizes:
             measure(raw_keys, size, args.calls, warm=True)
@@ -152,7 +161,8 @@ def main() -> int:
         print()
         print(
             f"admission (request_admit + request_finish), {args.calls:,} calls per size and "
-            f"round, {args.rounds} rounds interleaved (medians), round-robin over the keys:"
+            f"round, {args.rounds} rounds interleaved (medians), round-robin over the keys"
+            f"{', each with its own monthly cap' if args.key_caps else ''}:"
         )
         for size in sizes:
             runs = results[size]

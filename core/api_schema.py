@@ -3,11 +3,11 @@ refusals each operation documents.
 
 Every refusal is `{"error": code, "message": text}` (`core.errors`); some carry more fields, and
 each such shape is a variant of `Error` (allOf): `ValidationError` (`fields`), `ParameterError`
-(`param`), `RateLimitError`, `QuotaError`, `CreditsError`, `FeatureError`, `KeyLimitError`,
-`CardError`. An operation's schema lists the refusals it can answer as `Refusal`s; metering's
-AutoSchema (`metering.schema`) adds those of the layers every request crosses (key, rate limit,
-quota, prepaid credits, idempotency, body parsing) and turns the lot into one response per
-status, whose description names each code.
+(`param`), `RateLimitError`, `QuotaError`, `CreditsError`, `KeyCapError`, `FeatureError`,
+`KeyLimitError`, `CardError`. An operation's schema lists the refusals it can answer as
+`Refusal`s; metering's AutoSchema (`metering.schema`) adds those of the layers every request
+crosses (key, rate limit, quota, prepaid credits, a key's own cap, idempotency, body parsing) and
+turns the lot into one response per status, whose description names each code.
 
 A view documents its own refusals with `extend_schema(extensions=refusals(...))`, naming the
 exception classes it raises (their status and code are read from the class, so the schema
@@ -50,7 +50,8 @@ ERROR_SCHEMAS: dict[str, dict] = {
         "type": "object",
         "description": "Every refusal of the API: a stable code and a message for humans. Some "
         "refusals carry more fields: see the variants (ValidationError, ParameterError, "
-        "RateLimitError, QuotaError, CreditsError, FeatureError, KeyLimitError, CardError).",
+        "RateLimitError, QuotaError, CreditsError, KeyCapError, FeatureError, KeyLimitError, "
+        "CardError).",
         "properties": {
             "error": {
                 "type": "string",
@@ -121,6 +122,23 @@ ERROR_SCHEMAS: dict[str, dict] = {
             "cost": {"type": "integer", "description": "Units this call would cost."},
         },
         ["balance", "buy_credits_url", "used", "cost"],
+    ),
+    "KeyCapError": _variant(
+        "429 `key_cap_exceeded`: this API key's own monthly cap (set by its customer: "
+        "`PATCH /api/v1/keys/{id}`) is used up; the customer's other keys keep working. Not a "
+        "rate limit: no `Retry-After`, retrying before `period_end` is refused again.",
+        {
+            "cap": {"type": "integer", "description": "The key's cap in units this period."},
+            "used": {"type": "integer", "description": "Units the key used this period."},
+            "cost": {"type": "integer", "description": "Units this call would cost."},
+            "key_id": {"type": "integer", "description": "The key's id."},
+            "period_end": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the cap renews.",
+            },
+        },
+        ["cap", "used", "cost", "key_id", "period_end"],
     ),
     "KeyLimitError": _variant(
         "403 `key_limit_reached`: the plan's number of active keys is reached.",

@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import Customer
+from accounts.models import ApiKey, Customer
 from core.periods import current_period
 from metering.forecast import Forecast, customer_forecast, projected_breakdown
 from metering.selectors import UsageBreakdown, customer_usage
@@ -37,6 +37,35 @@ def forecast_summary(customer: Customer, forecast: Forecast, usage: UsageBreakdo
     }
 
 
+def keys_summary(customer: Customer, usage: UsageBreakdown) -> list[dict]:
+    """Usage per key this period: every active key, and any other key with usage."""
+    keys = ApiKey.objects.filter(customer=customer).order_by("id")
+    rows = []
+    for api_key in keys:
+        counts = usage.by_key.get(api_key.pk)
+        if counts is None and not api_key.is_active():
+            continue
+        rows.append(
+            {
+                "key_id": api_key.pk,
+                "name": api_key.name,
+                "prefix": api_key.prefix,
+                "active": api_key.is_active(),
+                "calls": counts.calls if counts else 0,
+                "units": counts.units if counts else 0,
+                "refused_key_cap": counts.refused_key_cap if counts else 0,
+                "monthly_unit_cap": api_key.monthly_unit_cap,
+                "monthly_spend_cap": (
+                    None
+                    if api_key.monthly_spend_cap is None
+                    else f"{api_key.monthly_spend_cap:.2f}"
+                ),
+                "cap_units": api_key.unit_cap,
+            }
+        )
+    return rows
+
+
 def usage_summary(customer: Customer) -> dict:
     period = current_period()
     usage = customer_usage(customer_id=customer.pk, start=period.start, end=period.end)
@@ -62,6 +91,7 @@ def usage_summary(customer: Customer) -> dict:
             {"date": day.isoformat(), **counts.as_dict()}
             for day, counts in sorted(usage.by_day.items())
         ],
+        "by_key": keys_summary(customer, usage),
         "estimated_bill": usage_estimate(customer, usage),
         "forecast": forecast_summary(customer, forecast, usage),
     }
@@ -76,6 +106,7 @@ class CountsSerializer(serializers.Serializer):
     refused_quota = serializers.IntegerField(help_text="429 quota_exceeded")
     refused_feature = serializers.IntegerField(help_text="403 feature_not_in_plan")
     refused_key = serializers.IntegerField(help_text="401 with a revoked key")
+    refused_key_cap = serializers.IntegerField(help_text="429 key_cap_exceeded (a key's own cap)")
 
 
 class EndpointUsageSerializer(CountsSerializer):
@@ -84,6 +115,28 @@ class EndpointUsageSerializer(CountsSerializer):
 
 class DayUsageSerializer(CountsSerializer):
     date = serializers.DateField()
+
+
+class KeyUsageSerializer(serializers.Serializer):
+    key_id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField(help_text="The key's lookup prefix (not secret)")
+    active = serializers.BooleanField()
+    calls = serializers.IntegerField(help_text="Billable (2xx/3xx) calls with this key")
+    units = serializers.IntegerField(help_text="Billable usage units of this key")
+    refused_key_cap = serializers.IntegerField(help_text="429 key_cap_exceeded of this key")
+    monthly_unit_cap = serializers.IntegerField(allow_null=True, help_text="null: none")
+    monthly_spend_cap = serializers.CharField(
+        allow_null=True, help_text='USD as a string ("25.00"); null: none'
+    )
+    cap_units = serializers.IntegerField(
+        allow_null=True,
+        help_text="The cap enforced, in units: the lower of monthly_unit_cap and the spend "
+        "cap's unit equivalent (null: uncapped)",
+    )
+
+    class Meta:
+        ref_name = "KeyUsage"
 
 
 class ForecastSerializer(serializers.Serializer):
@@ -123,6 +176,7 @@ class UsageOutputSerializer(serializers.Serializer):
     refused = serializers.IntegerField()
     by_endpoint = EndpointUsageSerializer(many=True)
     by_day = DayUsageSerializer(many=True)
+    by_key = KeyUsageSerializer(many=True, help_text="Usage per API key this period")
     estimated_bill = serializers.DictField(allow_null=True, help_text="A pricing quote")
     forecast = ForecastSerializer()
 

@@ -16,6 +16,8 @@ ENDPOINTS = [
     ("GET", "/api/v1/usage", 0, "", "read", "Usage of the period"),
     ("GET", "/api/v1/keys", 0, "", "read", "List API keys"),
     ("POST", "/api/v1/keys", 0, "", "write", "Create an API key"),
+    ("GET", "/api/v1/keys/{pk}", 0, "", "read", "Get an API key"),
+    ("PATCH", "/api/v1/keys/{pk}", 0, "", "write", "Set an API key's monthly caps"),
     ("DELETE", "/api/v1/keys/{pk}", 0, "", "write", "Revoke an API key"),
     ("POST", "/api/v1/keys/{pk}/rotate", 0, "", "write", "Rotate an API key"),
     ("POST", "/api/v1/billing/subscribe", 0, "", "write", "Subscribe or change plan"),

@@ -42,6 +42,16 @@ class CreditsExhausted(ApplicationError):
     schema_component = "CreditsError"
 
 
+class KeyCapExceeded(ApplicationError):
+    """The key's own monthly cap (set by its customer) is used up: that key is refused until the
+    period renews, the customer's other keys keep working. Not a rate limit: no Retry-After."""
+
+    status_code = 429
+    code = "key_cap_exceeded"
+    default_message = "This API key's monthly cap is used up; its other keys keep working."
+    schema_component = "KeyCapError"
+
+
 class MeteringUnavailable(ServiceUnavailable):
     code = "metering_unavailable"
     default_message = (

@@ -19,6 +19,11 @@ always leaves the grant stale rather than silently outdated. A key created since
 loaded is not in it: the script says "unknown key" and the caller checks the database (then
 reloads), so a new key works at once without a token change.
 
+A key with its own monthly cap (accounts.ApiKey.unit_cap: the lower of its unit cap and its spend
+cap's unit equivalent, which pricing computes) has it in the grant as `c<digest>` (units), read
+by the admission in the same HMGET as the key; its units of the period are counted in the
+period's hash (`k<key id>`, metering/store.py). A cap set or removed replaces the token.
+
 Plan limits are copied into the grant stamped with the rules' fingerprint of every plan's limits
 (metering.rules); when an operator edits a plan the fingerprint moves and each grant's copy is
 replaced on its next request (one more round trip, no database).
@@ -166,10 +171,12 @@ def grant_fields(
     first_call_recorded: bool,
     key_records: dict[str, str],
     credit: tuple[int, str] | None = None,
+    key_caps: dict[str, int] | None = None,
 ) -> list:
     """Field/value pairs of a grant (besides its token): also used by bench/admission.py to seed
     many grants at once exactly as loads write them. `credit` is a prepaid plan's allowance:
-    (units, the period counter's key it is for)."""
+    (units, the period counter's key it is for). `key_caps`: digest → the key's monthly cap in
+    units (capped keys only)."""
     fields: list = ["plan", plan.id, *plan_fields(plan, plans_version)]
     if first_call_recorded:
         fields += ["first", "1"]
@@ -177,28 +184,34 @@ def grant_fields(
         fields += ["cred", credit[0], "credq", credit[1]]
     for digest, record in key_records.items():
         fields += [digest, record]
+    for digest, cap in (key_caps or {}).items():
+        fields += [f"c{digest}", cap]
     return fields
 
 
-def _customer_keys(customer_id: int) -> tuple[int, bool, dict[str, str]] | None:
+def _customer_keys(
+    customer_id: int,
+) -> tuple[int, bool, dict[str, str], dict[str, int]] | None:
     row = Customer.objects.filter(pk=customer_id).values_list("plan_id", "first_call_at").first()
     if row is None:
         return None
     now = timezone.now()
     kept_since = now - REVOKED_KEYS_KEPT
-    records = {
-        key_hash: key_record(
-            key_id,
-            expires_at=expires_at.timestamp() if expires_at else None,
-            revoked=revoked_at is not None,
+    records: dict[str, str] = {}
+    caps: dict[str, int] = {}
+    for api_key in ApiKey.objects.filter(
+        Q(revoked_at__isnull=True) | Q(revoked_at__gte=kept_since),
+        Q(expires_at__isnull=True) | Q(expires_at__gte=kept_since),
+        customer_id=customer_id,
+    ).only("id", "key_hash", "revoked_at", "expires_at", "monthly_unit_cap", "spend_cap_units"):
+        records[api_key.key_hash] = key_record(
+            api_key.id,
+            expires_at=api_key.expires_at.timestamp() if api_key.expires_at else None,
+            revoked=api_key.revoked_at is not None,
         )
-        for key_id, key_hash, revoked_at, expires_at in ApiKey.objects.filter(
-            Q(revoked_at__isnull=True) | Q(revoked_at__gte=kept_since),
-            Q(expires_at__isnull=True) | Q(expires_at__gte=kept_since),
-            customer_id=customer_id,
-        ).values_list("id", "key_hash", "revoked_at", "expires_at")
-    }
-    return row[0], row[1] is not None, records
+        if api_key.unit_cap is not None:
+            caps[api_key.key_hash] = api_key.unit_cap
+    return row[0], row[1] is not None, records, caps
 
 
 def grant_load(customer_id: int) -> bool:
@@ -214,7 +227,7 @@ def grant_load(customer_id: int) -> bool:
         loaded = _customer_keys(customer_id)
         if loaded is None:
             return False
-        plan_id, first_call_recorded, records = loaded
+        plan_id, first_call_recorded, records, caps = loaded
         plan = rules.plan(plan_id)
         fields = grant_fields(
             plan=plan,
@@ -222,6 +235,7 @@ def grant_load(customer_id: int) -> bool:
             first_call_recorded=first_call_recorded,
             key_records=records,
             credit=credit_allowance(customer_id) if plan.prepaid else None,
+            key_caps=caps,
         )
         written = store.load_grant_script()(
             keys=[store.cfg_key(customer_id), store.grant_key(customer_id)],

@@ -45,6 +45,7 @@ REFUSAL_REASONS = {
     "refused_quota": "quota_exceeded",
     "refused_feature": "feature_not_in_plan",
     "refused_key": "invalid_api_key",
+    "refused_key_cap": "key_cap_exceeded",
 }
 
 
@@ -70,6 +71,7 @@ class UsageRecord(models.Model):
     refused_quota = models.BigIntegerField(default=0, db_default=0)
     refused_feature = models.BigIntegerField(default=0, db_default=0)
     refused_key = models.BigIntegerField(default=0, db_default=0)
+    refused_key_cap = models.BigIntegerField(default=0, db_default=0)
 
     class Meta:
         ordering = ["-hour", "endpoint"]
@@ -82,6 +84,32 @@ class UsageRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.endpoint} {self.hour:%Y-%m-%d %H}h"
+
+
+class KeyUsage(models.Model):
+    """The per-key ledger: one row per API key and day (UTC), filled by flush_usage from the
+    key's pending counters (`<endpoint>|<hour>|key:<id>:<counter>`, metering/store.py), in the
+    same transaction as the usage rows. `calls`/`units` billable; `refused_key_cap`: refusals by
+    the key's own monthly cap."""
+
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.CASCADE, related_name="+")
+    key = models.ForeignKey(
+        "accounts.ApiKey", on_delete=models.CASCADE, related_name="usage_days", db_index=False
+    )
+    day = models.DateField()
+    calls = models.BigIntegerField(default=0)
+    units = models.BigIntegerField(default=0)
+    refused_key_cap = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "key_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "day"], name="key_usage_key_day_unique")
+        ]
+        indexes = [models.Index(fields=["customer", "day"])]
+
+    def __str__(self) -> str:
+        return f"key {self.key_id} {self.day}"
 
 
 class FlushedBatch(models.Model):
@@ -110,6 +138,9 @@ class RequestVoid(models.Model):
     period_id = models.CharField(max_length=6)
     endpoint = models.CharField(max_length=220)
     weight = models.IntegerField()
+    key_digest = models.CharField(
+        max_length=64, blank=True, default="", help_text="The key's SHA-256: its units too."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -35,6 +35,7 @@ from metering.errors import (
     CreditsExhausted,
     FeatureNotInPlan,
     InvalidApiKey,
+    KeyCapExceeded,
     MeteringUnavailable,
     QuotaExceeded,
     RateLimited,
@@ -55,6 +56,7 @@ CREDITS_EXHAUSTED = Refusal.of(
     "Prepaid plans: the credit balance is spent (`balance`); buy credits at `buy_credits_url` "
     "or with POST /api/v1/billing/credits.",
 )
+KEY_CAP_EXCEEDED = Refusal.of(KeyCapExceeded)
 METERING_UNAVAILABLE = Refusal.of(
     MeteringUnavailable,
     "Usage metering cannot be reached, so the request was not served (nothing was done). "
@@ -104,10 +106,13 @@ def quota_remaining_header(*, required: bool) -> dict[str, dict]:
 
 
 def retry_after_header(*, required: bool) -> dict[str, dict]:
-    return {
-        "Retry-After": _header(
-            "Seconds to wait before retrying.", {"type": "integer", "minimum": 1}, required=required
+    description = "Seconds to wait before retrying."
+    if not required:
+        description += (
+            " Absent on `key_cap_exceeded` (retrying does not help before the period renews)."
         )
+    return {
+        "Retry-After": _header(description, {"type": "integer", "minimum": 1}, required=required)
     }
 
 
@@ -124,7 +129,7 @@ REPLAYED_HEADER = {
 _UNMETERED_STATUSES = {"401", "413"}
 
 
-def metered_headers(status: str, method: str) -> dict[str, dict]:
+def metered_headers(status: str, method: str, *, key_capped: bool = False) -> dict[str, dict]:
     """The headers of one response of a metered operation. Metering adds X-RateLimit-*,
     X-Usage-Cost and X-Quota-Remaining to every answer of a request it admitted. Answers without
     them: refusals before admission (401, 403 feature_not_in_plan, 413, 503), idempotent replays
@@ -133,7 +138,7 @@ def metered_headers(status: str, method: str) -> dict[str, dict]:
     write = method in idempotency.METHODS
     if status == "429":
         return {
-            **retry_after_header(required=True),
+            **retry_after_header(required=not key_capped),
             **rate_limit_headers(required=True),
             **quota_remaining_header(required=False),
         }
@@ -170,6 +175,7 @@ class MeteredAutoSchema(AutoSchema):
         own = list(operation.pop(REFUSALS_EXTENSION, []))
         metered = self.get_auth() != []
         layers: list[Refusal] = []
+        key_capped = False
         if metered:
             rule = self._endpoint_rules().get((method.upper(), route_template(path)))
             operation["x-cost"] = rule.weight if rule else DEFAULT_WEIGHT
@@ -178,6 +184,9 @@ class MeteredAutoSchema(AutoSchema):
                 operation["x-feature"] = rule.feature
                 layers.append(FEATURE_NOT_IN_PLAN)
             layers += [RATE_LIMITED, QUOTA_EXCEEDED, CREDITS_EXHAUSTED, METERING_UNAVAILABLE]
+            if operation["x-cost"] > 0:  # a key's own cap counts units: free calls pass
+                key_capped = True
+                layers.append(KEY_CAP_EXCEEDED)
             if self.method in idempotency.METHODS:
                 operation.setdefault("parameters", []).append(idempotency.HEADER_PARAMETER)
                 layers += idempotency.REFUSALS
@@ -187,7 +196,7 @@ class MeteredAutoSchema(AutoSchema):
             responses.setdefault(status, response)
         for status, response in responses.items():
             if metered:
-                headers = metered_headers(status, self.method)
+                headers = metered_headers(status, self.method, key_capped=key_capped)
             else:  # sign-up's own limit, and its Redis being down, say when to retry
                 headers = retry_after_header(required=True) if status in ("429", "503") else {}
             if headers:

@@ -14,9 +14,9 @@ from django.db.models.functions import TruncDate
 from django.urls import URLPattern, URLResolver, get_resolver
 from redis.exceptions import RedisError
 
-from core.periods import Period
+from core.periods import Period, current_period
 from metering import store
-from metering.models import REFUSAL_REASONS, FlushedBatch, UsageRecord
+from metering.models import REFUSAL_REASONS, FlushedBatch, KeyUsage, UsageRecord
 from metering.rules import route_template
 
 logger = logging.getLogger(__name__)
@@ -34,12 +34,36 @@ class Counts:
     refused_quota: int = 0
     refused_feature: int = 0
     refused_key: int = 0
+    refused_key_cap: int = 0
 
     def add(self, counter: str, value: int) -> None:
         setattr(self, counter, getattr(self, counter) + value)
 
     def as_dict(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in COUNTERS}
+
+
+@dataclass
+class KeyCounts:
+    calls: int = 0
+    units: int = 0
+    refused_key_cap: int = 0
+
+    def add(self, counter: str, value: int) -> None:
+        if counter in KEY_COUNTERS:
+            setattr(self, counter, getattr(self, counter) + value)
+
+
+KEY_COUNTERS = ("calls", "units", "refused_key_cap")
+KEY_COUNTER_PREFIX = "key:"
+
+
+def key_counter(counter: str) -> tuple[int, str] | None:
+    """(key id, counter) of a key's pending counter (`key:<id>:<counter>`), else None."""
+    if not counter.startswith(KEY_COUNTER_PREFIX):
+        return None
+    key_id, _, name = counter[len(KEY_COUNTER_PREFIX) :].partition(":")
+    return int(key_id), name
 
 
 @dataclass
@@ -52,6 +76,9 @@ class UsageBreakdown:
     by_day_endpoint: dict[tuple[date, str], Counts] = field(
         default_factory=lambda: defaultdict(Counts)
     )
+    # Per API key (metering.models.KeyUsage, and the keys' pending counters): calls, units and
+    # refused_key_cap only.
+    by_key: dict[int, KeyCounts] = field(default_factory=lambda: defaultdict(KeyCounts))
     # False when Redis could not be read: the ledger alone, behind by what was not yet flushed.
     live: bool = True
 
@@ -122,6 +149,15 @@ def customer_usage(
             .values("endpoint", "day")
             .annotate(**{counter: Sum(counter) for counter in COUNTERS})
         )
+        # Per key and day: a period starts at midnight UTC (core.periods), so days fall wholly
+        # inside or outside it.
+        key_rows = list(
+            KeyUsage.objects.filter(
+                customer_id=customer_id, day__gte=start.date(), day__lt=end.date()
+            )
+            .values("key_id")
+            .annotate(**{counter: Sum(counter) for counter in KEY_COUNTERS})
+        )
         # A batch applied between the two marker reads, or taken (or adopted) from the pending
         # counters meanwhile, would be counted twice or not at all: read again.
         if breakdown.live is False or (
@@ -132,6 +168,9 @@ def customer_usage(
     for row in ledger_rows:
         for counter in COUNTERS:
             breakdown.add(row["endpoint"], row["day"], counter, row[counter] or 0)
+    for row in key_rows:
+        for counter in KEY_COUNTERS:
+            breakdown.by_key[row["key_id"]].add(counter, row[counter] or 0)
     start_ts, end_ts = start.timestamp(), end.timestamp()
     for counters in unapplied:
         for name, value in counters.items():
@@ -139,12 +178,27 @@ def customer_usage(
                 continue
             endpoint, hour, counter = name.rsplit("|", 2)
             hour_ts = int(hour)
-            if start_ts <= hour_ts < end_ts:
+            if not start_ts <= hour_ts < end_ts:
+                continue
+            of_key = key_counter(counter)
+            if of_key is not None:
+                breakdown.by_key[of_key[0]].add(of_key[1], int(value))
+            else:
                 day = datetime.fromtimestamp(hour_ts, UTC).date()
                 breakdown.add(endpoint, day, counter, int(value))
                 if counter in REFUSAL_REASONS:  # Redis counts by reason; `refused` is the sum
                     breakdown.add(endpoint, day, "refused", int(value))
     return breakdown
+
+
+def keys_period_usage(customer_id: int) -> dict[int, KeyCounts]:
+    """Each key's usage this period, exact to the last request (the ledger alone when Redis
+    cannot be read): settings.ACCOUNTS_KEYS_USAGE, for the keys API and pages."""
+    period = current_period()
+    usage = customer_usage(
+        customer_id=customer_id, start=period.start, end=period.end, ledger_if_redis_down=True
+    )
+    return dict(usage.by_key)
 
 
 def customer_period_units(*, customer_id: int, period: Period) -> int:

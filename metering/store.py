@@ -8,7 +8,8 @@ slot and the layout shards on Redis Cluster:
                             under the token above (metering.grants)
     {cus_42}:rw             rate-limit window of the product's API: admissions per bucket
     {cus_42}:rw:acct        the same for the account endpoints (usage, keys, billing, webhooks)
-    {cus_42}:q:202611       billable units of the period (hash field `units`), for quotas
+    {cus_42}:q:202611       billable units of the period (hash field `units`), for quotas, and
+                            each key's own (field `k<key id>`), for keys' monthly caps
     {cus_42}:pending        counters not yet in the ledger: `<endpoint>|<hour>|<counter>`
                             (calls, units, errors, refused_<reason>)
     {cus_42}:batch:<chunk>  pending counters moved out by a flush chunk, until applied
@@ -210,6 +211,7 @@ def customer_of_batch(name: str) -> int:
 #     r<hour>  refused by the rate limit   q<hour>  refused by the quota
 #     p<hour>  refused: prepaid credits exhausted (counted as refused_quota)
 #     g<hour>  refused: feature not in plan k<hour>  refused: key revoked or expired
+#     u<hour>  refused: the key's own monthly cap
 #     f<hour>  admitted, then refunded (answered 4xx/5xx)
 #     v<hour>  admitted, then voided       v        voided before any admission ran (tombstone)
 #
@@ -234,8 +236,9 @@ def request_bucket(epoch_seconds: float) -> int:
 # Returns {status, remaining, wait_or_reset_ms, period_units, hour, fresh, plan id, key id,
 # first call recorded (1/0), limit}. Status 0 admitted; refused: 1 rate limit, 2 quota, 3 feature
 # not in plan, 4 key revoked or expired, 6 prepaid credits exhausted (the grant's `blk` is 2:
-# its `cred` allowance caps the period's units instead of `inc`; refusals are counted and
-# recorded like admissions);
+# its `cred` allowance caps the period's units instead of `inc`), 7 the key's own monthly cap
+# (then wait_or_reset_ms is the key's cap and period_units the key's units of the period).
+# Refusals are counted and recorded like admissions.
 # nothing counted: -1 grant missing or stale (load it and retry), -2 period unseeded (seed it and
 # retry), -3 voided before it ran, -4 key not in the (current) grant, -5 {-5, plan id}: the grant's
 # copy of the plan's limits is older than the caller's rules (retry with explicit limits).
@@ -255,7 +258,7 @@ local sec = tonumber(t[1])
 local now = sec * 1000 + math.floor(tonumber(t[2]) / 1000)
 local token = redis.call('GET', KEYS[1])
 local g = redis.call('HMGET', KEYS[2], 'tok', ARGV[1], 'plan', 'pv', 'lim', 'inc', 'blk', 'feat',
-  'first')
+  'first', 'c' .. ARGV[1])
 if not token or g[1] ~= token then return {-1} end
 if not g[2] then return {-4} end
 local plan = tonumber(g[3])
@@ -356,6 +359,10 @@ if seen then
   if state == 'r' then status = 1 elseif state == 'q' then status = 2
   elseif state == 'g' then status = 3 elseif state == 'k' then status = 4
   elseif state == 'p' then status = 6 end
+  if state == 'u' then
+    local key_used = tonumber(redis.call('HGET', KEYS[4], 'k' .. key_id) or '0')
+    return result(7, limit - n, tonumber(g[10]) or 0, key_used, tonumber(string.sub(seen, 2)), 1)
+  end
   local used = tonumber(redis.call('HGET', KEYS[4], 'units') or '0')
   local reset = 0
   if n > 0 then reset = ft + window - now end
@@ -413,8 +420,21 @@ if ARGV[9] == '' and included >= 0 and block == '1' and period_units + weight > 
   return refuse(refusal, 'refused_quota', state, limit - n, 0, period_units)
 end
 
--- Count it: the window, the quota, the pending counters (read above or here, written in one
--- command each).
+-- The key's own monthly cap (grant field c<digest>, in units; metering.grants) against the key's
+-- units of the period (field k<key id> of the period's hash). Product routes only: the account
+-- endpoints cost nothing, and stay usable to raise the cap.
+local key_cap = tonumber(g[10])
+if key_cap and ARGV[9] == '' and weight > 0 then
+  local key_used = tonumber(redis.call('HGET', KEYS[4], 'k' .. key_id) or '0')
+  if key_used + weight > key_cap then
+    redis.call('HINCRBY', KEYS[5], field .. 'key:' .. key_id .. ':refused_key_cap', 1)
+    return refuse(7, 'refused_key_cap', 'u', limit - n, key_cap, key_used)
+  end
+end
+
+-- Count it: the window, the quota, the key's units, the pending counters (the endpoint's and
+-- the key's: `<endpoint>|<hour>|key:<key id>:calls`; read above or here, written in one command
+-- each).
 local offset = now - b * width
 n = n + 1
 if n == 1 then
@@ -432,14 +452,19 @@ if in_bucket == 0 then
 end
 local reset = ft + window - now
 local used = 'lastused|' .. key_id
+local kf = field .. 'key:' .. key_id .. ':'
 if weight ~= 0 then
   period_units = period_units + weight
   redis.call('HSET', KEYS[4], 'units', period_units)
-  local counts = redis.call('HMGET', KEYS[5], field .. 'calls', field .. 'units')
+  redis.call('HINCRBY', KEYS[4], 'k' .. key_id, weight)
+  local counts = redis.call('HMGET', KEYS[5], field .. 'calls', field .. 'units', kf .. 'calls',
+    kf .. 'units')
   redis.call('HSET', KEYS[5], field .. 'calls', (tonumber(counts[1]) or 0) + 1,
-    field .. 'units', (tonumber(counts[2]) or 0) + weight, used, sec)
+    field .. 'units', (tonumber(counts[2]) or 0) + weight, kf .. 'calls',
+    (tonumber(counts[3]) or 0) + 1, kf .. 'units', (tonumber(counts[4]) or 0) + weight, used, sec)
 else
   redis.call('HINCRBY', KEYS[5], field .. 'calls', 1)
+  redis.call('HINCRBY', KEYS[5], kf .. 'calls', 1)
   redis.call('HSET', KEYS[5], used, sec)
 end
 redis.call('HSET', KEYS[6], ARGV[7], 'a' .. hour)
@@ -466,9 +491,12 @@ return 1
 #   'v' void: the request was answered without its admission or refund being confirmed (a
 #       timeout). Without a record it writes a tombstone, so that an admission still queued in
 #       a paused Redis counts nothing when it runs.
+# The key's units (field k<key id> of the period's hash) and pending counters are given back too,
+# the key found by its digest (ARGV[6]) in the grant (KEYS[4]); both optional (callers of earlier
+# releases send neither).
 # Returns {outcome, fresh}: outcome 1 given back now, 0 nothing had been counted, 2 already
 # settled before (refunded, voided or refused). `fresh` as in METER_LUA (1 also on a repeat).
-# KEYS: period, pending, req. ARGV: weight, label, request id, record ttl, mode.
+# KEYS: period, pending, req, grant. ARGV: weight, label, request id, record ttl, mode, digest.
 UNCOUNT_LUA = """
 local seen = redis.call('HGET', KEYS[3], ARGV[3])
 local ttl = tonumber(ARGV[4])
@@ -491,6 +519,17 @@ end
 redis.call('HINCRBY', KEYS[2], field .. 'calls', -1)
 if weight ~= 0 then redis.call('HINCRBY', KEYS[2], field .. 'units', -weight) end
 redis.call('HINCRBY', KEYS[2], field .. 'errors', 1)
+local record = nil
+if KEYS[4] and ARGV[6] and ARGV[6] ~= '' then record = redis.call('HGET', KEYS[4], ARGV[6]) end
+if record then
+  local key_id = string.sub(record, 1, string.find(record, '|', 1, true) - 1)
+  local kf = field .. 'key:' .. key_id .. ':'
+  if weight ~= 0 and redis.call('EXISTS', KEYS[1]) == 1 then
+    redis.call('HINCRBY', KEYS[1], 'k' .. key_id, -weight)
+  end
+  redis.call('HINCRBY', KEYS[2], kf .. 'calls', -1)
+  if weight ~= 0 then redis.call('HINCRBY', KEYS[2], kf .. 'units', -weight) end
+end
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[5] .. hour)
 redis.call('EXPIRE', KEYS[3], ttl)
 return {1, fresh}
@@ -504,6 +543,16 @@ if redis.call('EXISTS', KEYS[1]) == 0 then fresh = 1 end
 local sec = tonumber(redis.call('TIME')[1])
 redis.call('HINCRBY', KEYS[1], ARGV[1] .. '|' .. (sec - (sec % 3600)) .. '|' .. ARGV[2], 1)
 return fresh
+"""
+
+# Seed a period's hash (cold path: its first call, or after Redis lost it) from the ledger: the
+# customer's units and each key's, at once, unless another seed (or an admission after it) got
+# there first. KEYS: period. ARGV: expiry (epoch seconds), units, then `k<key id>`/units pairs.
+SEED_PERIOD_LUA = """
+if redis.call('HEXISTS', KEYS[1], 'units') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'units', ARGV[2], unpack(ARGV, 3))
+redis.call('EXPIREAT', KEYS[1], ARGV[1])
+return 1
 """
 
 # Flush scripts (metering/services/flush.py). A flush works a chunk of customers at a time; the
@@ -625,6 +674,10 @@ def uncount_script():
 
 def refuse_script():
     return scripts.get("refuse", REFUSE_LUA)
+
+
+def seed_period_script():
+    return scripts.get("seed_period", SEED_PERIOD_LUA)
 
 
 def take_pending_script():

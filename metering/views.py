@@ -14,7 +14,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from accounts.models import Customer, Feature, OveragePolicy, Plan
+from accounts.models import ApiKey, Customer, Feature, OveragePolicy, Plan
 from accounts.views import customer_required
 from core.charts import (
     CHART_OPTIONS,
@@ -240,6 +240,8 @@ def refusal_reason(reason: str, endpoint: str, plan: Plan, features: dict[str, s
         return f"429 {code}: the {included} units of the period were used up"
     if reason == "refused_rate_limit":
         return f"429 {code}: more than {plan.rate_limit_per_minute:,} requests in a minute"
+    if reason == "refused_key_cap":
+        return f"429 {code}: a key's own monthly cap was used up (your other keys kept working)"
     return f"401 {code}: a revoked or expired key was used"
 
 
@@ -340,9 +342,26 @@ def usage_page(request: HttpRequest, customer: Customer) -> HttpResponse:
         asked = None
     if asked in months:
         period = asked
-    _, usage = period_usage(customer, period)
-    context = {"customer": customer, "plan": customer.plan, "usage": usage, "months": months}
+    breakdown, usage = period_usage(customer, period)
+    context = {
+        "customer": customer,
+        "plan": customer.plan,
+        "usage": usage,
+        "months": months,
+        "key_rows": key_usage_rows(customer, breakdown),
+    }
     return render(request, "metering/usage.html", context)
+
+
+def key_usage_rows(customer: Customer, breakdown: UsageBreakdown) -> list[dict]:
+    """The period's usage per API key (keys with usage), with each key's cap."""
+    keys = ApiKey.objects.filter(customer=customer, pk__in=list(breakdown.by_key))
+    rows = [
+        {"key": key, "counts": breakdown.by_key[key.pk], "cap": key.unit_cap}
+        for key in keys
+        if breakdown.by_key[key.pk].calls or breakdown.by_key[key.pk].refused_key_cap
+    ]
+    return sorted(rows, key=lambda row: (-row["counts"].units, row["key"].name))
 
 
 @customer_required

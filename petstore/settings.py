@@ -273,6 +273,11 @@ METERING_CREDIT_ALLOWANCE = "billing.credits.allowance_units"
 METERING_CREDITS_EXHAUSTED = "billing.credits.exhausted_details"
 # Credit packs on sale (name → USD), on the billing page and `POST /api/v1/billing/credits`.
 CREDIT_PACKS = {"10": "10.00", "50": "50.00", "200": "200.00"}
+# Keys' caps (docs/keys.md), configured so that accounts imports neither pricing nor metering:
+# a spend cap's unit equivalent at the plan's prices (callable(plan, Decimal) → int | None), and
+# each key's usage this period (callable(customer_id) → {key id: metering.selectors.KeyCounts}).
+ACCOUNTS_SPEND_CAP_UNITS = "pricing.caps.spend_cap_units"
+ACCOUNTS_KEYS_USAGE = "metering.selectors.keys_period_usage"
 API_KEY_MODE = env.str("API_KEY_MODE", default="live")  # "live" → ps_live_…, "test" → ps_test_…
 REGISTRATION_RATE = env.str("REGISTRATION_RATE", default="5/hour")
 # How long the answer to a write sent with an Idempotency-Key is kept and replayed (Stripe: 24 h).

@@ -11,5 +11,6 @@ class PricingConfig(AppConfig):
 
     def ready(self) -> None:
         from core.navigation import page_register
+        from pricing import caps  # noqa: F401  (its receivers: spend caps follow plan prices)
 
         page_register("upgrade", "pricing")

@@ -34,6 +34,8 @@ BEFORE = [
 ]
 AFTER = ["accounts", "metering", "billing", "alerts", "petstore"]
 ALERTS_MODELS_ADDED = ("PeriodNotice", "WebhookEndpoint", "WebhookEvent", "WebhookDelivery")
+# Keys' own caps: the per-key ledger (metering 0008) and the once-per-period notice (alerts 0003).
+KEY_CAPS_MODELS_ADDED = ("metering.KeyUsage", "alerts.KeyCapNotice")
 TABLES = [
     "auth_user",
     "auth_group_permissions",
@@ -176,8 +178,8 @@ def test_a_database_of_the_old_layout_migrates_with_every_row(scratch_database):
     # Not a row lost or added, content types included, but for the models added since
     # (billing 0004: Installation, PeriodClose, EventDestination, ThinEvent; alerts 0002:
     # PeriodNotice, WebhookEndpoint, WebhookEvent, WebhookDelivery; billing 0005: CreditEntry),
-    # 4 permissions each.
-    new_models = 4 + len(ALERTS_MODELS_ADDED) + 1
+    # 4 permissions each; and the keys' caps models.
+    new_models = 4 + len(ALERTS_MODELS_ADDED) + 1 + len(KEY_CAPS_MODELS_ADDED)
     expected = {
         **counts,
         "django_content_type": counts["django_content_type"] + new_models,

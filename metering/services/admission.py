@@ -25,6 +25,7 @@ from metering.errors import (
     CreditsExhausted,
     FeatureNotInPlan,
     InvalidApiKey,
+    KeyCapExceeded,
     QuotaExceeded,
     RateLimited,
 )
@@ -73,12 +74,14 @@ class CountedRequest:
     period_id: str
     endpoint: str
     weight: int
+    key_digest: str = ""  # the key's SHA-256: a refund or void gives back the key's units too
 
     def uncount_keys(self) -> list[str]:
         return [
             store.period_key(self.customer_id, self.period_id),
             store.pending_key(self.customer_id),
             store.request_key(self.customer_id, self.bucket),
+            store.grant_key(self.customer_id),
         ]
 
     def uncount_args(self, mode: str) -> list:
@@ -88,6 +91,7 @@ class CountedRequest:
             self.request_id,
             store.REQUEST_RECORD_TTL_SECONDS,
             mode,
+            self.key_digest,
         ]
 
 
@@ -141,14 +145,17 @@ def quota_remaining(plan: PlanRules, period_units: int) -> str:
 
 
 def period_seed(*, customer_id: int, period: Period) -> None:
-    """Create the period's quota counter from the exact usage so far (cold path: first call of
-    a period, or after Redis lost its data)."""
-    units = selectors.customer_period_units(customer_id=customer_id, period=period)
-    key = store.period_key(customer_id, period.id)
-    pipe = store.client().pipeline(transaction=False)
-    pipe.hsetnx(key, "units", units)
-    pipe.expireat(key, period.end + PERIOD_KEY_GRACE)
-    pipe.execute()
+    """Create the period's quota counter, and each key's (for keys' own caps), from the exact
+    usage so far (cold path: first call of a period, or after Redis lost its data)."""
+    usage = selectors.customer_usage(customer_id=customer_id, start=period.start, end=period.end)
+    keys_units: list = []
+    for key_id, counts in usage.by_key.items():
+        if counts.units:
+            keys_units += [f"k{key_id}", counts.units]
+    store.seed_period_script()(
+        keys=[store.period_key(customer_id, period.id)],
+        args=[int((period.end + PERIOD_KEY_GRACE).timestamp()), usage.total.units, *keys_units],
+    )
 
 
 def admission_call(
@@ -233,6 +240,7 @@ def _admission_prepare(*, raw_key: str | None, method: str, route: str) -> Admis
         )
     rule = rules.endpoint(method, route)
     customer_id = customer_of_key(raw_key)
+    digest = hash_key(raw_key)
     # One id and one record bucket for the request, whatever is re-sent below: every copy of
     # the script finds the first one's record.
     period = current_period()
@@ -243,8 +251,9 @@ def _admission_prepare(*, raw_key: str | None, method: str, route: str) -> Admis
         period.id,
         rule.label,
         rule.weight,
+        digest,
     )
-    return AdmissionRequest(raw_key, route, rule, hash_key(raw_key), customer_id, period, counted)
+    return AdmissionRequest(raw_key, route, rule, digest, customer_id, period, counted)
 
 
 def admission_send(*, raw_key: str | None, method: str, route: str) -> AdmissionRequest | None:
@@ -324,7 +333,9 @@ def request_admit(
         if status == CREDITS_EXHAUSTED:
             _credits_exhausted(customer_id, rule, period, limit, remaining, period_units)
         if status:
-            _refuse(status, rule, plan, period, limit, remaining, wait_or_reset, period_units)
+            _refuse(
+                status, rule, plan, period, limit, remaining, wait_or_reset, period_units, grant
+            )
         return Admission(
             grant,
             rule,
@@ -341,6 +352,7 @@ def request_admit(
 
 
 CREDITS_EXHAUSTED = 6  # METER_LUA's status for the prepaid cap
+KEY_CAP_EXCEEDED = 7  # METER_LUA's status for a key's own monthly cap
 
 
 def _credits_exhausted(customer_id, rule, period, limit, remaining, period_units):
@@ -368,7 +380,23 @@ def _credits_exhausted(customer_id, rule, period, limit, remaining, period_units
     )
 
 
-def _refuse(status, rule, plan, period, limit, remaining, wait_or_reset, period_units):
+def _refuse(status, rule, plan, period, limit, remaining, wait_or_reset, period_units, grant):
+    if status == KEY_CAP_EXCEEDED:  # the key's own cap: wait_or_reset is the cap, period_units the key's units
+        cap, used = wait_or_reset, period_units
+        raise KeyCapExceeded(
+            f"This API key (id {grant.key_id}) has used {used} of its monthly cap of {cap} "
+            f"units; this call costs {rule.weight}. The cap renews on {period.end:%Y-%m-%d}. "
+            "Your other keys keep working; raise or remove the cap with "
+            f"PATCH /api/v1/keys/{grant.key_id} or on the dashboard's keys page.",
+            extra={
+                "cap": cap,
+                "used": used,
+                "cost": rule.weight,
+                "key_id": grant.key_id,
+                "period_end": period.end.isoformat(),
+            },
+            headers=rate_headers(limit, remaining, 0),
+        )
     if status == 4:
         raise InvalidApiKey("This API key has been revoked.")
     if status == 3:
@@ -467,5 +495,6 @@ def request_void(counted: CountedRequest) -> None:
             "period_id": counted.period_id,
             "endpoint": counted.endpoint,
             "weight": counted.weight,
+            "key_digest": counted.key_digest,
         },
     )

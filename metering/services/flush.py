@@ -31,13 +31,14 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
 
 from accounts.models import ApiKey
 from metering import store
-from metering.models import REFUSAL_REASONS, FlushedBatch, RequestVoid, UsageRecord
+from metering.models import REFUSAL_REASONS, FlushedBatch, KeyUsage, RequestVoid, UsageRecord
+from metering.selectors import KEY_COUNTERS, key_counter
 from metering.services.flush_locks import ShardLock, shard_locked
 
 logger = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def voids_apply(*, limit: int = VOIDS_PER_FLUSH) -> int:
                     store.period_key(void.customer_id, void.period_id),
                     store.pending_key(void.customer_id),
                     store.request_key(void.customer_id, void.bucket),
+                    store.grant_key(void.customer_id),
                 ],
                 [
                     void.weight,
@@ -88,6 +90,7 @@ def voids_apply(*, limit: int = VOIDS_PER_FLUSH) -> int:
                     void.request_id,
                     store.REQUEST_RECORD_TTL_SECONDS,
                     "v",
+                    void.key_digest,
                 ],
             )
             for void in voids
@@ -116,6 +119,7 @@ def voids_apply(*, limit: int = VOIDS_PER_FLUSH) -> int:
 
 LEDGER_COUNTERS = ("calls", "units", "errors", "refused", *REFUSAL_REASONS)
 Rows = dict[tuple[int, str, int], dict[str, int]]
+KeyRows = dict[tuple[int, int, date], dict[str, int]]  # (customer, key, day) → counters
 
 
 def _claim_marker(chunk_id: str) -> bool:
@@ -133,8 +137,9 @@ def _claim_marker(chunk_id: str) -> bool:
         return cursor.fetchone() is not None
 
 
-def _aggregate(batches: dict[str, dict[str, str]]) -> tuple[Rows, dict[int, int]]:
+def _aggregate(batches: dict[str, dict[str, str]]) -> tuple[Rows, KeyRows, dict[int, int]]:
     rows: Rows = defaultdict(lambda: defaultdict(int))
+    key_rows: KeyRows = defaultdict(lambda: defaultdict(int))
     last_used: dict[int, int] = {}
     for name, fields in batches.items():
         customer_id = store.customer_of_batch(name)
@@ -144,11 +149,16 @@ def _aggregate(batches: dict[str, dict[str, str]]) -> tuple[Rows, dict[int, int]
                 last_used[key_id] = max(last_used.get(key_id, 0), int(value))
                 continue
             endpoint, hour, counter = field.rsplit("|", 2)
+            of_key = key_counter(counter)
+            if of_key is not None:  # the key's own counters: the per-key ledger, by day
+                day = datetime.fromtimestamp(int(hour), UTC).date()
+                key_rows[(customer_id, of_key[0], day)][of_key[1]] += int(value)
+                continue
             counters = rows[(customer_id, endpoint, int(hour))]
             counters[counter] += int(value)
             if counter in REFUSAL_REASONS:
                 counters["refused"] += int(value)
-    return rows, last_used
+    return rows, key_rows, last_used
 
 
 def _upsert_usage(rows: Rows) -> None:
@@ -210,6 +220,36 @@ def _upsert_usage(rows: Rows) -> None:
             )
 
 
+def _upsert_key_usage(key_rows: KeyRows) -> None:
+    """Add the keys' counters to the per-key ledger (metering.models.KeyUsage), 500 rows a
+    statement."""
+    if not key_rows:
+        return
+    qn = connection.ops.quote_name
+    table = qn(KeyUsage._meta.db_table)
+    columns = ", ".join(qn(c) for c in KEY_COUNTERS)
+    additions = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in KEY_COUNTERS)
+    placeholders = "(" + ", ".join(["%s"] * (3 + len(KEY_COUNTERS))) + ")"
+    items = sorted(key_rows.items())
+    with connection.cursor() as cursor:
+        for i in range(0, len(items), 500):
+            chunk = items[i : i + 500]
+            params: list = []
+            for (customer_id, key_id, day), counters in chunk:
+                params += [
+                    customer_id,
+                    key_id,
+                    connection.ops.adapt_datefield_value(day),
+                    *(counters.get(c, 0) for c in KEY_COUNTERS),
+                ]
+            cursor.execute(
+                f"INSERT INTO {table} (customer_id, key_id, day, {columns}) "  # noqa: S608
+                f"VALUES {', '.join([placeholders] * len(chunk))} "
+                f"ON CONFLICT (key_id, day) DO UPDATE SET {additions}",
+                params,
+            )
+
+
 # At most one write per key per minute, whatever the request rate.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 
@@ -260,8 +300,9 @@ def _apply_chunk(chunk_id: str, batches: dict[str, dict[str, str]], lock: ShardL
         lock.confirm()
         if not _claim_marker(chunk_id):
             return 0
-        rows, last_used = _aggregate(batches)
+        rows, key_rows, last_used = _aggregate(batches)
         _upsert_usage(rows)
+        _upsert_key_usage(key_rows)
         _apply_last_used(last_used)
     return len(rows)
 

@@ -101,6 +101,18 @@ type CreditsExhaustedError struct {
 
 func (e *CreditsExhaustedError) Unwrap() error { return e.QuotaExceededError }
 
+// KeyCapExceededError is a 429 key_cap_exceeded: this key's own monthly cap (set by you,
+// Keys.Update) is used up; your other keys keep working. It is not a rate limit: there is no
+// Retry-After and it is never retried. errors.As with a *QuotaExceededError matches it too.
+type KeyCapExceededError struct {
+	*QuotaExceededError
+	Cap   int
+	KeyID int64
+	Cost  int
+}
+
+func (e *KeyCapExceededError) Unwrap() error { return e.QuotaExceededError }
+
 // ConnectionError means no answer came (after the retries): the connection failed, or no
 // answer arrived within Options.Timeout (Timeout is then true).
 type ConnectionError struct {
@@ -161,6 +173,14 @@ func errorFromResponse(resp *Response, body map[string]interface{}) error {
 				QuotaExceededError: quota,
 				Balance:            stringField(body, "balance"),
 				BuyCreditsURL:      stringField(body, "buy_credits_url"),
+				Cost:               intField(body, "cost"),
+			}
+		}
+		if base.Code == "key_cap_exceeded" {
+			return &KeyCapExceededError{
+				QuotaExceededError: quota,
+				Cap:                intField(body, "cap"),
+				KeyID:              int64(intField(body, "key_id")),
 				Cost:               intField(body, "cost"),
 			}
 		}

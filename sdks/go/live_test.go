@@ -184,6 +184,26 @@ func TestLiveKeys(t *testing.T) {
 	if !strings.HasPrefix(key.Key, "ps_") {
 		t.Fatal(key.Key)
 	}
+	capped := must[*APIKey](t)(client.Keys.Update(ctx, key.ID, KeyUpdateParams{MonthlyUnitCap: Int64(5000), MonthlySpendCap: String("25.00")}))
+	if *capped.MonthlyUnitCap != 5000 || *capped.MonthlySpendCap != "25.00" || *capped.SpendCapUnits != 25004 {
+		t.Fatalf("caps %+v", capped)
+	}
+	kept := must[*APIKey](t)(client.Keys.Update(ctx, key.ID, KeyUpdateParams{RemoveMonthlySpendCap: true}))
+	if *kept.MonthlyUnitCap != 5000 || kept.MonthlySpendCap != nil {
+		t.Fatalf("kept %+v", kept)
+	}
+	fetched := must[*APIKey](t)(client.Keys.Retrieve(ctx, key.ID))
+	if fetched.Name != "sdk-go" || *fetched.MonthlyUnitCap != 5000 || fetched.UnitsUsed != 0 {
+		t.Fatalf("fetched %+v", fetched)
+	}
+	usage := must[*Usage](t)(client.Usage.Retrieve(ctx))
+	byKey := false
+	for _, row := range usage.ByKey {
+		byKey = byKey || (row.KeyID == key.ID && *row.MonthlyUnitCap == 5000)
+	}
+	if !byKey {
+		t.Fatalf("by_key %+v", usage.ByKey)
+	}
 	rotated := must[*NewAPIKey](t)(client.Keys.Rotate(ctx, key.ID, KeyRotateParams{GraceHours: 0}))
 	if rotated.ID == key.ID {
 		t.Fatal("rotation kept the id")
@@ -249,7 +269,8 @@ func TestLiveRefusalsAreTypedErrors(t *testing.T) {
 		t.Fatalf("bad key: %v", err)
 	}
 
-	free := freshFree(ctx, t, Options{})
+	var freeRetries []RetryEvent
+	free := freshFree(ctx, t, Options{OnRetry: func(e RetryEvent) { freeRetries = append(freeRetries, e) }})
 	_, err = free.Analytics.Retrieve(ctx)
 	var gated *FeatureNotInPlanError
 	if !errors.As(err, &gated) || gated.StatusCode != 403 || !strings.HasSuffix(gated.UpgradeURL, "/pricing/") || gated.Feature != "analytics" {
@@ -295,6 +316,21 @@ func TestLiveRefusalsAreTypedErrors(t *testing.T) {
 	if !errors.As(err, &asQuota) {
 		t.Fatalf("credits_exhausted is a QuotaExceededError too: %v", err)
 	}
+
+	own := must[*Page[APIKey]](t)(free.Keys.List(ctx)).Results[0]
+	must[*APIKey](t)(free.Keys.Update(ctx, own.ID, KeyUpdateParams{MonthlyUnitCap: Int64(1)}))
+	must[*Page[Pet]](t)(free.Pets.List(ctx, nil))
+	freeRetries = nil
+	_, err = free.Pets.List(ctx, nil)
+	var keyCap *KeyCapExceededError
+	if !errors.As(err, &keyCap) || keyCap.StatusCode != 429 || keyCap.Code != "key_cap_exceeded" || keyCap.Cap != 1 || keyCap.Used != 1 || keyCap.KeyID != own.ID || keyCap.PeriodEnd == "" || len(freeRetries) != 0 {
+		t.Fatalf("key cap: %v (%d retries)", err, len(freeRetries))
+	}
+	if !errors.As(err, &asQuota) {
+		t.Fatal("a key cap is a QuotaExceededError too")
+	}
+	must[*APIKey](t)(free.Keys.Update(ctx, own.ID, KeyUpdateParams{RemoveMonthlyUnitCap: true}))
+	must[*Page[Pet]](t)(free.Pets.List(ctx, nil))
 }
 
 func TestLiveCreateRetriedWithItsIdempotencyKey(t *testing.T) {

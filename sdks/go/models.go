@@ -135,6 +135,22 @@ type UsageCounts struct {
 	RefusedQuota     int64 `json:"refused_quota"`
 	RefusedFeature   int64 `json:"refused_feature"`
 	RefusedKey       int64 `json:"refused_key"`
+	RefusedKeyCap    int64 `json:"refused_key_cap"`
+}
+
+// KeyUsage is one key's usage this period (Usage.ByKey).
+type KeyUsage struct {
+	KeyID           int64   `json:"key_id"`
+	Name            string  `json:"name"`
+	Prefix          string  `json:"prefix"`
+	Active          bool    `json:"active"`
+	Calls           int64   `json:"calls"`
+	Units           int64   `json:"units"`
+	RefusedKeyCap   int64   `json:"refused_key_cap"`
+	MonthlyUnitCap  *int64  `json:"monthly_unit_cap"`
+	MonthlySpendCap *string `json:"monthly_spend_cap"`
+	// CapUnits is the cap enforced, in units (the lower of the two).
+	CapUnits *int64 `json:"cap_units"`
 }
 
 // EndpointUsage is one endpoint's usage.
@@ -170,6 +186,7 @@ type Usage struct {
 	Refused        int64           `json:"refused"`
 	ByEndpoint     []EndpointUsage `json:"by_endpoint"`
 	ByDay          []DayUsage      `json:"by_day"`
+	ByKey          []KeyUsage      `json:"by_key"`
 	EstimatedBill  *Quote          `json:"estimated_bill"`
 	Forecast       *Forecast       `json:"forecast"`
 }
@@ -220,6 +237,40 @@ type APIKey struct {
 	RevokedAt  *time.Time `json:"revoked_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
 	Active     bool       `json:"active"`
+	// MonthlyUnitCap is the units this key may use per period (nil: no cap).
+	MonthlyUnitCap *int64 `json:"monthly_unit_cap"`
+	// MonthlySpendCap is the dollars this key may spend per period, "25.00" (nil: no cap).
+	MonthlySpendCap *string `json:"monthly_spend_cap"`
+	// SpendCapUnits is the spend cap in units at the plan's prices.
+	SpendCapUnits *int64 `json:"spend_cap_units"`
+	// UnitsUsed is the billable units this key used this period.
+	UnitsUsed int64 `json:"units_used"`
+}
+
+// KeyUpdateParams sets a key's own monthly caps: a field left nil is kept; Remove… sends null,
+// which removes that cap. MonthlySpendCap is dollars as a string ("25.00"), on plans that bill
+// overage.
+type KeyUpdateParams struct {
+	MonthlyUnitCap        *int64
+	MonthlySpendCap       *string
+	RemoveMonthlyUnitCap  bool
+	RemoveMonthlySpendCap bool
+}
+
+// MarshalJSON sends only the caps given, and null for those removed.
+func (p KeyUpdateParams) MarshalJSON() ([]byte, error) {
+	body := map[string]interface{}{}
+	if p.RemoveMonthlyUnitCap {
+		body["monthly_unit_cap"] = nil
+	} else if p.MonthlyUnitCap != nil {
+		body["monthly_unit_cap"] = *p.MonthlyUnitCap
+	}
+	if p.RemoveMonthlySpendCap {
+		body["monthly_spend_cap"] = nil
+	} else if p.MonthlySpendCap != nil {
+		body["monthly_spend_cap"] = *p.MonthlySpendCap
+	}
+	return json.Marshal(body)
 }
 
 // NewAPIKey is a created or rotated key: Key is shown only in this answer.

@@ -26,6 +26,8 @@ var Operations = []Operation{
 	{"usage.retrieve", "GET", "/api/v1/usage", "Usage.Retrieve", true},
 	{"keys.list", "GET", "/api/v1/keys", "Keys.List", true},
 	{"keys.create", "POST", "/api/v1/keys", "Keys.Create", true},
+	{"keys.retrieve", "GET", "/api/v1/keys/{id}", "Keys.Retrieve", true},
+	{"keys.update", "PATCH", "/api/v1/keys/{id}", "Keys.Update", true},
 	{"keys.revoke", "DELETE", "/api/v1/keys/{id}", "Keys.Revoke", true},
 	{"keys.rotate", "POST", "/api/v1/keys/{id}/rotate", "Keys.Rotate", true},
 	{"billing.subscribe", "POST", "/api/v1/billing/subscribe", "Billing.Subscribe", true},

@@ -171,6 +171,21 @@ func (s *KeysService) Create(ctx context.Context, params KeyCreateParams, opts .
 	return result(out, err)
 }
 
+// Retrieve returns a key, with its caps and this period's UnitsUsed.
+func (s *KeysService) Retrieve(ctx context.Context, id int64, opts ...RequestOption) (*APIKey, error) {
+	out := &APIKey{}
+	_, err := s.client.do(ctx, call{name: "keys.retrieve", pathParams: idParam(id), opts: opts}, out)
+	return result(out, err)
+}
+
+// Update sets or removes a key's own monthly caps (see KeyUpdateParams). Past its cap the key
+// gets a *KeyCapExceededError; your other keys keep working.
+func (s *KeysService) Update(ctx context.Context, id int64, params KeyUpdateParams, opts ...RequestOption) (*APIKey, error) {
+	out := &APIKey{}
+	_, err := s.client.do(ctx, call{name: "keys.update", pathParams: idParam(id), body: params, opts: opts}, out)
+	return result(out, err)
+}
+
 // Revoke disables a key at once.
 func (s *KeysService) Revoke(ctx context.Context, id int64, opts ...RequestOption) (*Deleted, error) {
 	resp, err := s.client.do(ctx, call{name: "keys.revoke", pathParams: idParam(id), opts: opts}, nil)

@@ -174,6 +174,23 @@ declare namespace PetStore {
     refused_quota: number;
     refused_feature: number;
     refused_key: number;
+    refused_key_cap: number;
+  }
+
+  /** One key's usage this period (`Usage.by_key`). */
+  export interface KeyUsage {
+    key_id: number;
+    name: string;
+    prefix: string;
+    active: boolean;
+    calls: number;
+    units: number;
+    refused_key_cap: number;
+    monthly_unit_cap: number | null;
+    /** Dollars as a string ("25.00"). */
+    monthly_spend_cap: string | null;
+    /** The cap enforced, in units (the lower of the two). */
+    cap_units: number | null;
   }
 
   export interface Usage {
@@ -188,6 +205,7 @@ declare namespace PetStore {
     refused: number;
     by_endpoint: Array<UsageCounts & { endpoint: string }>;
     by_day: Array<UsageCounts & { date: string }>;
+    by_key: KeyUsage[];
     estimated_bill: Quote | null;
     forecast: Forecast;
   }
@@ -284,6 +302,14 @@ declare namespace PetStore {
     revoked_at: string | null;
     expires_at: string | null;
     active: boolean;
+    /** Units this key may use per period; null: no cap. */
+    monthly_unit_cap: number | null;
+    /** Dollars this key may spend per period, as a string ("25.00"); null: no cap. */
+    monthly_spend_cap: string | null;
+    /** The spend cap in units at the plan's prices. */
+    spend_cap_units: number | null;
+    /** Billable units this key used this period. */
+    units_used: number;
   }
 
   export interface NewApiKey extends ApiKey {
@@ -293,6 +319,13 @@ declare namespace PetStore {
 
   export interface KeyCreateParams {
     name?: string;
+  }
+
+  export interface KeyUpdateParams {
+    /** Units per period (a positive integer); null removes the cap. */
+    monthly_unit_cap?: number | null;
+    /** Dollars per period as a string ("25.00"; plans that bill overage); null removes it. */
+    monthly_spend_cap?: string | null;
   }
 
   export interface KeyRotateParams {
@@ -448,6 +481,8 @@ declare namespace PetStore {
     list(options?: RequestOptions): Promise<Page<ApiKey>>;
     listAll(options?: RequestOptions): AsyncIterableIterator<ApiKey>;
     create(params?: KeyCreateParams, options?: RequestOptions): Promise<WithResponse<NewApiKey>>;
+    retrieve(id: number, options?: RequestOptions): Promise<WithResponse<ApiKey>>;
+    update(id: number, params: KeyUpdateParams, options?: RequestOptions): Promise<WithResponse<ApiKey>>;
     revoke(id: number, options?: RequestOptions): Promise<WithResponse<Deleted>>;
     rotate(id: number, params?: KeyRotateParams, options?: RequestOptions): Promise<WithResponse<NewApiKey>>;
   }
@@ -540,6 +575,12 @@ declare namespace PetStore {
     /** Credits left, a decimal string in dollars. */
     readonly balance: string | null;
     readonly buyCreditsUrl: string | null;
+    readonly cost: number | null;
+  }
+  /** 429 key_cap_exceeded: this key's own monthly cap is used up. Never retried. */
+  export class KeyCapExceededError extends QuotaExceededError {
+    readonly cap: number | null;
+    readonly keyId: number | null;
     readonly cost: number | null;
   }
   export class APIConnectionError extends PetStoreError {

@@ -20,6 +20,7 @@ export const {
   RateLimitError,
   QuotaExceededError,
   CreditsExhaustedError,
+  KeyCapExceededError,
   APIConnectionError,
   APIConnectionTimeoutError,
   WebhookSignatureError,

@@ -29,7 +29,12 @@ def test_the_dashboard_tabs_come_from_the_apps_in_order():
         "Webhooks",
     ]
     keys = next(tab for tab in tabs if tab.label == "API keys")
-    assert keys.url_names == {"dashboard-keys", "dashboard-key-revoke", "dashboard-key-rotate"}
+    assert keys.url_names == {
+        "dashboard-keys",
+        "dashboard-key-revoke",
+        "dashboard-key-rotate",
+        "dashboard-key-caps",
+    }
 
 
 def test_a_page_marks_its_own_tab_current(owner):

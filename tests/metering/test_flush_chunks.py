@@ -214,7 +214,7 @@ def test_marks_and_batches_left_by_the_previous_release_are_flushed_once(clients
         r.sadd(store.LEGACY_BATCH_REGISTRY, old)
     # c's batch was applied by the old flush (its marker, one per batch then, and its rows).
     applied = f"{store.tag(c)}:batch:{ten_minutes_ago}-oldrelease{c}"
-    rows, _ = flush._aggregate({applied: r.hgetall(applied)})
+    rows, _, _ = flush._aggregate({applied: r.hgetall(applied)})
     with transaction.atomic():
         flush._upsert_usage(rows)
         FlushedBatch.objects.create(key=applied)

@@ -25,6 +25,8 @@ OPERATION_IDS = {
     ("GET", "/api/v1/usage"): "usage_retrieve",
     ("GET", "/api/v1/keys"): "keys_list",
     ("POST", "/api/v1/keys"): "keys_create",
+    ("GET", "/api/v1/keys/{pk}"): "keys_retrieve",
+    ("PATCH", "/api/v1/keys/{pk}"): "keys_update",
     ("DELETE", "/api/v1/keys/{pk}"): "keys_destroy",
     ("POST", "/api/v1/keys/{pk}/rotate"): "keys_rotate",
     ("POST", "/api/v1/billing/subscribe"): "billing_subscribe",
@@ -45,6 +47,7 @@ ERROR_COMPONENTS = {
     "ValidationError",
     "ParameterError",
     "RateLimitError",
+    "KeyCapError",
     "QuotaError",
     "CreditsError",
     "FeatureError",
@@ -106,6 +109,8 @@ def test_one_error_component_and_its_variants(schema):
         assert extra["required"], name
     rate = components["RateLimitError"]["allOf"][1]["properties"]
     assert {"limit", "window", "retry_after", "upgrade_url"} <= set(rate)
+    key_cap = components["KeyCapError"]["allOf"][1]
+    assert set(key_cap["required"]) == {"cap", "used", "cost", "key_id", "period_end"}
     quota = components["QuotaError"]["allOf"][1]["properties"]
     assert {"included", "used", "cost", "period_end", "upgrade_url"} <= set(quota)
     assert {"feature", "plan", "upgrade_url"} <= set(
@@ -134,11 +139,15 @@ def test_every_operation_documents_the_refusals_of_the_layers_it_crosses(schema)
             assert {"rate_limit_exceeded", "quota_exceeded", "credits_exhausted"} <= codes(
                 responses["429"]
             ), where
+            # A key's own cap counts units: operations that cost some can meet it.
+            capped = {"KeyCapError"} if operation["x-cost"] > 0 else set()
             assert error_components(responses["429"]) == {
                 "RateLimitError",
                 "QuotaError",
                 "CreditsError",
+                *capped,
             }, where
+            assert ("key_cap_exceeded" in codes(responses["429"])) is bool(capped), where
             assert "metering_unavailable" in codes(responses["503"]), where
             if "x-feature" in operation:
                 assert "feature_not_in_plan" in codes(responses["403"]), where
@@ -185,7 +194,9 @@ def test_every_metered_answer_documents_its_headers(schema):
                 # A read's answer always carries them; a write's may be a replay, sent unmetered.
                 assert headers["X-RateLimit-Limit"]["required"] is (method not in WRITES), where
             elif status == "429":
-                assert headers["Retry-After"]["required"], where
+                # key_cap_exceeded has no Retry-After: retrying does not help before the renewal.
+                capped = "key_cap_exceeded" in codes(response)
+                assert headers["Retry-After"]["required"] is not capped, where
                 assert all(headers[name]["required"] for name in RATE_HEADERS), where
             elif status in ("401", "413"):
                 assert not headers, where  # refused before metering counted anything

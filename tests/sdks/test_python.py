@@ -22,6 +22,7 @@ from petstore_sdk import (
     ConflictError,
     CreditsExhaustedError,
     FeatureNotInPlanError,
+    KeyCapExceededError,
     NotFoundError,
     PermissionDeniedError,
     PetStore,
@@ -145,6 +146,17 @@ def test_every_operation(make_client, sdk_world):
         assert len(keys.results) == 1 and keys.next is None
         key = await call(client.keys.create(name="sdk-py"))
         assert key.api_key.startswith("ps_")
+        capped = await call(
+            client.keys.update(key.id, monthly_unit_cap=5000, monthly_spend_cap=Decimal("25.00"))
+        )
+        assert (capped.monthly_unit_cap, capped.monthly_spend_cap) == (5000, Decimal("25.00"))
+        assert capped.spend_cap_units == 25_004 and capped.units_used == 0
+        kept = await call(client.keys.update(key.id, monthly_spend_cap=None))
+        assert (kept.monthly_unit_cap, kept.monthly_spend_cap) == (5000, None)
+        fetched = await call(client.keys.retrieve(key.id))
+        assert fetched.name == "sdk-py" and fetched.monthly_unit_cap == 5000
+        by_key = {row.key_id: row for row in (await call(client.usage.retrieve())).by_key}
+        assert by_key[key.id].monthly_unit_cap == 5000 and by_key[key.id].units == 0
         rotated = await call(client.keys.rotate(key.id, grace_hours=0))
         listed = {k.id: k for k in await collect(client.keys.list_all())}
         assert listed[key.id].active is False and listed[rotated.id].active is True
@@ -228,6 +240,25 @@ def test_refusals_are_typed_errors(make_client, sdk_world):
         assert credits.value.code == "credits_exhausted" and credits.value.balance == Decimal("0")
         assert credits.value.buy_credits_url.endswith("/dashboard/billing/#credits")
         assert retries == []  # spent credits are not retried
+
+        own_key = (await call(free.keys.list())).results[0]
+        await call(free.keys.update(own_key.id, monthly_unit_cap=1))
+        capped = make_client(api_key=registration.api_key, on_retry=retries.append)
+        await call(capped.pets.list())
+        with pytest.raises(KeyCapExceededError) as key_cap:
+            await call(capped.pets.list())
+        error = key_cap.value
+        assert (error.status_code, error.code, error.cap, error.used) == (
+            429,
+            "key_cap_exceeded",
+            1,
+            1,
+        )
+        assert error.key_id == own_key.id and error.period_end
+        assert isinstance(error, QuotaExceededError)
+        assert retries == []  # not a rate limit: never retried
+        await call(free.keys.update(own_key.id, monthly_unit_cap=None))
+        assert (await call(capped.pets.list())).last_response.status_code == 200
 
     run(flow)
 

@@ -100,6 +100,21 @@ class CreditsExhaustedError extends QuotaExceededError {
   }
 }
 
+/**
+ * 429 `key_cap_exceeded`: this key's own monthly cap (set by you, `keys.update`) is used up; your
+ * other keys keep working. Not a rate limit: no Retry-After, never retried; it lasts until
+ * `periodEnd` or until you raise the cap.
+ */
+class KeyCapExceededError extends QuotaExceededError {
+  constructor(init) {
+    super(init);
+    const body = init.body || {};
+    this.cap = body.cap != null ? body.cap : null;
+    this.keyId = body.key_id != null ? body.key_id : null;
+    this.cost = body.cost != null ? body.cost : null;
+  }
+}
+
 /** No answer: the connection failed (after the retries). `cause` is the underlying error. */
 class APIConnectionError extends PetStoreError {
   constructor(message, { cause } = {}) {
@@ -129,6 +144,7 @@ function errorFromResponse({ status, body, headers, lastResponse, retryAfter }) 
   if (status === 400 && code === 'validation_error') return new ValidationError(init);
   if (status === 429) {
     if (code === 'credits_exhausted') return new CreditsExhaustedError(init);
+    if (code === 'key_cap_exceeded') return new KeyCapExceededError(init);
     return QUOTA_CODES.has(code) ? new QuotaExceededError(init) : new RateLimitError(init);
   }
   return new APIError(init);
@@ -146,6 +162,7 @@ module.exports = {
   RateLimitError,
   QuotaExceededError,
   CreditsExhaustedError,
+  KeyCapExceededError,
   APIConnectionError,
   APIConnectionTimeoutError,
   errorFromResponse,

@@ -19,6 +19,8 @@ const OPERATIONS = Object.freeze([
   { name: 'usage.retrieve', method: 'GET', path: '/api/v1/usage' },
   { name: 'keys.list', method: 'GET', path: '/api/v1/keys' },
   { name: 'keys.create', method: 'POST', path: '/api/v1/keys' },
+  { name: 'keys.retrieve', method: 'GET', path: '/api/v1/keys/{id}' },
+  { name: 'keys.update', method: 'PATCH', path: '/api/v1/keys/{id}' },
   { name: 'keys.revoke', method: 'DELETE', path: '/api/v1/keys/{id}' },
   { name: 'keys.rotate', method: 'POST', path: '/api/v1/keys/{id}/rotate' },
   { name: 'billing.subscribe', method: 'POST', path: '/api/v1/billing/subscribe' },

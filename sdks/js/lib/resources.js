@@ -174,6 +174,20 @@ class Keys extends Resource {
     return call(this._client, 'keys.create', { body: params || {}, options });
   }
 
+  /** A key, with its caps and this period's `units_used`. */
+  retrieve(id, options) {
+    return call(this._client, 'keys.retrieve', { params: { id }, options });
+  }
+
+  /**
+   * Set a key's own monthly caps: `monthly_unit_cap` (units) and `monthly_spend_cap` (dollars as
+   * a string, "25.00"; plans that bill overage). `null` removes a cap; one left out is kept. Past
+   * its cap the key gets a KeyCapExceededError; your other keys keep working.
+   */
+  update(id, params, options) {
+    return call(this._client, 'keys.update', { params: { id }, body: params || {}, options });
+  }
+
   revoke(id, options) {
     return remove(this._client, 'keys.revoke', id, options);
   }

@@ -107,6 +107,14 @@ test('keys: list, create, rotate, revoke', { skip }, async () => {
   assert.equal(before.next, null);
   const key = await client.keys.create({ name: 'sdk-js' });
   assert.match(key.api_key, /^ps_(live|test)_/);
+  const capped = await client.keys.update(key.id, { monthly_unit_cap: 5000, monthly_spend_cap: '25.00' });
+  assert.deepEqual([capped.monthly_unit_cap, capped.monthly_spend_cap, capped.spend_cap_units], [5000, '25.00', 25004]);
+  const kept = await client.keys.update(key.id, { monthly_spend_cap: null });
+  assert.deepEqual([kept.monthly_unit_cap, kept.monthly_spend_cap], [5000, null]);
+  const fetched = await client.keys.retrieve(key.id);
+  assert.deepEqual([fetched.name, fetched.monthly_unit_cap, fetched.units_used], ['sdk-js', 5000, 0]);
+  const usage = await client.usage.retrieve();
+  assert.equal(usage.by_key.find((row) => row.key_id === key.id).monthly_unit_cap, 5000);
   const rotated = await client.keys.rotate(key.id, { grace_hours: 0 });
   assert.notEqual(rotated.id, key.id);
   const listed = [];
@@ -198,6 +206,19 @@ test('refusals become typed errors', { skip }, async () => {
   assert.equal(credits.balance, '0.00');
   assert.match(credits.buyCreditsUrl, /\/dashboard\/billing\/#credits$/);
   assert.equal(retries.length, 0, 'spent credits are not retried');
+
+  const [ownKey] = (await free.keys.list()).results;
+  await free.keys.update(ownKey.id, { monthly_unit_cap: 1 });
+  const capped = new PetStore({ apiKey: free.apiKey, onRetry: (e) => retries.push(e) });
+  await capped.pets.list();
+  const keyCap = await capped.pets.list().catch((e) => e);
+  assert.ok(keyCap instanceof PetStore.KeyCapExceededError, keyCap);
+  assert.ok(keyCap instanceof PetStore.QuotaExceededError);
+  assert.deepEqual([keyCap.status, keyCap.code, keyCap.cap, keyCap.used, keyCap.keyId], [429, 'key_cap_exceeded', 1, 1, ownKey.id]);
+  assert.ok(keyCap.periodEnd);
+  assert.equal(retries.length, 0, 'a key cap is not a rate limit: never retried');
+  await free.keys.update(ownKey.id, { monthly_unit_cap: null });
+  assert.equal((await capped.pets.list()).lastResponse.status, 200);
 });
 
 test('a create retried with its Idempotency-Key makes one pet and one charge', { skip }, async () => {

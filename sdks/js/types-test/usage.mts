@@ -42,6 +42,11 @@ async function main(): Promise<void> {
   }
   const key = await client.keys.create({ name: 'ci' });
   const raw: string = key.api_key;
+  const capped = await client.keys.update(key.id, { monthly_unit_cap: 5000, monthly_spend_cap: '25.00' });
+  const cap: number | null = capped.monthly_unit_cap;
+  const units: number = (await client.keys.retrieve(key.id)).units_used;
+  void cap;
+  void units;
   await client.keys.rotate(key.id, { grace_hours: 1 });
   await client.keys.revoke(key.id);
   const sub = await client.billing.subscribe({ plan: 'pro', payment_method: 'pm_card_visa' });

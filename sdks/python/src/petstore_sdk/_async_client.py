@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -207,6 +208,29 @@ class Keys(_Resource):
         body = _base.pet_body(name=name)
         return await self._client._call(
             "keys.create", NewApiKey, json=body, idempotency_key=idempotency_key
+        )
+
+    async def retrieve(self, id: int) -> ApiKey:
+        """A key, with its caps and this period's `units_used`."""
+        return await self._client._call("keys.retrieve", ApiKey, path_params={"id": id})
+
+    async def update(
+        self,
+        id: int,
+        *,
+        monthly_unit_cap: int | None = _base.NOT_GIVEN,
+        monthly_spend_cap: Decimal | str | None = _base.NOT_GIVEN,
+        idempotency_key: str | None = None,
+    ) -> ApiKey:
+        """Set a key's own monthly caps: `monthly_unit_cap` in units, `monthly_spend_cap` in
+        dollars (plans that bill overage). None removes a cap; one left out is kept. Past its
+        cap the key gets KeyCapExceededError; your other keys keep working."""
+        return await self._client._call(
+            "keys.update",
+            ApiKey,
+            path_params={"id": id},
+            json=_base.key_caps_body(monthly_unit_cap, monthly_spend_cap),
+            idempotency_key=idempotency_key,
         )
 
     async def revoke(self, id: int, *, idempotency_key: str | None = None) -> Deleted:

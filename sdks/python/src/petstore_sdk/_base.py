@@ -210,6 +210,30 @@ def reason_of(error: APIError) -> str:
     return "rate_limited" if error.status_code == 429 else "unavailable"
 
 
+class _NotGiven:
+    """A field left out of an update (None sends null: it removes the value)."""
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+NOT_GIVEN: Any = _NotGiven()
+
+
+def key_caps_body(monthly_unit_cap: Any, monthly_spend_cap: Any) -> dict[str, Any]:
+    """The body of `keys.update`: the caps given, None as null (removes the cap); a spend cap
+    as a string of dollars ("25.00")."""
+    body: dict[str, Any] = {}
+    if monthly_unit_cap is not NOT_GIVEN:
+        body["monthly_unit_cap"] = monthly_unit_cap
+    if monthly_spend_cap is not NOT_GIVEN:
+        body["monthly_spend_cap"] = None if monthly_spend_cap is None else str(monthly_spend_cap)
+    return body
+
+
 def pet_body(**fields: Any) -> dict[str, Any]:
     """The fields given (None means: not given)."""
     return {k: v for k, v in fields.items() if v is not None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -200,6 +201,29 @@ class Keys(_Resource):
         body = _base.pet_body(name=name)
         return self._client._call(
             "keys.create", NewApiKey, json=body, idempotency_key=idempotency_key
+        )
+
+    def retrieve(self, id: int) -> ApiKey:
+        """A key, with its caps and this period's `units_used`."""
+        return self._client._call("keys.retrieve", ApiKey, path_params={"id": id})
+
+    def update(
+        self,
+        id: int,
+        *,
+        monthly_unit_cap: int | None = _base.NOT_GIVEN,
+        monthly_spend_cap: Decimal | str | None = _base.NOT_GIVEN,
+        idempotency_key: str | None = None,
+    ) -> ApiKey:
+        """Set a key's own monthly caps: `monthly_unit_cap` in units, `monthly_spend_cap` in
+        dollars (plans that bill overage). None removes a cap; one left out is kept. Past its
+        cap the key gets KeyCapExceededError; your other keys keep working."""
+        return self._client._call(
+            "keys.update",
+            ApiKey,
+            path_params={"id": id},
+            json=_base.key_caps_body(monthly_unit_cap, monthly_spend_cap),
+            idempotency_key=idempotency_key,
         )
 
     def revoke(self, id: int, *, idempotency_key: str | None = None) -> Deleted:

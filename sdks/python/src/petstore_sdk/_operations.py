@@ -31,6 +31,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("usage.retrieve", "GET", "/api/v1/usage"),
     Operation("keys.list", "GET", "/api/v1/keys"),
     Operation("keys.create", "POST", "/api/v1/keys"),
+    Operation("keys.retrieve", "GET", "/api/v1/keys/{id}"),
+    Operation("keys.update", "PATCH", "/api/v1/keys/{id}"),
     Operation("keys.revoke", "DELETE", "/api/v1/keys/{id}"),
     Operation("keys.rotate", "POST", "/api/v1/keys/{id}/rotate"),
     Operation("billing.subscribe", "POST", "/api/v1/billing/subscribe"),

@@ -115,6 +115,21 @@ class CreditsExhaustedError(QuotaExceededError):
         self.cost: int | None = self.body.get("cost")
 
 
+class KeyCapExceededError(QuotaExceededError):
+    """429 key_cap_exceeded: this key's own monthly cap (set by you, `keys.update`) is used up;
+    your other keys keep working. Not a rate limit: never retried (there is no Retry-After),
+    it lasts until `period_end` or until you raise the cap."""
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.cap: int | None = self.body.get("cap")
+        self.key_id: int | None = self.body.get("key_id")
+        self.cost: int | None = self.body.get("cost")
+
+
+KeyCapExceeded = KeyCapExceededError
+
+
 class APIConnectionError(PetStoreError):
     """No answer came (after the retries); the cause is chained (`__cause__`)."""
 
@@ -150,6 +165,8 @@ def error_from_response(
     if status_code == 429:
         if code == "credits_exhausted":
             return CreditsExhaustedError(message, retry_after=retry_after, **kwargs)
+        if code == "key_cap_exceeded":
+            return KeyCapExceededError(message, retry_after=retry_after, **kwargs)
         if code in QUOTA_CODES:
             return QuotaExceededError(message, retry_after=retry_after, **kwargs)
         return RateLimitError(message, retry_after=retry_after, **kwargs)

@@ -141,6 +141,7 @@ class UsageCounts:
     refused_quota: int = 0
     refused_feature: int = 0
     refused_key: int = 0
+    refused_key_cap: int = 0
 
 
 @dataclass
@@ -166,6 +167,22 @@ class PlanSummary:
     overage_policy: str
 
 
+@dataclass
+class KeyUsage:
+    """One key's usage this period (`Usage.by_key`)."""
+
+    key_id: int
+    name: str
+    prefix: str
+    active: bool
+    calls: int
+    units: int
+    refused_key_cap: int = 0
+    monthly_unit_cap: int | None = None
+    monthly_spend_cap: Decimal | None = None
+    cap_units: int | None = None  # the cap enforced, in units (the lower of the two)
+
+
 @dataclass(kw_only=True)
 class Usage(Model):
     period: Period
@@ -181,9 +198,14 @@ class Usage(Model):
     by_day: list[DayUsage]
     estimated_bill: Quote | None
     forecast: Forecast | None = None
+    by_key: list[KeyUsage] = field(default_factory=list)
 
     @classmethod
     def _convert(cls, data):
+        data["by_key"] = [
+            KeyUsage(**{**row, "monthly_spend_cap": _money(row.get("monthly_spend_cap"))})
+            for row in data.get("by_key", [])
+        ]
         data["period"] = Period(_dt(data["period"]["start"]), _dt(data["period"]["end"]))
         data["plan"] = PlanSummary(**data["plan"])
         data["by_endpoint"] = [EndpointUsage(**row) for row in data.get("by_endpoint", [])]
@@ -255,11 +277,16 @@ class ApiKey(Model):
     revoked_at: datetime | None
     expires_at: datetime | None
     active: bool
+    monthly_unit_cap: int | None = None  # units per period; None: no cap
+    monthly_spend_cap: Decimal | None = None  # USD per period; None: no cap
+    spend_cap_units: int | None = None  # the spend cap in units at the plan's prices
+    units_used: int = 0  # billable units this period
 
     @classmethod
     def _convert(cls, data):
         for name in ("created_at", "last_used_at", "revoked_at", "expires_at"):
             data[name] = _dt(data.get(name))
+        data["monthly_spend_cap"] = _money(data.get("monthly_spend_cap"))
         return data
 
 
