@@ -21,7 +21,7 @@ from core.navigation import upgrade_url
 
 MAX_ROTATION_GRACE = timedelta(days=7)
 # Plans on which a key may have a spend cap: those billing usage above the quota.
-SPEND_CAP_POLICIES = (OveragePolicy.BILL,)
+SPEND_CAP_POLICIES = (OveragePolicy.BILL, OveragePolicy.PREPAID)
 UNSET: object = object()
 
 

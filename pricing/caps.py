@@ -1,7 +1,7 @@
 """A key's spend cap in units: what metering enforces (metering knows no money).
 
 A customer may cap what one API key spends per period, in dollars (accounts.ApiKey's
-`monthly_spend_cap`, on plans that bill overage). The admission script counts units, so the cap
+`monthly_spend_cap`, on plans that bill overage or spend prepaid credits). The admission script counts units, so the cap
 is translated here, with the rating engine, into the largest number of units whose usage charge
 stays within it, and stored on the key (`spend_cap_units`) when the cap is set, when the
 customer changes plan and when an operator edits the plan (receivers below). docs/keys.md.
@@ -33,7 +33,9 @@ def spend_cap_units(plan: Any, cap: Decimal) -> int | None:
     """The most units a key may use so that their usage charge on `plan` is at most `cap`
     dollars; None when the spend cap cannot bind (a plan that does not bill overage, custom
     pricing, free usage, or invalid pricing)."""
-    if plan.overage_policy != OveragePolicy.BILL or plan.monthly_price is None:
+    if plan.overage_policy not in (OveragePolicy.BILL, OveragePolicy.PREPAID):
+        return None
+    if plan.monthly_price is None:
         return None
     try:
         terms = PlanTerms(

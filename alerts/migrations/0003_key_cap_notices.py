@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_key_caps'),
+        ('accounts', '0005_key_caps'),
         ('alerts', '0002_forecasts_and_webhooks'),
     ]
 

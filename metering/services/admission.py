@@ -381,7 +381,8 @@ def _credits_exhausted(customer_id, rule, period, limit, remaining, period_units
 
 
 def _refuse(status, rule, plan, period, limit, remaining, wait_or_reset, period_units, grant):
-    if status == KEY_CAP_EXCEEDED:  # the key's own cap: wait_or_reset is the cap, period_units the key's units
+    if status == KEY_CAP_EXCEEDED:
+        # The key's own cap: wait_or_reset is the cap, period_units the key's units.
         cap, used = wait_or_reset, period_units
         raise KeyCapExceeded(
             f"This API key (id {grant.key_id}) has used {used} of its monthly cap of {cap} "

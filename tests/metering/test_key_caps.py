@@ -262,6 +262,8 @@ def test_spend_cap_units_price_with_the_engine():
     # buys 1,000 more at $0.001.
     assert spend_cap_units(Plan, Decimal("10.00")) == 1004
     assert spend_cap_units(Plan, Decimal("11.00")) == 2004
+    Plan.overage_policy = "prepaid"  # credits pay the usage: a key's spend binds the same way
+    assert spend_cap_units(Plan, Decimal("10.00")) == 1004
     Plan.pricing = {}
     assert spend_cap_units(Plan, Decimal("1.00")) is None  # free usage: nothing to cap
     Plan.overage_policy = "block"

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_key_caps'),
-        ('metering', '0007_webhook_endpoints'),
+        ('accounts', '0005_key_caps'),
+        ('metering', '0008_credits_endpoints'),
     ]
 
     operations = [

@@ -9,6 +9,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("metering", "0008_key_usage")]
+    dependencies = [("metering", "0009_key_usage")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_planchange_history_index'),
+        ('accounts', '0004_plan_monthly_credit_prepaid'),
     ]
 
     operations = [
