@@ -5,7 +5,7 @@ from decimal import Decimal
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from accounts.models import ApiKey, Customer, Plan
+from accounts.models import ApiKey, Customer, Plan, PlanChange
 
 DEFAULT_PLAN_SLUG = "free"
 
@@ -25,6 +25,18 @@ def plan_mrr(plan: Plan | None) -> Decimal:
     if plan is None or plan.monthly_price is None:
         return Decimal("0.00")
     return plan.monthly_price
+
+
+def customer_on_trial(customer: Customer) -> bool:
+    """The customer's current plan came with a free trial that has not ended or been paid for
+    yet: its last plan change is a `trial` to that plan (billing records the trial's end)."""
+    last = (
+        PlanChange.objects.filter(customer_id=customer.pk)
+        .order_by("-changed_at", "-id")
+        .values_list("reason", "to_plan_id")
+        .first()
+    )
+    return last is not None and last[0] == "trial" and last[1] == customer.plan_id
 
 
 def customer_for_user(user) -> Customer | None:

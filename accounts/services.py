@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,7 +13,7 @@ from django.utils import timezone
 from accounts import keys
 from accounts.errors import EmailTaken, KeyLimitReached
 from accounts.models import ApiKey, Customer, Plan, PlanChange
-from accounts.selectors import active_keys, default_plan, plan_mrr
+from accounts.selectors import active_keys, customer_on_trial, default_plan, plan_mrr
 from accounts.signals import customer_access_changed
 from core.events import domain_event_emit
 from core.navigation import upgrade_url
@@ -128,18 +129,25 @@ def api_key_rotate(*, api_key: ApiKey, grace: timedelta = timedelta(0)) -> tuple
 def customer_change_plan(
     *, customer: Customer, plan: Plan, reason: str = "self_serve", when=None
 ) -> Customer:
-    """Move a customer to a plan and record the change (with its MRR) in the history."""
+    """Move a customer to a plan and record the change (with its MRR) in the history.
+
+    Trials: a move with reason `trial` brings no MRR (a trialing plan is not paid yet); a move
+    away from a plan still on its trial takes none away and is recorded as `trial_ended`
+    (`trial_convert` records the trial turning into a paid subscription)."""
     locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
     if locked.plan_id == plan.pk:
         return locked
     when = when or timezone.now()
     previous = locked.plan
+    trialing = customer_on_trial(locked)
+    if trialing and reason != "trial":
+        reason = "trial_ended"
     change = PlanChange.objects.create(
         customer=locked,
         from_plan=locked.plan,
         to_plan=plan,
-        from_mrr=plan_mrr(locked.plan),
-        to_mrr=plan_mrr(plan),
+        from_mrr=Decimal("0.00") if trialing else plan_mrr(locked.plan),
+        to_mrr=Decimal("0.00") if reason == "trial" else plan_mrr(plan),
         reason=reason,
         changed_at=when,
     )
@@ -162,6 +170,37 @@ def customer_change_plan(
         created=when,
     )
     return locked
+
+
+def trial_convert(*, customer: Customer, when=None) -> PlanChange | None:
+    """The customer's trial became a paid subscription on the same plan: its MRR starts now
+    (a `trial_converted` change). Idempotent: None when the customer is not on a trial."""
+    locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
+    if not customer_on_trial(locked):
+        return None
+    when = when or timezone.now()
+    change = PlanChange.objects.create(
+        customer=locked,
+        from_plan=locked.plan,
+        to_plan=locked.plan,
+        from_mrr=Decimal("0.00"),
+        to_mrr=plan_mrr(locked.plan),
+        reason="trial_converted",
+        changed_at=when,
+    )
+    domain_event_emit(
+        customer_id=locked.pk,
+        event_type="plan.changed",
+        source=f"plan-change:{change.pk}",
+        data={
+            "from_plan": locked.plan.slug,
+            "to_plan": locked.plan.slug,
+            "reason": "trial_converted",
+            "changed_at": when.isoformat(),
+        },
+        created=when,
+    )
+    return change
 
 
 def customer_record_first_call(*, customer_id: int, when) -> bool:

@@ -6,6 +6,7 @@ from billing.dunning import dunning_run
 from billing.meter_errors import meter_reports_retry
 from billing.periods import billing_period_close
 from billing.reporting import usage_report_to_stripe
+from billing.trials import trial_reminders_due
 
 
 @shared_task(name="billing.tasks.report_usage_to_stripe", ignore_result=True)
@@ -36,3 +37,9 @@ def dunning() -> dict:
 def close_billing_periods() -> dict | None:
     result = billing_period_close()
     return None if result is None else {"period": result.period, "created": result.created}
+
+
+@shared_task(name="billing.tasks.send_trial_reminders", ignore_result=True)
+def send_trial_reminders() -> dict:
+    """Trial-ending reminders the `trial_will_end` webhook did not send (once each)."""
+    return {"sent": trial_reminders_due()}

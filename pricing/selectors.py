@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from accounts.models import Customer, Plan
+from accounts.selectors import customer_on_trial
 from metering.models import Endpoint
 from metering.selectors import UsageBreakdown
 from pricing.engine import (
@@ -112,7 +113,8 @@ def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, A
     answers, and the error is logged."""
     usage = Usage(units=breakdown.total.units, calls=calls_by_class(breakdown))
     try:
-        quote = quote_for_plan(customer.plan, usage)
+        # On a free trial, nothing is billed for the period (a `trial` line says so).
+        quote = quote_for_plan(customer.plan, usage, trial=customer_on_trial(customer))
     except PricingError:
         logger.exception("pricing: plan %s has an invalid pricing definition", customer.plan.slug)
         return None
