@@ -298,4 +298,5 @@ def test_the_quote_endpoint_is_in_the_openapi_schema(client):
         "read",
         "write",
         "image",
+        "promotion_code",
     }
