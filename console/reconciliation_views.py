@@ -61,6 +61,10 @@ def reconciliation_page(request):
                     "invoiced": money(cents_to_dollars(row["invoiced_cents"])),
                     "quoted": money(cents_to_dollars(row["quoted_cents"])),
                     "drift_money": money(cents_to_dollars(row["drift_cents"])),
+                    # Cached results from before discounts were shown have no such key.
+                    "discounts": money(cents_to_dollars(-row.get("discount_cents", 0)))
+                    if row.get("discount_cents")
+                    else "–",
                     "drifting": bool(row["drift_units"] or row["drift_cents"]),
                 }
                 for row in result["customers"]
