@@ -75,17 +75,21 @@ if phase == "before":
         call_command("migrate", app, *([name] if name else []), verbosity=0)
     # Today's seed_demo fills the old layout: the columns later migrations added (billing 0004:
     # a payment failure's own retry count and resolution) are left out of its inserts.
+    # (accounts 0004: a plan's trial_days) likewise.
+    from accounts.models import Plan
     from billing.models import PaymentFailure
 
-    opts = PaymentFailure._meta
-    saved = list(opts.local_fields)
-    opts.local_fields[:] = [f for f in saved if f.name not in ("retries", "resolution")]
-    opts._expire_cache()
+    later = {PaymentFailure: ("retries", "resolution"), Plan: ("trial_days",)}
+    saved = {model: list(model._meta.local_fields) for model in later}
+    for model, names in later.items():
+        model._meta.local_fields[:] = [f for f in saved[model] if f.name not in names]
+        model._meta._expire_cache()
     try:
         call_command("seed_demo", customers=60, months=3, seed=7, until="2026-10-20", verbosity=0)
     finally:
-        opts.local_fields[:] = saved
-        opts._expire_cache()
+        for model in later:
+            model._meta.local_fields[:] = saved[model]
+            model._meta._expire_cache()
     from django.contrib.admin.models import CHANGE, LogEntry
     from django.contrib.auth.models import Group, Permission, User
     from django.contrib.contenttypes.models import ContentType
@@ -170,9 +174,10 @@ def test_a_database_of_the_old_layout_migrates_with_every_row(scratch_database):
 
     after = _run(scratch_database, "after", AFTER)
     # Not a row lost or added, content types included, but for the models added since
-    # (billing 0004: Installation, PeriodClose, EventDestination, ThinEvent; alerts 0002:
-    # PeriodNotice, WebhookEndpoint, WebhookEvent, WebhookDelivery), 4 permissions each.
-    new_models = 4 + len(ALERTS_MODELS_ADDED)
+    # (billing 0004: Installation, PeriodClose, EventDestination, ThinEvent; billing 0005:
+    # Trial; alerts 0002: PeriodNotice, WebhookEndpoint, WebhookEvent, WebhookDelivery), 4
+    # permissions each.
+    new_models = 5 + len(ALERTS_MODELS_ADDED)
     expected = {
         **counts,
         "django_content_type": counts["django_content_type"] + new_models,
