@@ -61,7 +61,9 @@ class Discount:
     def to_dict(self) -> dict[str, str | int | None]:
         return {
             "code": self.code,
-            "percent_off": None if self.percent_off is None else format(self.percent_off, "f"),
+            "percent_off": (
+                None if self.percent_off is None else format(self.percent_off.normalize(), "f")
+            ),
             "amount_off": None if self.amount_off is None else f"{self.amount_off:.2f}",
             "duration": self.duration,
             "duration_in_months": self.duration_in_months,
