@@ -140,7 +140,8 @@
   var numberFormat = new Intl.NumberFormat("en-US");
   var moneyFormat = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
 
-  function money(text) { return moneyFormat.format(Number(text)); }
+  // A negative amount (a discount) with a true minus sign, as the server renders it.
+  function money(text) { return moneyFormat.format(Number(text)).replace(/^-/, "\u2212"); }
 
   function renderQuote(card, quote) {
     var total = card.querySelector("[data-quote-total]");
