@@ -132,8 +132,9 @@ def customer_change_plan(
     """Move a customer to a plan and record the change (with its MRR) in the history.
 
     Trials: a move with reason `trial` brings no MRR (a trialing plan is not paid yet); a move
-    away from a plan still on its trial takes none away and is recorded as `trial_ended`
-    (`trial_convert` records the trial turning into a paid subscription)."""
+    away from a plan still on its trial takes none away: `trial_converted` to a paid plan,
+    `trial_ended` to a free one (`trial_convert` records the trial going on into its paid
+    period on the same plan)."""
     locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
     if locked.plan_id == plan.pk:
         return locked
@@ -141,7 +142,9 @@ def customer_change_plan(
     previous = locked.plan
     trialing = customer_on_trial(locked)
     if trialing and reason != "trial":
-        reason = "trial_ended"
+        # Off the trial: to a paid plan (a change of plan during the trial ends it, paid), or
+        # back to a free one.
+        reason = "trial_converted" if plan.is_paid else "trial_ended"
     change = PlanChange.objects.create(
         customer=locked,
         from_plan=locked.plan,

@@ -167,3 +167,19 @@ def test_a_card_added_during_the_trial_continues_into_paid(owner, clock, webhook
     # Delivered again, the events change nothing.
     webhooks.skip_all()
     assert PlanChange.objects.filter(customer=owner.customer).count() == 3  # signup, trial, paid
+
+
+@pytest.mark.django_db
+def test_changing_plan_during_the_trial_ends_it_paid(owner, stripe_server):
+    sub_id = start_trial(owner)["subscription"]["subscription_id"]
+    response = owner.post(
+        SUBSCRIBE, {"plan": "business", "payment_method": "pm_card_visa"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["subscription"]["status"] == "active"
+    assert stripe.Subscription.retrieve(sub_id).trial_end is not None
+    assert plan_of(owner.customer) == "business"
+    last = PlanChange.objects.filter(customer=owner.customer).order_by("-changed_at", "-id")[0]
+    assert (last.reason, last.from_mrr, last.to_mrr) == ("trial_converted", 0, 199)
+    paid = [i for i in stripe.Invoice.list(subscription=sub_id).data if i.amount_paid > 0]
+    assert paid  # the new plan is paid for from now
