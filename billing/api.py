@@ -162,7 +162,7 @@ class SubscribeApi(APIView):
             state = billing_services.subscription_change(
                 customer=customer, plan=plan, payment_method=payment_method, discounts=discounts
             )
-        promotion_redeemed(promotion)
+        promotion_redeemed(promotion, customer)
         customer.refresh_from_db()
         body = {
             "plan": customer.plan.slug,

@@ -155,13 +155,14 @@ def _others_end(customer: Customer, keep: str) -> None:
         stripe_call(stripe.Subscription.cancel, subscription.id, invoice_now=True, prorate=True)
 
 
-def _redemptions_count(session: Any) -> None:
-    """A promotion code typed on the Checkout page: its redemption count, re-read from Stripe."""
+def _redemptions_count(session: Any, customer: Customer) -> None:
+    """A promotion code typed on the Checkout page: the customer's redemption, and its count
+    re-read from Stripe."""
     for discount in session.discounts or []:
         code_id = discount.promotion_code if "promotion_code" in discount else None
         if code_id:
             promotion_redeemed(
-                PromotionCode.objects.filter(stripe_promotion_code_id=code_id).first()
+                PromotionCode.objects.filter(stripe_promotion_code_id=code_id).first(), customer
             )
 
 
@@ -184,5 +185,5 @@ def checkout_session_complete(*, session_id: str, customer: Customer | None = No
     elif session.mode == "subscription" and session.subscription:
         _others_end(owner, keep=session.subscription)
         customer_plan_sync(customer=owner, reason="checkout")
-        _redemptions_count(session)
+        _redemptions_count(session, owner)
     return session

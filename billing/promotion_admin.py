@@ -8,7 +8,7 @@ from django.contrib import admin, messages
 
 from billing.promotions import promotion_code_sync
 from core.errors import ApplicationError
-from pricing.models import PromotionCode
+from pricing.models import PromotionCode, PromotionRedemption
 
 TERMS = [
     "code",
@@ -21,8 +21,18 @@ TERMS = [
 ]
 
 
+class RedemptionInline(admin.TabularInline):
+    model = PromotionRedemption
+    extra = 0
+    fields = ["customer", "redeemed_at"]
+    readonly_fields = fields
+    can_delete = False
+    max_num = 0
+
+
 @admin.register(PromotionCode)
 class PromotionCodeAdmin(admin.ModelAdmin):
+    inlines = [RedemptionInline]
     list_display = [
         "code",
         "percent_off",

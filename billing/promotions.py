@@ -15,10 +15,11 @@ from typing import Any
 import stripe
 from django.db import transaction
 
+from accounts.models import Customer
 from billing.installation import stripe_key
 from billing.stripe_api import stripe_call
 from billing.stripe_catalog import CURRENCY
-from pricing.models import PromotionCode
+from pricing.models import PromotionCode, PromotionRedemption
 from pricing.promotions import promotion_code_redeemable
 
 logger = logging.getLogger(__name__)
@@ -82,11 +83,15 @@ def promotion_discounts(code: str | None) -> tuple[PromotionCode | None, list[di
     return promotion, [{"promotion_code": promotion.stripe_promotion_code_id}]
 
 
-def promotion_redeemed(promotion: PromotionCode | None) -> None:
-    """After a redemption: the count as Stripe has it (what the quote checks `max_redemptions`
-    against). Best effort: Stripe refuses an over-redemption itself."""
+def promotion_redeemed(promotion: PromotionCode | None, customer: Customer | None = None) -> None:
+    """After a redemption: the customer's redemption (the usage estimate prices its discount)
+    and the count as Stripe has it (what the quote checks `max_redemptions` against; best
+    effort: Stripe refuses an over-redemption itself)."""
     if promotion is None or not promotion.stripe_promotion_code_id:
         return
+    if customer is not None:
+        # Once per customer and code (Checkout's redirect and webhook both get here).
+        PromotionRedemption.objects.get_or_create(customer_id=customer.pk, promotion=promotion)
     try:
         current = stripe_call(stripe.PromotionCode.retrieve, promotion.stripe_promotion_code_id)
     except Exception:

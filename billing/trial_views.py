@@ -29,7 +29,7 @@ def trial_page(request: HttpRequest, customer: Customer, slug: str) -> HttpRespo
         try:
             promotion, discounts = promotion_discounts(code)
             state = trial_start(customer=customer, plan=plan, discounts=discounts)
-            promotion_redeemed(promotion)
+            promotion_redeemed(promotion, customer)
         except ApplicationError as exc:
             error, status = exc.message, exc.status_code
         else:

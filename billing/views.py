@@ -170,7 +170,7 @@ def plan_change(request: HttpRequest, customer: Customer, slug: str) -> HttpResp
                     usage_reported=at is not None,
                     **({"discounts": discounts} if discounts else {}),
                 )
-                promotion_redeemed(promotion)
+                promotion_redeemed(promotion, customer)
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
                 status = exc.status_code

@@ -106,3 +106,22 @@ class PromotionCode(models.Model):
         if self.max_redemptions is not None and self.times_redeemed >= self.max_redemptions:
             return f"The promotion code {self.code} has been used up."
         return None
+
+
+class PromotionRedemption(models.Model):
+    """A customer's subscription took a promotion code (billing records it when Stripe accepted
+    it): the usage estimate prices the discount while it lasts (pricing.promotions)."""
+
+    customer = models.ForeignKey(
+        "accounts.Customer", on_delete=models.CASCADE, related_name="promotion_redemptions"
+    )
+    promotion = models.ForeignKey(
+        PromotionCode, on_delete=models.PROTECT, related_name="redemptions"
+    )
+    redeemed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-redeemed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer} redeemed {self.promotion}"

@@ -24,6 +24,8 @@ QUOTE = "/api/v1/pricing/quote"
 START = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
 
 pytestmark = pytest.mark.django_db
+# The admin page's inline of redemptions (read-only): its management form.
+INLINE = {"redemptions-TOTAL_FORMS": "0", "redemptions-INITIAL_FORMS": "0"}
 
 
 def promotion(code: str, **terms) -> PromotionCode:
@@ -49,6 +51,7 @@ def test_staff_create_a_promotion_code_in_the_admin(stripe_server):
         "duration_in_months": "3",
         "max_redemptions": "100",
         "active": "on",
+        **INLINE,
     }
     response = client.post("/admin/pricing/promotioncode/add/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
@@ -63,7 +66,8 @@ def test_staff_create_a_promotion_code_in_the_admin(stripe_server):
     assert bad.status_code == 200 and PromotionCode.objects.count() == 1
     # Switched off in the admin: off in Stripe too.
     change = f"/admin/pricing/promotioncode/{promo.pk}/change/"
-    assert client.post(change, {}).status_code == 302
+    assert client.get(change).status_code == 200
+    assert client.post(change, INLINE).status_code == 302
     assert stripe.PromotionCode.retrieve(promo.stripe_promotion_code_id).active is False
 
 
@@ -167,3 +171,23 @@ def test_a_code_with_a_trial(owner, stripe_server):
     free = owner.post(SUBSCRIBE, {"plan": "free", "promotion_code": "TRIAL50"}, format="json")
     assert free.status_code == 400 and free.json()["error"] == "promotion_code_invalid"
     assert Plan.objects.get(slug="pro").trial_days == 14
+
+
+def test_the_usage_estimate_prices_the_discount_while_it_lasts(owner, client, clock):
+    clock.move_to(START)
+    promotion("THREE", percent_off=Decimal("20"), duration="repeating", duration_in_months=3)
+    response = owner.post(
+        SUBSCRIBE,
+        {"plan": "pro", "payment_method": "pm_card_visa", "promotion_code": "THREE"},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    ledger(owner.customer, datetime(2027, 3, 12, 10, tzinfo=UTC), 128_000)
+    bill = owner.get("/api/v1/usage").json()["estimated_bill"]
+    quoted = quote(client, 128_000, "THREE").json()
+    assert bill["lines"] == quoted["lines"] and bill["total"] == quoted["total"] == "101.60"
+    # Three months on (June 10): the June 30 invoice is past the discount's end.
+    clock.move_to(datetime(2027, 6, 12, 9, tzinfo=UTC))
+    ledger(owner.customer, datetime(2027, 6, 12, 8, tzinfo=UTC), 128_000)
+    bill = owner.get("/api/v1/usage").json()["estimated_bill"]
+    assert bill["total"] == "127.00" and bill["lines"][-1]["kind"] == "usage"
