@@ -69,18 +69,22 @@ def trial_start(
         raise PlanNotSelfServe("This plan is not on sale yet (its prices are not in Stripe).")
     if Trial.objects.filter(customer=customer).exists():  # the quick answer; the row decides
         raise TrialAlreadyUsed()
-    if live_subscription(customer) is not None:
-        raise TrialNotAvailable("You already have a paid subscription: trials are for new plans.")
     stripe_id = stripe_customer_ensure(customer=customer)
     now = timezone.now()
     try:
         with transaction.atomic():
+            # First the row: a concurrent request for the same customer waits here until this
+            # one commits, then fails on the unique customer (409), whatever Stripe says.
             trial = Trial.objects.create(
                 customer=customer,
                 plan=plan,
                 started_at=now,
                 ends_at=now + timedelta(days=plan.trial_days),
             )
+            if live_subscription(customer) is not None:
+                raise TrialNotAvailable(
+                    "You already have a paid subscription: trials are for new plans."
+                )
             subscription = _trial_subscription_create(customer, stripe_id, plan, items, discounts)
             trial.stripe_subscription_id = subscription.id
             trial.ends_at = datetime.fromtimestamp(subscription.trial_end, UTC)

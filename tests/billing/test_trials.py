@@ -183,3 +183,14 @@ def test_changing_plan_during_the_trial_ends_it_paid(owner, stripe_server):
     assert (last.reason, last.from_mrr, last.to_mrr) == ("trial_converted", 0, 199)
     paid = [i for i in stripe.Invoice.list(subscription=sub_id).data if i.amount_paid > 0]
     assert paid  # the new plan is paid for from now
+
+
+@pytest.mark.django_db
+def test_a_paying_customer_gets_no_trial_and_keeps_it_for_later(owner, stripe_server):
+    paid = owner.post(
+        SUBSCRIBE, {"plan": "business", "payment_method": "pm_card_visa"}, format="json"
+    )
+    assert paid.status_code == 200, paid.content
+    response = owner.post(SUBSCRIBE, {"plan": "pro", "trial": True}, format="json")
+    assert response.status_code == 400 and response.json()["error"] == "trial_not_available"
+    assert not Trial.objects.exists() and plan_of(owner.customer) == "business"
