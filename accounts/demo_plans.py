@@ -32,6 +32,7 @@ DEMO_PLANS: list[dict] = [
         "rate_limit_per_minute": 100,
         "max_keys": 5,
         "features": ALL_ENDPOINT_FEATURES,
+        "trial_days": 14,
     },
     {
         "slug": "business",
@@ -72,8 +73,10 @@ DEMO_PLANS: list[dict] = [
 def seed_plans(plan_model, *, overwrite: bool = False) -> tuple[int, int]:
     """Create missing demo plans (and with `overwrite`, reset existing ones). Idempotent."""
     created = updated = 0
+    # A historical model (the data migration) may not have every field yet.
+    known = {field.name for field in plan_model._meta.get_fields()}
     for spec in DEMO_PLANS:
-        fields = {k: v for k, v in spec.items() if k != "slug"}
+        fields = {k: v for k, v in spec.items() if k != "slug" and k in known}
         plan, was_created = plan_model.objects.get_or_create(slug=spec["slug"], defaults=fields)
         if was_created:
             created += 1

@@ -68,6 +68,10 @@ class Plan(models.Model):
     rate_limit_per_minute = models.PositiveIntegerField(default=10)
     max_keys = models.PositiveIntegerField(default=2)
     features = models.JSONField(default=list, blank=True, help_text="Feature flags granted.")
+    trial_days = models.PositiveSmallIntegerField(
+        default=0,
+        help_text="Free trial length in days (no card needed; once per customer); 0: no trial.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,7 +7,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from accounts.models import ApiKey, Customer, Plan
+from accounts.models import ApiKey, Customer, Plan, PlanChange
 
 DEFAULT_PLAN_SLUG = "free"
 
@@ -33,6 +33,18 @@ def keys_usage(customer_id: int) -> dict:
     """Each key's usage this period ({key id: counts with `calls`, `units`}), from metering
     (settings.ACCOUNTS_KEYS_USAGE: accounts does not import metering)."""
     return import_string(settings.ACCOUNTS_KEYS_USAGE)(customer_id)
+
+
+def customer_on_trial(customer: Customer) -> bool:
+    """The customer's current plan came with a free trial that has not ended or been paid for
+    yet: its last plan change is a `trial` to that plan (billing records the trial's end)."""
+    last = (
+        PlanChange.objects.filter(customer_id=customer.pk)
+        .order_by("-changed_at", "-id")
+        .values_list("reason", "to_plan_id")
+        .first()
+    )
+    return last is not None and last[0] == "trial" and last[1] == customer.plan_id
 
 
 def customer_for_user(user) -> Customer | None:

@@ -14,7 +14,7 @@ from django.utils.module_loading import import_string
 from accounts import keys
 from accounts.errors import EmailTaken, KeyLimitReached, SpendCapNotAvailable
 from accounts.models import ApiKey, Customer, OveragePolicy, Plan, PlanChange
-from accounts.selectors import active_keys, default_plan, plan_mrr
+from accounts.selectors import active_keys, customer_on_trial, default_plan, plan_mrr
 from accounts.signals import customer_access_changed
 from core.events import domain_event_emit
 from core.navigation import upgrade_url
@@ -176,18 +176,28 @@ def api_key_caps_set(
 def customer_change_plan(
     *, customer: Customer, plan: Plan, reason: str = "self_serve", when=None
 ) -> Customer:
-    """Move a customer to a plan and record the change (with its MRR) in the history."""
+    """Move a customer to a plan and record the change (with its MRR) in the history.
+
+    Trials: a move with reason `trial` brings no MRR (a trialing plan is not paid yet); a move
+    away from a plan still on its trial takes none away: `trial_converted` to a paid plan,
+    `trial_ended` to a free one (`trial_convert` records the trial going on into its paid
+    period on the same plan)."""
     locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
     if locked.plan_id == plan.pk:
         return locked
     when = when or timezone.now()
     previous = locked.plan
+    trialing = customer_on_trial(locked)
+    if trialing and reason != "trial":
+        # Off the trial: to a paid plan (a change of plan during the trial ends it, paid), or
+        # back to a free one.
+        reason = "trial_converted" if plan.is_paid else "trial_ended"
     change = PlanChange.objects.create(
         customer=locked,
         from_plan=locked.plan,
         to_plan=plan,
-        from_mrr=plan_mrr(locked.plan),
-        to_mrr=plan_mrr(plan),
+        from_mrr=Decimal("0.00") if trialing else plan_mrr(locked.plan),
+        to_mrr=Decimal("0.00") if reason == "trial" else plan_mrr(plan),
         reason=reason,
         changed_at=when,
     )
@@ -214,6 +224,37 @@ def customer_change_plan(
         created=when,
     )
     return locked
+
+
+def trial_convert(*, customer: Customer, when=None) -> PlanChange | None:
+    """The customer's trial became a paid subscription on the same plan: its MRR starts now
+    (a `trial_converted` change). Idempotent: None when the customer is not on a trial."""
+    locked = Customer.objects.select_for_update().select_related("plan").get(pk=customer.pk)
+    if not customer_on_trial(locked):
+        return None
+    when = when or timezone.now()
+    change = PlanChange.objects.create(
+        customer=locked,
+        from_plan=locked.plan,
+        to_plan=locked.plan,
+        from_mrr=Decimal("0.00"),
+        to_mrr=plan_mrr(locked.plan),
+        reason="trial_converted",
+        changed_at=when,
+    )
+    domain_event_emit(
+        customer_id=locked.pk,
+        event_type="plan.changed",
+        source=f"plan-change:{change.pk}",
+        data={
+            "from_plan": locked.plan.slug,
+            "to_plan": locked.plan.slug,
+            "reason": "trial_converted",
+            "changed_at": when.isoformat(),
+        },
+        created=when,
+    )
+    return change
 
 
 def customer_record_first_call(*, customer_id: int, when) -> bool:

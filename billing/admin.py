@@ -13,6 +13,7 @@ from django.utils import timezone
 from djstripe.models import Subscription
 
 from accounts.models import Customer, Plan
+from billing import promotion_admin  # noqa: F401 (registers PromotionCode)
 from billing.models import (
     CreditEntry,
     EventDestination,

@@ -20,10 +20,15 @@ from billing.errors import (
     PaymentMethodRequired,
     PlanNotSelfServe,
     StripeUnavailable,
+    TrialAlreadyUsed,
+    TrialNotAvailable,
 )
+from billing.promotions import promotion_discounts, promotion_redeemed
 from billing.stripe_api import StripeRequestError
+from billing.trials import trial_start
 from core.api_schema import Refusal, refusals
 from core.serializers import StrictCharField, StrictSerializer, StrictSlugField
+from pricing.promotions import PromotionCodeInvalid
 
 
 def _caller_customer(request) -> Customer:
@@ -49,6 +54,9 @@ class SubscriptionOutputSerializer(serializers.Serializer):
     cancel_at_period_end = serializers.BooleanField()
     payment_method = PaymentMethodOutputSerializer(allow_null=True)
     subscription_id = serializers.CharField(source="stripe_subscription_id")
+    trial_end = serializers.DateTimeField(
+        allow_null=True, help_text="When the free trial ends (status `trialing`); else null."
+    )
 
     class Meta:
         ref_name = "Subscription"
@@ -74,6 +82,15 @@ class CancelResultSerializer(serializers.Serializer):
         ref_name = "CancelResult"
 
 
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true/false only (DRF's takes "yes", 1, "on"...)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
 class SubscribeApi(APIView):
     class InputSerializer(StrictSerializer):
         plan = StrictSlugField(max_length=50)
@@ -81,7 +98,20 @@ class SubscribeApi(APIView):
             required=False,
             max_length=120,
             help_text="A Stripe payment method id (test mode: pm_card_visa). Needed for the "
-            "first paid subscription unless one is already on file.",
+            "first paid subscription unless one is already on file, or a trial.",
+        )
+        trial = StrictBooleanField(
+            required=False,
+            default=False,
+            help_text="Start the plan's free trial (`trial_days` days, no card needed; once per "
+            "customer: 409 `trial_already_used`). Without a card by its end, you go back to the "
+            "free plan; with one, the subscription goes on, paid.",
+        )
+        promotion_code = StrictCharField(
+            required=False,
+            max_length=40,
+            help_text="A promotion code: its discount applies to the subscription (400 "
+            "`promotion_code_invalid` if it is unknown, inactive, expired or used up).",
         )
 
         class Meta:
@@ -98,10 +128,13 @@ class SubscribeApi(APIView):
             PaymentMethodRequired,
             InvalidPaymentMethod,
             PlanNotSelfServe,
+            PromotionCodeInvalid,
+            TrialNotAvailable,
             BILLING_REQUEST_INVALID,
             CardDeclined,
             PlanNotFound,
             ContractPlan,
+            TrialAlreadyUsed,
             StripeUnavailable,
         ),
     )
@@ -114,11 +147,22 @@ class SubscribeApi(APIView):
                 f"There is no plan {data.validated_data['plan']!r}.", extra={"param": "plan"}
             )
         customer = _caller_customer(request)
-        state = billing_services.subscription_change(
-            customer=customer,
-            plan=plan,
-            payment_method=data.validated_data.get("payment_method"),
-        )
+        payment_method = data.validated_data.get("payment_method")
+        code = data.validated_data.get("promotion_code")
+        if code and not plan.is_paid:
+            raise PromotionCodeInvalid("A promotion code applies to a paid plan.")
+        promotion, discounts = promotion_discounts(code)
+        if data.validated_data["trial"]:
+            if payment_method:
+                billing_services.payment_method_set(
+                    customer=customer, payment_method=payment_method
+                )
+            state = trial_start(customer=customer, plan=plan, discounts=discounts)
+        else:
+            state = billing_services.subscription_change(
+                customer=customer, plan=plan, payment_method=payment_method, discounts=discounts
+            )
+        promotion_redeemed(promotion, customer)
         customer.refresh_from_db()
         body = {
             "plan": customer.plan.slug,

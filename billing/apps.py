@@ -13,9 +13,10 @@ class BillingConfig(AppConfig):
         configure()
         page_register("plans", "dashboard-billing")
         page_register("plan-change", "dashboard-plan-change")
+        page_register("trial", "dashboard-trial")
         dashboard_tab_register(
             label="Plan & billing",
             url_name="dashboard-billing",
             order=40,
-            also_current=("dashboard-plan-change", "dashboard-cancel"),
+            also_current=("dashboard-plan-change", "dashboard-cancel", "dashboard-trial"),
         )

@@ -33,6 +33,7 @@ from accounts.models import Customer, Plan
 from billing.credits import credits_purchase_complete
 from billing.errors import PlanNotSelfServe
 from billing.installation import stripe_key
+from billing.promotions import promotion_redeemed
 from billing.reporting import usage_report_until
 from billing.services import (
     LIVE_STATUSES,
@@ -44,6 +45,7 @@ from billing.services import (
 from billing.stripe_api import djstripe_sync, stripe_call, stripe_retrieve
 from billing.stripe_catalog import CURRENCY, subscription_items
 from core.periods import current_period
+from pricing.models import PromotionCode
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ def _subscription_session_params(customer: Customer, plan: Plan) -> dict[str, An
             "metadata": metadata,
         },
         "metadata": metadata,
+        # The customer may type a promotion code on Stripe's page (billing.promotions).
+        "allow_promotion_codes": True,
     }
 
 
@@ -154,6 +158,17 @@ def _others_end(customer: Customer, keep: str) -> None:
         stripe_call(stripe.Subscription.cancel, subscription.id, invoice_now=True, prorate=True)
 
 
+def _redemptions_count(session: Any, customer: Customer) -> None:
+    """A promotion code typed on the Checkout page: the customer's redemption, and its count
+    re-read from Stripe."""
+    for discount in session.discounts or []:
+        code_id = discount.promotion_code if "promotion_code" in discount else None
+        if code_id:
+            promotion_redeemed(
+                PromotionCode.objects.filter(stripe_promotion_code_id=code_id).first(), customer
+            )
+
+
 def checkout_session_complete(*, session_id: str, customer: Customer | None = None) -> Any:
     """A completed Checkout Session, re-read from Stripe: a `subscription` one syncs the plan
     (ending any other live subscription), a `setup` one makes its card the default. With
@@ -173,6 +188,7 @@ def checkout_session_complete(*, session_id: str, customer: Customer | None = No
     elif session.mode == "subscription" and session.subscription:
         _others_end(owner, keep=session.subscription)
         customer_plan_sync(customer=owner, reason="checkout")
+        _redemptions_count(session, owner)
     elif session.mode == "payment":
         credits_purchase_complete(customer=owner, session=session)
     return session

@@ -64,3 +64,17 @@ class UsageNotReported(ServiceUnavailable):
 class StripeUnavailable(ServiceUnavailable):
     code = "billing_unavailable"
     default_message = "Billing is temporarily unavailable. Nothing was changed; retry shortly."
+
+
+class TrialAlreadyUsed(ApplicationError):
+    status_code = 409
+    code = "trial_already_used"
+    default_message = (
+        "You have already had your free trial. Subscribe with a card to use a paid plan."
+    )
+
+
+class TrialNotAvailable(ApplicationError):
+    status_code = 400
+    code = "trial_not_available"
+    default_message = "This plan has no free trial."

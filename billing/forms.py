@@ -22,6 +22,12 @@ class PlanChangeForm(forms.Form):
     """The card to pay a paid plan with: the default card on file ("") or a test card."""
 
     payment_method = forms.ChoiceField(required=False, label="Pay with", widget=forms.RadioSelect)
+    promotion_code = forms.CharField(
+        required=False,
+        max_length=40,
+        label="Promotion code",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
 
     def __init__(self, *args, card_on_file: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)

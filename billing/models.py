@@ -224,3 +224,24 @@ class CreditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} {self.kind} {self.amount} {self.period}"
+
+
+class Trial(models.Model):
+    """A customer's free trial of a paid plan: one per customer, ever (the unique customer is
+    the guard, not a check before the insert). The Stripe subscription trials without a card
+    and is cancelled at the trial's end unless a card was added (billing/trials.py)."""
+
+    customer = models.OneToOneField(
+        "accounts.Customer", on_delete=models.CASCADE, related_name="trial"
+    )
+    plan = models.ForeignKey("accounts.Plan", on_delete=models.PROTECT, related_name="+")
+    stripe_subscription_id = models.CharField(max_length=255, blank=True, db_index=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField()
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer} trial of {self.plan}"

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from billing import checkout_views, credits_views, views
+from billing import checkout_views, credits_views, trial_views, views
 
 urlpatterns: list = [
     path("dashboard/billing/", views.billing_page, name="dashboard-billing"),
@@ -13,6 +13,7 @@ urlpatterns: list = [
     ),
     path("dashboard/billing/plan/<slug:slug>/", views.plan_change, name="dashboard-plan-change"),
     path("dashboard/billing/cancel/", views.subscription_cancel, name="dashboard-cancel"),
+    path("dashboard/billing/trial/<slug:slug>/", trial_views.trial_page, name="dashboard-trial"),
     # Stripe Checkout (subscribe, change the card) and the Stripe customer portal.
     path(
         "dashboard/billing/checkout/done/",

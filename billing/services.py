@@ -18,7 +18,7 @@ from djstripe import models as djstripe_models
 
 from accounts.models import Customer, Plan
 from accounts.selectors import default_plan
-from accounts.services import customer_change_plan
+from accounts.services import customer_change_plan, trial_convert
 from billing.errors import (
     ContractPlan,
     InvalidPaymentMethod,
@@ -58,6 +58,7 @@ class SubscriptionState:
     cancel_at_period_end: bool
     payment_method: PaymentMethodInfo | None
     stripe_subscription_id: str
+    trial_end: datetime | None = None
 
 
 # --- Stripe customer and payment methods -------------------------------------------------------
@@ -164,6 +165,11 @@ def subscription_state(subscription: Any, *, customer: Customer | None = None) -
         cancel_at_period_end=bool(subscription.cancel_at_period_end),
         payment_method=pm,
         stripe_subscription_id=subscription.id,
+        trial_end=(
+            datetime.fromtimestamp(subscription.trial_end, UTC)
+            if subscription.status == "trialing" and subscription.trial_end
+            else None
+        ),
     )
 
 
@@ -208,6 +214,7 @@ def subscription_change(
     payment_method: str | None = None,
     at: datetime | None = None,
     usage_reported: bool = False,
+    discounts: list[dict[str, str]] | None = None,
 ) -> SubscriptionState | None:
     """Subscribe, upgrade or downgrade (with proration). Choosing Free cancels the paid
     subscription at period end. Returns the subscription state (None when on Free).
@@ -237,6 +244,8 @@ def subscription_change(
 
     stripe_id = stripe_customer_ensure(customer=customer)
     metadata = {"petstore_customer_id": str(customer.pk), "petstore_plan": plan.slug}
+    # A promotion code (billing.promotions) applies to the subscription from now on.
+    extra: dict[str, Any] = {"discounts": discounts} if discounts else {}
     if current is None:
         subscription = stripe_call(
             stripe.Subscription.create,
@@ -253,6 +262,7 @@ def subscription_change(
             metadata=metadata,
             expand=["latest_invoice", "default_payment_method"],
             idempotency_key=stripe_key("subscribe", customer.pk, uuid.uuid4().hex),
+            **extra,
         )
     else:
         if _subscription_plan(current) == plan:
@@ -272,6 +282,9 @@ def subscription_change(
             cancel_at_period_end=False,
             metadata=metadata,
             expand=["latest_invoice", "default_payment_method"],
+            # A plan change during a free trial ends the trial: the new plan is paid for now.
+            **({"trial_end": "now"} if current.status == "trialing" else {}),
+            **extra,
         )
     djstripe_sync(djstripe_models.Subscription, subscription)
     if subscription.status in LIVE_STATUSES:
@@ -323,7 +336,10 @@ def customer_plan_sync(*, customer: Customer, reason: str = "stripe") -> Plan:
         plan = _subscription_plan(subscription) if subscription else None
         if plan is None:
             plan = default_plan() if not _keeps_unbilled_plan(locked) else locked.plan
-        customer_change_plan(customer=locked, plan=plan, reason=reason)
+        trialing = subscription is not None and subscription.status == "trialing"
+        customer_change_plan(customer=locked, plan=plan, reason="trial" if trialing else reason)
+        if subscription is not None and subscription.status == "active":
+            trial_convert(customer=locked)  # a trial that went on into a paid period
     return plan
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 
 from billing.errors import CardDeclined, InvalidPaymentMethod, StripeUnavailable
 from core.errors import ApplicationError
+from pricing.promotions import PromotionCodeInvalid
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,6 +48,9 @@ def stripe_call(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     except stripe.InvalidRequestError as exc:
         if exc.param and "payment_method" in exc.param:
             raise InvalidPaymentMethod(exc.user_message or str(exc.user_message)) from exc
+        if exc.param and ("promotion_code" in exc.param or "coupon" in exc.param):
+            # Stripe's own check of a code ours accepted (used up meanwhile, restrictions).
+            raise PromotionCodeInvalid(exc.user_message or None) from exc
         logger.warning("stripe refused a request: %s", exc)
         raise StripeRequestError(exc.user_message or "Stripe refused the request.") from exc
     except (

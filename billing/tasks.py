@@ -7,6 +7,7 @@ from billing.dunning import dunning_run
 from billing.meter_errors import meter_reports_retry
 from billing.periods import billing_period_close
 from billing.reporting import usage_report_to_stripe
+from billing.trials import trial_reminders_due
 
 
 @shared_task(name="billing.tasks.report_usage_to_stripe", ignore_result=True)
@@ -40,3 +41,9 @@ def close_billing_periods() -> dict | None:
     if result is None:
         return credits or None
     return {"period": result.period, "created": result.created, **credits}
+
+
+@shared_task(name="billing.tasks.send_trial_reminders", ignore_result=True)
+def send_trial_reminders() -> dict:
+    """Trial-ending reminders the `trial_will_end` webhook did not send (once each)."""
+    return {"sent": trial_reminders_due()}

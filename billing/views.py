@@ -19,6 +19,8 @@ from billing import previews, selectors, services
 from billing.credits_views import credits_context
 from billing.errors import ContractPlan
 from billing.forms import PaymentMethodForm, PlanChangeForm
+from billing.models import Trial
+from billing.promotions import promotion_discounts, promotion_redeemed
 from core.email import sales_email
 from core.errors import ApplicationError
 from core.money import cents_to_dollars, money
@@ -51,9 +53,12 @@ def _card_text(info) -> str | None:
 def _plan_rows(customer: Customer) -> list[dict[str, Any]]:
     current = customer.plan
     rows = []
+    # A free trial is offered to a customer on a plan nobody pays for who never had one.
+    trial_open = not current.is_paid and not Trial.objects.filter(customer=customer).exists()
     for plan in plan_catalogue(self_serve_only=True):
         card = plan_card(plan)
         card["current"] = plan.pk == current.pk
+        card["trial"] = trial_open and bool(plan.trial_days) and plan.pk != current.pk
         if card["current"] or not current.self_serve:  # a contract plan: staff change it
             card["action"] = None
         else:
@@ -156,14 +161,18 @@ def plan_change(request: HttpRequest, customer: Customer, slug: str) -> HttpResp
         status = 400
         if form.is_valid():
             method = (form.cleaned_data["payment_method"] or None) if plan.is_paid else None
+            code = form.cleaned_data["promotion_code"].strip() if plan.is_paid else ""
             try:
+                promotion, discounts = promotion_discounts(code)
                 state = services.subscription_change(
                     customer=customer,
                     plan=plan,
                     payment_method=method,
                     at=at,
                     usage_reported=at is not None,
+                    **({"discounts": discounts} if discounts else {}),
                 )
+                promotion_redeemed(promotion, customer)
             except ApplicationError as exc:
                 form.add_error(None, exc.message)
                 status = exc.status_code

@@ -10,7 +10,10 @@ Per customer (with a Stripe customer and a plan that bills usage during the mont
 - `invoiced_cents`: the usage lines of Stripe's invoices for the month (a plan change's invoice,
   the renewal draft or final; for the month still running, the upcoming invoice's preview);
 - `quoted_cents`: our pricing engine's usage charge for the same usage, plan by plan (a plan
-  change restarts the included units and tiers, as Stripe's flexible billing mode does);
+  change restarts the included units and tiers, as Stripe's flexible billing mode does; a free
+  trial's usage is billed by neither);
+- `discount_cents`: what promotion codes took off those invoices (shown, not drift: the usage
+  lines compared above are before discounts);
 - prepaid credits (customers with any): `credits_granted_cents` in the month (our ledger),
   `credits_applied_cents` what they paid of its usage (the ledger's record at the period
   close, else the engine), `stripe_credits_cents` what Stripe's invoices took from credit
@@ -78,6 +81,7 @@ class CustomerRow:
     credits_applied_cents: int = 0  # what our ledger (the engine) says credits paid
     stripe_credits_cents: int = 0  # what Stripe's invoices took from credit grants
     credits_drift_cents: int = 0
+    discount_cents: int = 0  # promotion codes' discounts on the month's invoices (not drift)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class Span:
     plan: Plan
     start: datetime
     end: datetime
+    trial: bool = False  # a free trial: Stripe bills none of its usage, nor does the quote
 
 
 def plan_spans(customer: Customer, period: Period) -> list[Span]:
@@ -95,15 +100,16 @@ def plan_spans(customer: Customer, period: Period) -> list[Span]:
         .order_by("changed_at", "pk")
     )
     plan = changes[0].to_plan if changes else customer.plan
+    trial = bool(changes) and changes[0].reason == "trial"
     start = period.start
     spans: list[Span] = []
     for change in changes:
         if change.changed_at <= period.start:
-            plan = change.to_plan
+            plan, trial = change.to_plan, change.reason == "trial"
             continue
-        spans.append(Span(plan, start, change.changed_at))
-        plan, start = change.to_plan, change.changed_at
-    spans.append(Span(plan, start, period.end))
+        spans.append(Span(plan, start, change.changed_at, trial))
+        plan, start, trial = change.to_plan, change.changed_at, change.reason == "trial"
+    spans.append(Span(plan, start, period.end, trial))
     return [s for s in spans if s.end > s.start]
 
 
@@ -160,24 +166,37 @@ def _usage_lines_cents(lines: Any, usage_prices: set[str], period: Period) -> in
     return total
 
 
-def _invoiced_cents(customer: Customer, period: Period, usage_prices: set[str], now) -> int:
+def _discounts_cents(invoice: Any) -> int:
+    return sum(int(d.amount) for d in invoice.total_discount_amounts or [])
+
+
+def _invoiced_cents(
+    customer: Customer, period: Period, usage_prices: set[str], now
+) -> tuple[int, int]:
+    """The usage lines of the month's invoices, and the discounts on those invoices (cents)."""
     invoices = stripe_call(stripe.Invoice.list, customer=customer.stripe_customer_id, limit=100)
     # A month's usage is on invoices created during it (plan changes) or at its end (renewal).
     until = int((period.end + timedelta(days=1)).timestamp())
-    total = sum(
-        _usage_lines_cents(invoice.lines.auto_paging_iter(), usage_prices, period)
+    month = [
+        invoice
         for invoice in invoices.auto_paging_iter()
         if int(period.start.timestamp()) <= invoice.created <= until and invoice.status != "void"
+    ]
+    total = sum(
+        _usage_lines_cents(invoice.lines.auto_paging_iter(), usage_prices, period)
+        for invoice in month
     )
+    discounts = sum(_discounts_cents(invoice) for invoice in month)
     if period.end > now:
         try:
             upcoming = stripe_call(
                 stripe.Invoice.create_preview, customer=customer.stripe_customer_id
             )
         except StripeRequestError:  # no subscription to preview
-            return total
+            return total, discounts
         total += _usage_lines_cents(upcoming.lines.data, usage_prices, period)
-    return total
+        discounts += _discounts_cents(upcoming)
+    return total, discounts
 
 
 def _stripe_credits_cents(customer: Customer, period: Period, now) -> int:
@@ -249,7 +268,8 @@ def customer_reconciliation(
                 value_here = value
             units += value_here
             ledger[hour] = ledger.get(hour, 0) + value_here
-        quoted += _usage_cents(span.plan, units)
+        if not span.trial:
+            quoted += _usage_cents(span.plan, units)
     ledger_units = sum(ledger.values())
     reported_units = (
         reports.filter(reported_at__isnull=False, failed_at__isnull=True).aggregate(
@@ -267,7 +287,7 @@ def customer_reconciliation(
             "stripe_price_id", flat=True
         )
     )
-    invoiced = _invoiced_cents(customer, period, usage_prices, now)
+    invoiced, discounts = _invoiced_cents(customer, period, usage_prices, now)
     return CustomerRow(
         customer_id=customer.pk,
         ledger_units=ledger_units,
@@ -277,6 +297,7 @@ def customer_reconciliation(
         quoted_cents=quoted,
         drift_units=abs(ledger_units - reported_units) + abs(reported_units - stripe_units),
         drift_cents=invoiced - quoted,
+        discount_cents=discounts,
         **_credits(customer, period, now),
     )
 

@@ -66,6 +66,10 @@ def reconciliation_page(request):
                     "credits_granted": money(cents_to_dollars(row["credits_granted_cents"])),
                     "credits_applied": money(cents_to_dollars(row["credits_applied_cents"])),
                     "stripe_credits": money(cents_to_dollars(row["stripe_credits_cents"])),
+                    # Cached results from before discounts were shown have no such key.
+                    "discounts": money(cents_to_dollars(-row.get("discount_cents", 0)))
+                    if row.get("discount_cents")
+                    else "–",
                     "drifting": bool(row["drift_units"] or row["drift_cents"]),
                 }
                 for row in result["customers"]

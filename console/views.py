@@ -105,6 +105,15 @@ ROWS: list[tuple[str, str, Any, str, str]] = [
         "history).",
     ),
     (
+        "trial_conversion_rate",
+        "Trial-to-paid conversion",
+        _percent,
+        "",
+        "Free trials that ended in the month: the share that went on into a paid subscription "
+        "(a card was added) rather than back to the free plan. Trialing customers are on a "
+        "paid plan without paying: they count in neither MRR nor paying customers.",
+    ),
+    (
         "logo_churn_rate",
         "Logo churn",
         _percent,

@@ -51,6 +51,11 @@ def month_period(year: int, month: int) -> Period:
     return Period(start, start + MONTH)
 
 
+def months_after(moment: datetime, months: int) -> datetime:
+    """The same instant `months` calendar months later (a repeating discount's end)."""
+    return moment + relativedelta(months=months)
+
+
 def period_containing(moment: datetime) -> Period:
     moment = moment.astimezone(UTC)
     return month_period(moment.year, moment.month)

@@ -205,6 +205,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "billing.tasks.close_billing_periods",
         "schedule": timedelta(minutes=1),
     },
+    # Trial-ending reminders that Stripe's trial_will_end webhook did not bring (sent once).
+    "send-trial-reminders": {
+        "task": "billing.tasks.send_trial_reminders",
+        "schedule": timedelta(hours=1),
+    },
     # Threshold crossings are emailed within a minute; each threshold fires once per period.
     "send-usage-alerts": {
         "task": "alerts.tasks.send_usage_alerts",

@@ -19,6 +19,7 @@ from core.errors import ApplicationError
 from pricing import selectors
 from pricing.engine import quote_for_plan
 from pricing.engine.credits import quote_with_credits
+from pricing.promotions import PromotionCodeInvalid, promotion_code_redeemable
 
 MAX_COUNT = 10_000_000_000
 CLASS_PARAMS = ("read", "write", "image")
@@ -51,7 +52,18 @@ class QuoteLineSerializer(serializers.Serializer):
     unit_price = serializers.CharField(allow_null=True, help_text='Dollars, e.g. "0.001".')
     amount = serializers.CharField(allow_null=True, help_text='Dollars, 2 places: "78.00".')
     kind = serializers.ChoiceField(
-        choices=["base", "included", "usage", "tier", "flat_fee", "cap", "custom", "credits"]
+        choices=[
+            "base",
+            "included",
+            "usage",
+            "tier",
+            "flat_fee",
+            "cap",
+            "custom",
+            "discount",
+            "trial",
+            "credits",
+        ]
     )
 
 
@@ -59,6 +71,18 @@ class QuoteSuggestionSerializer(serializers.Serializer):
     plan = serializers.CharField()
     plan_name = serializers.CharField()
     total = serializers.CharField()
+
+
+class QuoteDiscountSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    percent_off = serializers.CharField(allow_null=True, help_text='Percent, e.g. "20".')
+    amount_off = serializers.CharField(allow_null=True, help_text='Dollars, e.g. "10.00".')
+    duration = serializers.ChoiceField(choices=["once", "repeating", "forever"])
+    duration_in_months = serializers.IntegerField(allow_null=True)
+    description = serializers.CharField(help_text='"20% off for 3 months".')
+
+    class Meta:
+        ref_name = "QuoteDiscount"
 
 
 class PricingQuoteApi(APIView):
@@ -76,6 +100,14 @@ class PricingQuoteApi(APIView):
         capped = serializers.BooleanField(help_text="Part of the usage is above a hard cap.")
         suggestion = QuoteSuggestionSerializer(
             allow_null=True, help_text="The cheapest self-serve plan, when it beats this one."
+        )
+        discount = QuoteDiscountSerializer(
+            allow_null=True,
+            help_text="The promotion code's discount (a `discount` line takes it off); null "
+            "without a code.",
+        )
+        trial_days = serializers.IntegerField(
+            help_text="The plan's free trial, in days (0: none); the quote is for a paid month."
         )
 
     @extend_schema(
@@ -114,9 +146,16 @@ class PricingQuoteApi(APIView):
                 )
                 for name in CLASS_PARAMS
             ],
+            OpenApiParameter(
+                "promotion_code",
+                OpenApiTypes.STR,
+                description="A promotion code: the quote shows its discount (400 "
+                "`promotion_code_invalid` if it is unknown, inactive, expired or used up).",
+                pattern=r"^[^\x00]*$",
+            ),
         ],
         responses={200: OutputSerializer},
-        extensions=refusals(InvalidParameter, PlanNotFound),
+        extensions=refusals(InvalidParameter, PromotionCodeInvalid, PlanNotFound),
     )
     def get(self, request):
         params = request.query_params
@@ -128,8 +167,11 @@ class PricingQuoteApi(APIView):
         plan = Plan.objects.filter(slug=slug, is_active=True).first()
         if plan is None:
             raise PlanNotFound(f"No plan on offer has the slug {slug!r}.", extra={"param": "plan"})
+        discount = None
+        if code := params.get("promotion_code"):
+            discount = promotion_code_redeemable(code).discount
         usage = selectors.calculator_usage(calls=calls, by_class=by_class)
-        quote = quote_for_plan(plan, usage)
+        quote = quote_for_plan(plan, usage, discount=discount)
         credits = params.get("credits")
         if credits is not None:
             if not _DOLLARS.fullmatch(credits):
@@ -140,5 +182,7 @@ class PricingQuoteApi(APIView):
         body = {
             **quote.to_dict(),
             "suggestion": selectors.quote_suggestion(quote, usage),
+            "discount": discount.to_dict() if discount else None,
+            "trial_days": plan.trial_days,
         }
         return Response(body)

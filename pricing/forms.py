@@ -15,6 +15,12 @@ class CalculatorForm(forms.Form):
         label="Calls per month",
         widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1}),
     )
+    promotion_code = forms.CharField(
+        required=False,
+        max_length=40,
+        label="Promotion code",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "Optional"}),
+    )
 
     def __init__(self, *args, plans=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from accounts.models import Customer, Plan
+from accounts.selectors import customer_on_trial
+from core.periods import current_period
 from metering.models import Endpoint
 from metering.selectors import UsageBreakdown
 from pricing.engine import (
@@ -20,6 +22,7 @@ from pricing.engine import (
     plan_terms,
     quote_for_plan,
 )
+from pricing.promotions import customer_discount
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +114,13 @@ def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, A
     quote endpoint's shape). None when the plan's pricing is invalid: the usage page still
     answers, and the error is logged."""
     usage = Usage(units=breakdown.total.units, calls=calls_by_class(breakdown))
+    discount = customer_discount(customer, invoiced_at=current_period().end)
     try:
-        quote = quote_for_plan(customer.plan, usage)
+        # On a free trial, nothing is billed for the period (a `trial` line says so); a
+        # promotion code's discount still running is priced as Stripe will take it off.
+        quote = quote_for_plan(
+            customer.plan, usage, discount=discount, trial=customer_on_trial(customer)
+        )
     except PricingError:
         logger.exception("pricing: plan %s has an invalid pricing definition", customer.plan.slug)
         return None

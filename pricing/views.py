@@ -19,10 +19,12 @@ from pricing.display import (
     quote_display,
 )
 from pricing.engine import (
+    Discount,
     PricingError,
     quote_for_plan,
 )
 from pricing.forms import CalculatorForm
+from pricing.promotions import PromotionCodeInvalid, promotion_code_redeemable
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +35,13 @@ CALCULATOR_DEFAULT_CALLS = 100_000
 # --- the public pricing page and its calculator -----------------------------------------
 
 
-def calculator_quote(plan: Plan, calls: int) -> dict[str, Any] | None:
+def calculator_quote(
+    plan: Plan, calls: int, discount: Discount | None = None
+) -> dict[str, Any] | None:
     """The calculator's answer, as the quote endpoint gives it (same engine, same suggestion)."""
     usage = selectors.calculator_usage(calls=calls, by_class={})
     try:
-        quote = quote_for_plan(plan, usage)
+        quote = quote_for_plan(plan, usage, discount=discount)
     except PricingError:
         logger.exception("pricing: plan %s has an invalid pricing definition", plan.slug)
         return None
@@ -66,10 +70,15 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
             "calls": CALCULATOR_DEFAULT_CALLS,
         },
     )
-    plan, calls = default_plan, CALCULATOR_DEFAULT_CALLS
+    plan, calls, discount, code_error = default_plan, CALCULATOR_DEFAULT_CALLS, None, None
     if form.is_bound and form.is_valid():
         plan, calls = by_slug[form.cleaned_data["plan"]], form.cleaned_data["calls"]
-    quote = calculator_quote(plan, calls) if plan else None
+        if code := form.cleaned_data["promotion_code"].strip():
+            try:
+                discount = promotion_code_redeemable(code).discount
+            except PromotionCodeInvalid as exc:
+                code_error = exc.message
+    quote = calculator_quote(plan, calls, discount) if plan else None
     context = {
         "cards": [plan_card(p) for p in plans],
         "form": form,
@@ -81,5 +90,6 @@ def pricing_page(request: HttpRequest) -> HttpResponse:
         "featured": default_plan.slug if default_plan else "",
         "class_weights": selectors.class_unit_weights(),
         "customer": customer_for_user(request.user),
+        "code_error": code_error,
     }
     return render(request, "pricing/pricing.html", context)

@@ -76,12 +76,12 @@ if phase == "before":
     for app, name in targets:
         call_command("migrate", app, *([name] if name else []), verbosity=0)
     # Today's seed_demo fills the old layout: the columns later migrations added (billing 0004:
-    # a payment failure's own retry count and resolution; accounts 0004: a plan's monthly
-    # credit) are left out of its queries.
+    # a payment failure's own retry count and resolution; accounts: a plan's monthly credit and
+    # trial days) are left out of its queries.
     from accounts.models import Plan
     from billing.models import PaymentFailure
 
-    later = {PaymentFailure: ("retries", "resolution"), Plan: ("monthly_credit",)}
+    later = {PaymentFailure: ("retries", "resolution"), Plan: ("monthly_credit", "trial_days")}
     saved = {model: list(model._meta.local_fields) for model in later}
     for model, names in later.items():
         model._meta.local_fields[:] = [f for f in saved[model] if f.name not in names]
@@ -177,9 +177,9 @@ def test_a_database_of_the_old_layout_migrates_with_every_row(scratch_database):
     after = _run(scratch_database, "after", AFTER)
     # Not a row lost or added, content types included, but for the models added since
     # (billing 0004: Installation, PeriodClose, EventDestination, ThinEvent; alerts 0002:
-    # PeriodNotice, WebhookEndpoint, WebhookEvent, WebhookDelivery; billing 0005: CreditEntry),
+    # PeriodNotice, WebhookEndpoint, WebhookEvent, WebhookDelivery; billing: CreditEntry, Trial),
     # 4 permissions each; and the keys' caps models.
-    new_models = 4 + len(ALERTS_MODELS_ADDED) + 1 + len(KEY_CAPS_MODELS_ADDED)
+    new_models = 4 + len(ALERTS_MODELS_ADDED) + 2 + len(KEY_CAPS_MODELS_ADDED)
     expected = {
         **counts,
         "django_content_type": counts["django_content_type"] + new_models,

@@ -20,6 +20,7 @@ from billing.dunning import (
     payment_failure_resolve_if_paid,
 )
 from billing.services import subscription_sync
+from billing.trials import trial_reminder_send
 
 logger = logging.getLogger(__name__)
 
@@ -68,3 +69,9 @@ def invoice_forgiven_clear_dunning(sender, event, **kwargs) -> None:
 def checkout_completed_sync(sender, event, **kwargs) -> None:
     if session_id := _object_id(event):
         checkout_session_complete(session_id=session_id)
+
+
+@djstripe_receiver("customer.subscription.trial_will_end")
+def trial_will_end_remind(sender, event, **kwargs) -> None:
+    if subscription_id := _object_id(event):
+        trial_reminder_send(subscription_id=subscription_id)

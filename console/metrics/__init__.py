@@ -29,6 +29,7 @@ from console.metrics.queries import (
     _activation,
     _movement,
     _transitions,
+    _trials,
     _tuned,
     _usage_revenue,
     _without_history,
@@ -39,7 +40,7 @@ from core.periods import Period, period_containing
 
 logger = logging.getLogger(__name__)
 
-CACHE_VERSION = "v1"
+CACHE_VERSION = "v2"
 
 # What a healthy API business aims for: (figure, comparison, target). Shown on the page.
 TARGETS: dict[str, tuple[str, Decimal]] = {
@@ -95,6 +96,7 @@ def compute_month_metrics(period: Period, *, now: datetime | None = None) -> dic
         year_start = period.shifted(-11).start
         month, year = _transitions(year_start, start, as_of, paid, legacy)
         movement = _movement(start, as_of, paid)
+        trials = _trials(start, as_of)
         usage_revenue = _usage_revenue(start, end, as_of, legacy)
 
     mrr, mrr_start = cents_to_dollars(month["mrr_end"]), cents_to_dollars(month["mrr_start"])
@@ -147,6 +149,17 @@ def compute_month_metrics(period: Period, *, now: datetime | None = None) -> dic
         "ltv": _json_money(ltv),
         "nrr": _json_rate(_rate(kept, month["mrr_start"])),
         "nrr_12m": _json_rate(_rate(kept_12m, year["mrr_start"])),
+        # Free trials: on a paid plan without paying yet (not in MRR nor paying customers).
+        "trials_started": trials["trials_started"],
+        "trialing_customers": month["trialing_end"],
+        "trials_converted": trials["trials_converted"],
+        "trials_ended_unpaid": trials["trials_ended_unpaid"],
+        "trial_conversion_rate": _json_rate(
+            _rate(
+                trials["trials_converted"],
+                trials["trials_converted"] + trials["trials_ended_unpaid"],
+            )
+        ),
     }
     figures["health"] = {name: meets_target(name, figures[name]) for name in TARGETS}
     return figures

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef
 
 from accounts.models import Customer, Plan, PlanChange
 from metering.models import UsageRecord
@@ -74,8 +74,18 @@ def _without_history() -> list[int]:
     )
 
 
+# A customer whose last plan change started a free trial is on the plan without paying yet.
+TRIALING = "CASE WHEN reason = 'trial' THEN 1 ELSE 0 END"
+
+
+def _paying(alias: str, paid: list[int]) -> str:
+    """The state `alias` is on a paid plan, and not on its free trial."""
+    return f"({_in(f'{alias}.plan_id', paid)} AND {alias}.trialing = 0)"
+
+
 def _state_sql(legacy: list[int]) -> str:
-    """Each customer's (plan, MRR) just before an instant: one row per customer that existed.
+    """Each customer's (plan, MRR, on a trial) just before an instant: one row per customer
+    that existed.
     `legacy`: the customers without history (they count on their current plan from sign-up).
     Takes the instant twice as parameters."""
     changes = PlanChange._meta.db_table
@@ -85,18 +95,19 @@ def _state_sql(legacy: list[int]) -> str:
         # An index scan of (customer_id, changed_at DESC, id DESC) when it exists: no sort.
         last = (
             f"(SELECT DISTINCT ON (customer_id) customer_id, to_plan_id AS plan_id, "  # noqa: S608
-            f"to_mrr AS mrr FROM {changes} WHERE changed_at < %s "
+            f"to_mrr AS mrr, {TRIALING} AS trialing FROM {changes} WHERE changed_at < %s "
             f"ORDER BY customer_id, changed_at DESC, id DESC)"
         )
     else:
         last = (
-            f"SELECT customer_id, plan_id, mrr FROM (SELECT customer_id, to_plan_id AS plan_id, "  # noqa: S608
-            f"to_mrr AS mrr, ROW_NUMBER() OVER (PARTITION BY customer_id "
+            f"SELECT customer_id, plan_id, mrr, trialing FROM (SELECT customer_id, "  # noqa: S608
+            f"to_plan_id AS plan_id, to_mrr AS mrr, {TRIALING} AS trialing, "
+            f"ROW_NUMBER() OVER (PARTITION BY customer_id "
             f"ORDER BY changed_at DESC, id DESC) AS rn FROM {changes} WHERE changed_at < %s) r "
             f"WHERE rn = 1"
         )
     without_history = (
-        f"SELECT c.id, c.plan_id, COALESCE(p.monthly_price, 0) FROM {customers} c "  # noqa: S608
+        f"SELECT c.id, c.plan_id, COALESCE(p.monthly_price, 0), 0 FROM {customers} c "  # noqa: S608
         f"JOIN {plans} p ON p.id = c.plan_id WHERE c.created_at < %s AND {_in('c.id', legacy)}"
     )
     return f"{last} UNION ALL {without_history}"
@@ -104,7 +115,7 @@ def _state_sql(legacy: list[int]) -> str:
 
 def _cohort_columns(st: str, en: str, paid: list[int]) -> list[str]:
     """Aggregates comparing each customer's state in `st` (start) with `en` (end)."""
-    st_paid, en_paid = _in(f"{st}.plan_id", paid), _in(f"{en}.plan_id", paid)
+    st_paid, en_paid = _paying(st, paid), _paying(en, paid)
     churned = f"{st_paid} AND NOT ({en_paid})"
     kept = f"{st_paid} AND {en_paid}"
     return [
@@ -129,13 +140,14 @@ def _transitions(
     in one pass: MRR and paying customers at the end; the cohorts paying at `start` (the
     month) and at `year_start` (twelve months): kept, expanded, contracted, churned; and the
     conversion of the non-paying at `start` plus the sign-ups since."""
-    st_paid, en_paid = _in("st.plan_id", paid), _in("en.plan_id", paid)
+    st_paid, en_paid = _paying("st", paid), _paying("en", paid)
     not_paying = f"(st.customer_id IS NULL OR NOT ({st_paid}))"
     columns = [
         f"SUM({_cents('en.mrr')})",
         f"SUM(CASE WHEN {en_paid} THEN 1 ELSE 0 END)",
         f"SUM(CASE WHEN {not_paying} THEN 1 ELSE 0 END)",
         f"SUM(CASE WHEN {not_paying} AND {en_paid} THEN 1 ELSE 0 END)",
+        "SUM(en.trialing)",
         *_cohort_columns("st", "en", paid),
         *_cohort_columns("sy", "en", paid),
     ]
@@ -150,16 +162,20 @@ def _transitions(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = [int(v or 0) for v in cursor.fetchone()]
-    head = ["mrr_end", "paid_end", "conversion_base", "converted"]
-    month = dict(zip(head + COHORT, row[: 4 + len(COHORT)], strict=True))
-    year = dict(zip(COHORT, row[4 + len(COHORT) :], strict=True))
+    head = ["mrr_end", "paid_end", "conversion_base", "converted", "trialing_end"]
+    month = dict(zip(head + COHORT, row[: len(head) + len(COHORT)], strict=True))
+    year = dict(zip(COHORT, row[len(head) + len(COHORT) :], strict=True))
     return month, year
 
 
 def _movement(start: datetime, end: datetime, paid: list[int]) -> dict[str, int]:
-    """MRR movement of the plan changes in [start, end), one change at a time."""
-    fp = f"(from_plan_id IS NOT NULL AND {_in('from_plan_id', paid)})"
-    tp = _in("to_plan_id", paid)
+    """MRR movement of the plan changes in [start, end), one change at a time. A trial's start
+    and its end without a card move nothing; its conversion is new MRR."""
+    fp = (
+        f"(from_plan_id IS NOT NULL AND {_in('from_plan_id', paid)} "
+        "AND reason NOT IN ('trial_converted', 'trial_ended'))"
+    )
+    tp = f"({_in('to_plan_id', paid)} AND reason <> 'trial')"
     sql = f"""
         SELECT
           COALESCE(SUM(CASE WHEN NOT {fp} AND {tp} THEN {_cents("to_mrr")} ELSE 0 END), 0),
@@ -177,6 +193,26 @@ def _movement(start: datetime, end: datetime, paid: list[int]) -> dict[str, int]
         row = [int(v or 0) for v in cursor.fetchone()]
     names = ["new", "expansion", "contraction", "churned", "new_customers", "churned_customers"]
     return dict(zip(names, row, strict=True))
+
+
+def _trials(start: datetime, end: datetime) -> dict[str, int]:
+    """Trials started in [start, end), and those that ended then: converted into a paid
+    subscription, or ended without one."""
+    counts = dict(
+        PlanChange.objects.filter(
+            changed_at__gte=start,
+            changed_at__lt=end,
+            reason__in=["trial", "trial_converted", "trial_ended"],
+        )
+        .values_list("reason")
+        .annotate(n=Count("id"))
+        .values_list("reason", "n")
+    )
+    return {
+        "trials_started": counts.get("trial", 0),
+        "trials_converted": counts.get("trial_converted", 0),
+        "trials_ended_unpaid": counts.get("trial_ended", 0),
+    }
 
 
 # --- sign-ups, activation, time to first call ---------------------------------------------------
@@ -264,7 +300,7 @@ def _usage_revenue(start: datetime, end: datetime, as_of: datetime, legacy: list
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT customer_id, plan_id FROM ({_state_sql(legacy)}) en "  # noqa: S608
-            f"WHERE {_in('plan_id', list(plans))}",
+            f"WHERE {_in('plan_id', list(plans))} AND trialing = 0",
             [_adapt(as_of)] * 2,
         )
         plan_of = dict(cursor.fetchall())

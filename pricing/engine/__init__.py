@@ -22,6 +22,7 @@ from pricing.engine.definitions import (
     parse_pricing,
     round_money,
 )
+from pricing.engine.discounts import DURATIONS, Discount
 from pricing.engine.quotes import (
     Line,
     Quote,
@@ -37,8 +38,10 @@ __all__ = [
     "CENT",
     "CLASS_LABELS",
     "CURRENCY",
+    "DURATIONS",
     "MODELS_WITH_INCLUDED",
     "ZERO",
+    "Discount",
     "DiscountBand",
     "Line",
     "PlanTerms",

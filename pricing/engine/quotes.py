@@ -23,6 +23,7 @@ from pricing.engine.definitions import (
     parse_pricing,
     round_money,
 )
+from pricing.engine.discounts import Discount, discount_amount, invoice_items
 
 # --- quotes -----------------------------------------------------------------------------------
 
@@ -40,7 +41,7 @@ class Line:
     quantity: int
     unit_price: Decimal | None
     amount: Decimal | None  # rounded to the cent; None only on a custom quote
-    kind: str  # base | included | usage | tier | flat_fee | cap | custom
+    kind: str  # base | included | usage | tier | flat_fee | cap | custom | discount | trial
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -204,9 +205,13 @@ def _base_line(terms: PlanTerms, base_fee: Decimal) -> Line:
     return Line(text, 1, base_fee, round_money(base_fee), "base")
 
 
-def quote_for_usage(terms: PlanTerms, usage: Usage) -> Quote:
+def quote_for_usage(
+    terms: PlanTerms, usage: Usage, *, discount: Discount | None = None, trial: bool = False
+) -> Quote:
     """Price `usage` for one billing period on a plan: base fee, included units, then the usage
-    model on what is above them (or the cap, on a hard-capped plan)."""
+    model on what is above them (or the cap, on a hard-capped plan); then a promotion code's
+    `discount` (a line taking it off, priced as Stripe does: pricing.engine.discounts), and on a
+    `trial` a line taking off the rest: a trialing period is not billed."""
     if terms.base_fee is None:
         line = Line("Custom pricing: contact sales for a quote", usage.units, None, None, "custom")
         return Quote(terms.slug, terms.name, (line,), None, custom=True)
@@ -225,8 +230,17 @@ def quote_for_usage(terms: PlanTerms, usage: Usage) -> Quote:
     else:
         label = "Additional calls" if included else "Calls"
         lines.extend(_usage_lines(terms.pricing, usage, over, label))
-    total = sum((line.amount or ZERO for line in lines), ZERO)
-    return Quote(terms.slug, terms.name, tuple(lines), total, capped=capped)
+    subtotal = sum((line.amount or ZERO for line in lines), ZERO)
+    if discount is not None:
+        off = discount_amount(discount, invoice_items(lines, terms.pricing.model))
+        text = f"Promotion code {discount.code}: {discount.off_text} {discount.duration_text}"
+        lines.append(Line(text, 1, None, ZERO - off, "discount"))
+        subtotal -= off
+    if trial:
+        text = "Free trial: nothing is billed during the trial"
+        lines.append(Line(text, 1, None, ZERO - subtotal, "trial"))
+        subtotal = ZERO
+    return Quote(terms.slug, terms.name, tuple(lines), subtotal, capped=capped)
 
 
 def cheapest_plan(plans: Iterable[PlanTerms], usage: Usage) -> Quote | None:
@@ -258,5 +272,7 @@ def plan_terms(plan: Any) -> PlanTerms:
     )
 
 
-def quote_for_plan(plan: Any, usage: Usage) -> Quote:
-    return quote_for_usage(plan_terms(plan), usage)
+def quote_for_plan(
+    plan: Any, usage: Usage, *, discount: Discount | None = None, trial: bool = False
+) -> Quote:
+    return quote_for_usage(plan_terms(plan), usage, discount=discount, trial=trial)

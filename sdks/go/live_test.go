@@ -261,6 +261,32 @@ func TestLiveRegisterSubscribeInvoicesCancel(t *testing.T) {
 	}
 }
 
+func TestLiveTrialWithAPromotionCodeAndItsQuote(t *testing.T) {
+	ctx := live(t)
+	code := os.Getenv("PETSTORE_TEST_PROMOTION_CODE")
+	reg := must[*Registration](t)(New(Options{}).Auth.Register(ctx, RegisterParams{Email: email("trial")}))
+	client := New(Options{APIKey: reg.APIKey})
+	sub := must[*SubscribeResult](t)(client.Billing.Subscribe(ctx, SubscribeParams{Plan: "pro", Trial: true, PromotionCode: code}))
+	if sub.Subscription.Status != "trialing" || sub.Subscription.TrialEnd == nil || sub.Subscription.PaymentMethod != nil {
+		t.Fatalf("%+v", sub.Subscription)
+	}
+	_, err := client.Billing.Subscribe(ctx, SubscribeParams{Plan: "pro", Trial: true})
+	var conflict *ConflictError
+	if !errors.As(err, &conflict) || conflict.Code != "trial_already_used" {
+		t.Fatalf("second trial: %v", err)
+	}
+	quote := must[*Quote](t)(New(Options{}).Pricing.Quote(ctx, QuoteParams{Plan: "pro", Calls: Int64(60000), PromotionCode: code}))
+	last := quote.Lines[len(quote.Lines)-1]
+	if *quote.Total != "53.10" || last.Kind != "discount" || quote.Discount == nil || *quote.Discount.PercentOff != "10" || quote.TrialDays != 14 {
+		t.Fatalf("%+v", quote)
+	}
+	_, err = New(Options{}).Pricing.Quote(ctx, QuoteParams{Plan: "pro", PromotionCode: "NOPE"})
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 400 || apiErr.Code != "promotion_code_invalid" {
+		t.Fatalf("unknown code: %v", err)
+	}
+}
+
 func TestLiveRefusalsAreTypedErrors(t *testing.T) {
 	ctx := live(t)
 	_, err := New(Options{APIKey: "ps_live_not_a_real_key"}).Pets.List(ctx, nil)

@@ -307,13 +307,19 @@ type Subscription struct {
 	CancelAtPeriodEnd bool           `json:"cancel_at_period_end"`
 	PaymentMethod     *PaymentMethod `json:"payment_method"`
 	SubscriptionID    string         `json:"subscription_id"`
+	// TrialEnd is when the free trial ends (Status "trialing"); nil otherwise.
+	TrialEnd *time.Time `json:"trial_end"`
 }
 
 // SubscribeParams choose a plan; PaymentMethod is a Stripe payment method id (test mode:
-// pm_card_visa), needed for the first paid plan unless one is on file.
+// pm_card_visa), needed for the first paid plan unless one is on file. Trial starts the plan's
+// free trial without a card (once per customer: a ConflictError trial_already_used);
+// PromotionCode's discount applies to the subscription (400 promotion_code_invalid).
 type SubscribeParams struct {
 	Plan          string `json:"plan"`
 	PaymentMethod string `json:"payment_method,omitempty"`
+	Trial         bool   `json:"trial,omitempty"`
+	PromotionCode string `json:"promotion_code,omitempty"`
 }
 
 // SubscribeResult is the plan after a subscribe.
@@ -411,15 +417,31 @@ type Quote struct {
 		PlanName string `json:"plan_name"`
 		Total    string `json:"total"`
 	} `json:"suggestion"`
+	// Discount is the promotion code's (a "discount" line takes it off); nil without a code.
+	Discount *QuoteDiscount `json:"discount"`
+	// TrialDays is the plan's free trial in days (0: none).
+	TrialDays int `json:"trial_days"`
+}
+
+// QuoteDiscount is a promotion code's discount: PercentOff or AmountOff (dollars).
+type QuoteDiscount struct {
+	Code             string  `json:"code"`
+	PercentOff       *string `json:"percent_off"`
+	AmountOff        *string `json:"amount_off"`
+	Duration         string  `json:"duration"`
+	DurationInMonths *int    `json:"duration_in_months"`
+	Description      string  `json:"description"`
 }
 
 // QuoteParams: Plan and Calls (or Read, Write and Image counts); nil counts are left out.
+// PromotionCode, when set, prices its discount too.
 type QuoteParams struct {
-	Plan  string
-	Calls *int64
-	Read  *int64
-	Write *int64
-	Image *int64
+	Plan          string
+	Calls         *int64
+	Read          *int64
+	Write         *int64
+	Image         *int64
+	PromotionCode string
 }
 
 // Int64 returns a pointer to n (for optional counts such as QuoteParams.Calls).

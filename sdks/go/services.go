@@ -292,6 +292,9 @@ func (s *PricingService) Quote(ctx context.Context, params QuoteParams, opts ...
 			q.Set(name, strconv.FormatInt(*n, 10))
 		}
 	}
+	if params.PromotionCode != "" {
+		q.Set("promotion_code", params.PromotionCode)
+	}
 	out := &Quote{}
 	_, err := s.client.do(ctx, call{name: "pricing.quote", query: q, opts: opts}, out)
 	return result(out, err)

@@ -51,6 +51,7 @@ export type CreditsPurchase = PetStore.CreditsPurchase;
 export type Invoice = PetStore.Invoice;
 export type QuoteLine = PetStore.QuoteLine;
 export type Quote = PetStore.Quote;
+export type QuoteDiscount = PetStore.QuoteDiscount;
 export type QuoteParams = PetStore.QuoteParams;
 export type Page<T> = PetStore.Page<T>;
 export declare const Page: typeof PetStore.Page;

@@ -349,12 +349,18 @@ declare namespace PetStore {
     cancel_at_period_end: boolean;
     payment_method: PaymentMethod | null;
     subscription_id: string;
+    /** ISO date-time the free trial ends (status "trialing"); else null. */
+    trial_end: string | null;
   }
 
   export interface SubscribeParams {
     plan: string;
     /** A Stripe payment method id (test mode: pm_card_visa). */
     payment_method?: string;
+    /** Start the plan's free trial: no card needed, once per customer (409 trial_already_used). */
+    trial?: boolean;
+    /** A promotion code: its discount applies to the subscription (400 promotion_code_invalid). */
+    promotion_code?: string;
   }
 
   export interface SubscribeResult {
@@ -416,7 +422,7 @@ declare namespace PetStore {
     quantity: number;
     unit_price: string | null;
     amount: string | null;
-    kind: 'base' | 'included' | 'usage' | 'tier' | 'flat_fee' | 'cap' | 'custom';
+    kind: 'base' | 'included' | 'usage' | 'tier' | 'flat_fee' | 'cap' | 'custom' | 'discount' | 'trial';
   }
 
   export interface Quote {
@@ -428,6 +434,19 @@ declare namespace PetStore {
     custom: boolean;
     capped: boolean;
     suggestion: { plan: string; plan_name: string; total: string } | null;
+    /** The promotion code's discount (a `discount` line takes it off); null without a code. */
+    discount: QuoteDiscount | null;
+    /** The plan's free trial in days (0: none). */
+    trial_days: number;
+  }
+
+  export interface QuoteDiscount {
+    code: string;
+    percent_off: string | null;
+    amount_off: string | null;
+    duration: 'once' | 'repeating' | 'forever';
+    duration_in_months: number | null;
+    description: string;
   }
 
   export interface QuoteParams {
@@ -436,6 +455,8 @@ declare namespace PetStore {
     read?: number;
     write?: number;
     image?: number;
+    /** Price the discount of this promotion code too. */
+    promotion_code?: string;
   }
 
   export class Page<T> implements AsyncIterable<T> {

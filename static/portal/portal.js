@@ -140,7 +140,8 @@
   var numberFormat = new Intl.NumberFormat("en-US");
   var moneyFormat = new Intl.NumberFormat("en-US", { style: "currency", currency: "USD" });
 
-  function money(text) { return moneyFormat.format(Number(text)); }
+  // A negative amount (a discount) with a true minus sign, as the server renders it.
+  function money(text) { return moneyFormat.format(Number(text)).replace(/^-/, "\u2212"); }
 
   function renderQuote(card, quote) {
     var total = card.querySelector("[data-quote-total]");
@@ -193,6 +194,7 @@
     var card = document.getElementById("quote-card");
     var slider = form.querySelector("[data-calls-slider]");
     var number = form.querySelector("input[name=calls]");
+    var promotionCode = form.querySelector("input[name=promotion_code]");
     var error = card.querySelector("[data-quote-error]");
     var endpoint = form.dataset.quoteUrl;
     var timer = null;
@@ -220,7 +222,9 @@
       var plan = currentPlan();
       var mine = ++sequence;
       card.setAttribute("aria-busy", "true");
+      var code = promotionCode ? promotionCode.value.trim() : "";
       var url = endpoint + "?plan=" + encodeURIComponent(plan) + "&calls=" + calls;
+      if (code) { url += "&promotion_code=" + encodeURIComponent(code); }
       fetch(url, { headers: { "Accept": "application/json" } })
         .then(function (response) {
           return response.json().then(function (body) { return { ok: response.ok, body: body }; });
@@ -237,6 +241,7 @@
           card.dataset.calls = String(calls);
           renderQuote(card, result.body);
           var params = new URLSearchParams({ plan: plan, calls: String(calls) });
+          if (code) { params.set("promotion_code", code); }
           window.history.replaceState(null, "", window.location.pathname + "?" + params.toString());
         })
         .catch(function () {
@@ -269,6 +274,7 @@
       }
       later();
     });
+    if (promotionCode) { promotionCode.addEventListener("input", later); }
     form.addEventListener("change", function (event) {
       if (event.target.name === "plan") { update(); }
     });

@@ -300,6 +300,18 @@ class SubscriptionCreation(BillingBase):
             self.events.emit("customer.subscription.created", "subscription", sub, at=mark)
         return sub
 
+    @staticmethod
+    def _save_default_payment_method(params: Params) -> str:
+        """``payment_settings[save_default_payment_method]``: ``off`` (default) or
+        ``on_subscription`` (a card that pays the subscription becomes its default)."""
+        value = params.sub("payment_settings").str("save_default_payment_method") or "off"
+        if value not in ("off", "on_subscription"):
+            raise invalid_param(
+                "payment_settings[save_default_payment_method]",
+                "Invalid save_default_payment_method: must be one of off or on_subscription",
+            )
+        return value
+
     def _new_subscription_record(
         self, params: Params, customer_id: str, currency: str, now: int, anchor: int
     ) -> dict[str, Any]:
@@ -341,7 +353,7 @@ class SubscriptionCreation(BillingBase):
             "payment_settings": {
                 "payment_method_options": None,
                 "payment_method_types": None,
-                "save_default_payment_method": "off",
+                "save_default_payment_method": self._save_default_payment_method(params),
             },
             "pending_invoice_item_interval": None,
             "pending_setup_intent": None,

@@ -268,3 +268,55 @@ def test_item_8_checkout_and_portal_sessions(real_stripe):
     assert portal.startswith("https://billing.stripe.com/")
     stripe.checkout.Session.expire(session.id)
     stripe.Customer.delete(customer.stripe_customer_id)
+
+
+@pytest.mark.django_db
+def test_a_trial_without_a_card_ends_on_free_on_stripe_test_mode(test_clock):
+    from billing.services import customer_plan_sync
+    from billing.trials import trial_start
+
+    start = datetime.now(UTC).replace(microsecond=0)
+    clock = test_clock(start)
+    customer = clocked_customer(clock)
+    state = trial_start(customer=customer, plan=Plan.objects.get(slug="pro"))
+    assert state.status == "trialing" and state.trial_end is not None
+    assert Customer.objects.get(pk=customer.pk).plan.slug == "pro"
+    clock.advance(state.trial_end + timedelta(hours=2))
+    assert stripe.Subscription.retrieve(state.stripe_subscription_id).status == "canceled"
+    customer_plan_sync(customer=customer)  # what the customer.subscription.deleted webhook does
+    assert Customer.objects.get(pk=customer.pk).plan.slug == "free"
+
+
+@pytest.mark.django_db
+def test_a_promotion_code_invoice_equals_the_quote_on_stripe_test_mode(test_clock):
+    from decimal import Decimal
+
+    from billing.promotions import promotion_code_sync
+    from pricing.engine import Usage, quote_for_plan
+    from pricing.models import PromotionCode
+
+    start = datetime.now(UTC).replace(microsecond=0)
+    clock = test_clock(start)
+    customer = clocked_customer(clock)
+    promotion = promotion_code_sync(
+        PromotionCode.objects.create(
+            code=f"LIVE{uuid.uuid4().hex[:8].upper()}",
+            percent_off=Decimal("12.5"),
+            duration="forever",
+        )
+    )
+    pro = Plan.objects.get(slug="pro")
+    subscription_change(
+        customer=customer,
+        plan=pro,
+        payment_method="pm_card_visa",
+        discounts=[{"promotion_code": promotion.stripe_promotion_code_id}],
+    )
+    customer.refresh_from_db()
+    ledger(customer, timezone.now(), 128_005)
+    usage_report_until(customer=customer, until=timezone.now())
+    wait_for_meter(customer, start, timezone.now(), 128_005)
+    # The next invoice: next month's base fee and this month's usage, both discounted.
+    preview = stripe.Invoice.create_preview(customer=customer.stripe_customer_id)
+    quote = quote_for_plan(pro, Usage(units=128_005), discount=promotion.discount)
+    assert Decimal(preview.total) / 100 == quote.total

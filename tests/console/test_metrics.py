@@ -312,3 +312,33 @@ def test_the_admin_index_links_to_the_metrics(admin_client):
     response = admin_client.get("/admin/")
     assert response.status_code == 200
     assert 'href="/admin/metrics/"' in response.content.decode()
+
+
+def test_trials_count_apart_from_mrr_and_their_conversion_is_new_mrr():
+    """Three June trials of Pro: P converts (a card), Q ends unpaid, R is still trialing."""
+    pro, free = Plan.objects.get(slug="pro"), Plan.objects.get(slug="free")
+    p = customer("p@x.io", "2025-06-01 09:00", ("", "free"))
+    q = customer("q@x.io", "2025-06-01 09:00", ("", "free"))
+    r = customer("r@x.io", "2025-06-01 09:00", ("", "free"))
+    for who, when in ((p, "2025-06-02 00:00"), (q, "2025-06-03 00:00"), (r, "2025-06-25 00:00")):
+        account_services.customer_change_plan(customer=who, plan=pro, reason="trial", when=at(when))
+    account_services.trial_convert(customer=p, when=at("2025-06-16 00:00"))
+    assert account_services.trial_convert(customer=p) is None  # once
+    account_services.customer_change_plan(
+        customer=q, plan=free, reason="stripe", when=at("2025-06-17 00:00")
+    )
+    assert PlanChange.objects.get(customer=q, to_plan=free, from_plan=pro).reason == "trial_ended"
+    usage(r, "2025-06-26 10:00", 90_000)  # a trial's usage is not billed
+
+    june = metrics.compute_month_metrics(JUNE, now=at("2025-07-01 01:00"))
+    assert june["mrr"] == "49.00"  # P only: the trials bring none
+    assert june["paid_customers"] == 1 and june["mrr_new"] == "49.00"
+    assert june["new_paid_customers"] == 1 and june["churned_paid_customers"] == 0
+    assert june["mrr_churned"] == "0.00" and june["usage_revenue"] == "0.00"
+    assert june["converted"] == 1 and june["conversion_base"] == 3
+    assert june["trials_started"] == 3 and june["trialing_customers"] == 1
+    assert june["trials_converted"] == 1 and june["trials_ended_unpaid"] == 1
+    assert june["trial_conversion_rate"] == 0.5
+    # On June 10: P and Q trialing, not paying yet.
+    mid = metrics.compute_month_metrics(JUNE, now=at("2025-06-10 00:00"))
+    assert mid["paid_customers"] == 0 and mid["mrr"] == "0.00" and mid["trialing_customers"] == 2

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.test import Client
 
 from accounts.models import Plan
 from billing.periods import billing_period_close
@@ -34,6 +35,7 @@ FIELDS = {
     "credits_applied_cents",
     "stripe_credits_cents",
     "credits_drift_cents",
+    "discount_cents",
 }
 
 
@@ -115,6 +117,7 @@ def test_a_month_reported_and_invoiced_has_no_drift_and_a_late_flush_does(march,
         "credits_applied_cents": 0,
         "stripe_credits_cents": 0,
         "credits_drift_cents": 0,
+        "discount_cents": 0,
     }
     late = rows[march["late"].pk]
     assert (late["ledger_units"], late["reported_units"], late["stripe_units"]) == (
@@ -157,3 +160,54 @@ def test_staff_only(client, owner_web, march):
 def test_a_bad_month_is_a_400(admin_client):
     response = admin_client.get("/admin/reconciliation.json", {"month": "March"})
     assert response.status_code == 400 and response.json()["error"] == "invalid_parameter"
+
+
+def test_a_trial_and_a_discount_are_no_drift_and_the_discount_shows(
+    make_customer, clock, admin_user
+):
+    """A customer trialing Pro in March (its usage billed by nobody) and one paying Pro with a
+    20% promotion code: no drift; the discount is on the row."""
+    from decimal import Decimal
+
+    from billing.promotions import promotion_code_sync
+    from billing.trials import trial_start
+    from pricing.models import PromotionCode
+
+    clock.move_to(at(3, 1, 1))
+    promo = promotion_code_sync(
+        PromotionCode.objects.create(code="RECON20", percent_off=Decimal("20"), duration="forever")
+    )
+    trialing, _ = make_customer("free", "trial@example.com")
+    trial_start(customer=trialing, plan=Plan.objects.get(slug="pro"))
+    trialing.refresh_from_db()
+    payer, _ = make_customer("free", "payer@example.com")
+    subscription_change(
+        customer=payer,
+        plan=Plan.objects.get(slug="pro"),
+        payment_method="pm_card_visa",
+        discounts=[{"promotion_code": promo.stripe_promotion_code_id}],
+    )
+    payer.refresh_from_db()
+    ledger(trialing, at(3, 5, 12), 70_000)
+    ledger(payer, at(3, 5, 12), 60_000)
+    clock.move_to(at(3, 6))
+    usage_report_to_stripe()
+    clock.move_to(at(3, 10))
+    admin_client = Client()
+    admin_client.force_login(admin_user)  # logged in under the moved clock
+    rows = {
+        row["customer_id"]: row
+        for row in admin_client.get("/admin/reconciliation.json", {"month": "2027-03"}).json()[
+            "customers"
+        ]
+    }
+    trial_row, payer_row = rows[trialing.pk], rows[payer.pk]
+    assert trial_row["stripe_units"] == 70_000
+    assert (trial_row["invoiced_cents"], trial_row["quoted_cents"]) == (0, 0)
+    assert (trial_row["drift_units"], trial_row["drift_cents"]) == (0, 0)
+    assert (payer_row["invoiced_cents"], payer_row["quoted_cents"]) == (1_000, 1_000)
+    assert payer_row["drift_cents"] == 0
+    # The upcoming invoice: 20% of April's $49.00 and of March's $10.00 of usage.
+    assert payer_row["discount_cents"] == 980 + 200
+    page = admin_client.get("/admin/reconciliation/", {"month": "2027-03", "refresh": "1"})
+    assert "−$11.80" in page.content.decode()

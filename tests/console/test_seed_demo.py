@@ -11,6 +11,7 @@ from django.db.models import Max
 
 from accounts.models import Customer, PlanChange
 from accounts.selectors import plan_mrr
+from billing.models import Trial
 from console import metrics
 from core.periods import parse_month
 from metering.models import UsageRecord
@@ -45,7 +46,7 @@ def test_the_history_is_consistent_and_seeded_once():
             assert after.from_plan_id == before.to_plan_id
             assert after.changed_at >= before.changed_at
         assert changes[-1].to_plan_id == customer.plan_id  # the plan is its history's end
-        assert all(c.to_mrr == plan_mrr(c.to_plan) for c in changes)
+        assert all(c.to_mrr == (0 if c.reason == "trial" else plan_mrr(c.to_plan)) for c in changes)
         if customer.first_call_at:
             assert customer.first_call_at >= customer.created_at
             first = customer.usage_records.order_by("hour").first()
@@ -53,6 +54,10 @@ def test_the_history_is_consistent_and_seeded_once():
         else:
             assert not customer.usage_records.exists()
     assert PlanChange.objects.exclude(reason="signup").exists()  # upgrades and cancellations
+    # Free trials of Pro: some converted, some ended unpaid; one per customer.
+    trials = PlanChange.objects.filter(reason="trial")
+    assert trials.exists() and trials.count() == Trial.objects.count()
+    assert PlanChange.objects.filter(reason__in=["trial_converted", "trial_ended"]).exists()
     assert UsageRecord.objects.aggregate(last=Max("hour"))["last"] <= parse_month("2026-03").end
     assert "nothing to do" in seed()  # idempotent: `make run` calls it on every start
     assert Customer.objects.count() == 150

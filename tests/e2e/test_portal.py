@@ -171,7 +171,7 @@ def test_pricing_calculator(page, live_server, screenshot):
     expect()(total).to_have_text("$9,999.00")  # $49 + 9,950,000 × $0.001
 
     calls.fill("128000")
-    page.locator("label", has_text="Pro").click()
+    page.locator(".segmented label", has_text="Pro").click()  # not "Promotion code"
     expect()(total).to_have_text("$127.00")
     card = page.locator("#quote-card")
     expect()(card).to_contain_text("Base plan $49.00 (includes 50,000 calls)")

@@ -299,6 +299,7 @@ def test_the_quote_endpoint_is_in_the_openapi_schema(client):
         "write",
         "image",
         "credits",
+        "promotion_code",
     }
 
 

@@ -20,13 +20,16 @@ from django.db import connection
 
 from accounts import services as account_services
 from accounts.models import Plan
+from billing.promotions import promotion_code_sync
 from billing.stripe_catalog import stripe_catalog_sync
 from core.periods import current_period
 from metering.models import UsageRecord
+from pricing.models import PromotionCode
 from tests.sdks.coverage import AccessLog, schema_operations
 from tests.servers import gunicorn
 
 HERE = Path(__file__).resolve().parent
+PROMOTION_CODE = "SDK10"  # 10% off forever, in every sdk_world
 REPO = HERE.parents[1]
 
 
@@ -57,6 +60,7 @@ class SdkWorld:
             "PETSTORE_TEST_PAID_KEY": self.paid_key,
             "PETSTORE_TEST_EXHAUSTED_KEY": self.exhausted_key,
             "PETSTORE_TEST_NO_CREDITS_KEY": self.no_credits_key,
+            "PETSTORE_TEST_PROMOTION_CODE": PROMOTION_CODE,
             **extra,
         }
 
@@ -101,6 +105,12 @@ def sdk_world(sdk_server, transactional_db, _stripe_server) -> SdkWorld:
     saved, stripe.api_base = stripe.api_base, _stripe_server.url
     try:
         stripe_catalog_sync()
+        # A promotion code for the SDKs' subscribe and quote: 10% off, forever.
+        promotion_code_sync(
+            PromotionCode.objects.create(
+                code=PROMOTION_CODE, percent_off=Decimal("10"), duration="forever"
+            )
+        )
     finally:
         stripe.api_base = saved
     _, free_key = _register("free", "free")

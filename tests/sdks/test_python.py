@@ -32,6 +32,7 @@ from petstore_sdk import (
 )
 
 from petstore.models import Pet as PetRow
+from tests.sdks.conftest import PROMOTION_CODE
 
 # A 2×2 PNG (the API turns it into a JPEG thumbnail).
 PNG = base64.b64decode(
@@ -189,6 +190,30 @@ def test_every_operation(make_client, sdk_world):
         assert credits.burn_down[-1].balance == Decimal("0.00")
         purchase = await call(payer.billing.buy_credits("50"))
         assert purchase.amount == Decimal("50.00") and "/c/pay/cs_test_" in purchase.checkout_url
+
+        # A free trial with a promotion code, and the quote of that code.
+        registration = await call(make_client().auth.register(email=email("trial")))
+        trialer = make_client(api_key=registration.api_key)
+        trial = await call(
+            trialer.billing.subscribe(plan="pro", trial=True, promotion_code=PROMOTION_CODE)
+        )
+        assert trial.plan == "pro" and trial.subscription.status == "trialing"
+        assert (
+            trial.subscription.trial_end is not None and trial.subscription.payment_method is None
+        )
+        with pytest.raises(ConflictError) as again:
+            await call(trialer.billing.subscribe(plan="pro", trial=True))
+        assert again.value.code == "trial_already_used"
+        discounted = await call(
+            make_client(api_key=None).pricing.quote(
+                plan="pro", calls=60_000, promotion_code=PROMOTION_CODE
+            )
+        )
+        assert discounted.total == Decimal("53.10") and discounted.lines[-1].kind == "discount"
+        assert discounted.discount.percent_off == Decimal("10") and discounted.trial_days == 14
+        with pytest.raises(APIError) as unknown:
+            await call(make_client(api_key=None).pricing.quote(plan="pro", promotion_code="NOPE"))
+        assert (unknown.value.status_code, unknown.value.code) == (400, "promotion_code_invalid")
 
     run(flow)
     called = sdk_world.access_log.operations_called(

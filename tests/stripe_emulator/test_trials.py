@@ -196,3 +196,15 @@ def test_short_trial_warns_at_once_and_checkout_trial(server: StripeServerHandle
     done = stripe.checkout.Session.retrieve(session.id, expand=["subscription"])
     assert done.subscription.status == "trialing" and done.payment_status == "no_payment_required"
     assert done.subscription.trial_end == TRIAL_END
+
+
+def test_payment_settings_save_default_payment_method(server: StripeServerHandle) -> None:
+    customer = stripe.Customer.create(email="save@example.com")
+    sub = _trial(
+        customer.id, "cancel", payment_settings={"save_default_payment_method": "on_subscription"}
+    )
+    assert sub.payment_settings.save_default_payment_method == "on_subscription"
+    assert _trial(customer.id).payment_settings.save_default_payment_method == "off"
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        _trial(customer.id, payment_settings={"save_default_payment_method": "always"})
+    assert refused.value.param == "payment_settings[save_default_payment_method]"

@@ -33,12 +33,14 @@ from django.db import connection, transaction
 from accounts.models import ApiKey, Customer, Plan, PlanChange
 from accounts.selectors import plan_mrr
 from alerts.models import AlertSettings, UsageAlert
-from billing.models import PaymentFailure
+from billing.models import PaymentFailure, Trial
 from console import metrics
 from core.periods import period_containing
 from metering import store
 from metering.models import UsageRecord
 from metering.services import PERIOD_KEY_GRACE
+
+ZERO_MRR = Decimal("0.00")
 
 DOMAIN = "demo.example.com"
 DAY = timedelta(days=1)
@@ -51,6 +53,8 @@ DOWNGRADE = 0.025  # paid → the next plan down
 CANCEL = 0.03  # paid → free
 TO_ENTERPRISE = 0.01  # top self-serve plan → a sales-led plan
 ACTIVATION = 0.62  # share of sign-ups that ever make a successful call
+TRIAL = 0.6  # a first conversion to a plan with a free trial starts with the trial
+TRIAL_CONVERTS = 0.55  # trials that go on into a paid subscription (a card was added)
 READ, WRITE, IMAGE = "GET /api/v1/pets", "POST /api/v1/pets", "POST /api/v1/pets/{pk}/image"
 
 
@@ -120,7 +124,7 @@ def build(rng: random.Random, catalogue: Catalogue, n: int, start: datetime, unt
             hour=rng.randrange(6, 22),
         )
         demo.changes.append((created, None, catalogue.free, "signup"))
-        moment, plan, cancelled = first_call, catalogue.free, False
+        moment, plan, cancelled, trialed = first_call, catalogue.free, False, False
         while moment is not None:
             moves = catalogue.moves(plan)
             if plan.pk == catalogue.free.pk and cancelled:
@@ -132,6 +136,21 @@ def build(rng: random.Random, catalogue: Catalogue, n: int, start: datetime, unt
             moment = moment + timedelta(seconds=round(wait))
             if moment >= until:
                 break
+            # (A database of the layout before trials has no trial_days: not loaded, not asked.)
+            trial_days = to.__dict__.get("trial_days", 0)
+            if plan.pk == catalogue.free.pk and trial_days and not trialed:
+                trialed = True  # one trial per customer
+                if rng.random() < TRIAL:
+                    demo.changes.append((moment, plan, to, "trial"))
+                    moment = moment + timedelta(days=trial_days)
+                    if moment >= until:
+                        break
+                    if rng.random() < TRIAL_CONVERTS:
+                        demo.changes.append((moment, to, to, "trial_converted"))
+                        plan = to
+                    else:
+                        demo.changes.append((moment, to, catalogue.free, "trial_ended"))
+                    continue
             demo.changes.append((moment, plan, to, why))
             cancelled = cancelled or why == "cancel"
             plan = to
@@ -329,14 +348,30 @@ class Command(BaseCommand):
                     cid,
                     before.pk if before else None,
                     after.pk,
-                    plan_mrr(before),
-                    plan_mrr(after),
+                    # A trial brings no MRR; its conversion or end starts from none.
+                    ZERO_MRR if why in ("trial_converted", "trial_ended") else plan_mrr(before),
+                    ZERO_MRR if why == "trial" else plan_mrr(after),
                     why,
                     when,
                 )
                 for cid, d in zip(ids, demos, strict=True)
                 for when, before, after, why in d.changes
             ),
+        )
+        Trial.objects.bulk_create(
+            [
+                Trial(
+                    customer_id=cid,
+                    plan=after,
+                    started_at=when,
+                    ends_at=when + timedelta(days=after.trial_days),
+                    reminder_sent_at=when + timedelta(days=after.trial_days - 3),
+                )
+                for cid, d in zip(ids, demos, strict=True)
+                for when, _before, after, why in d.changes
+                if why == "trial"
+            ],
+            batch_size=5000,
         )
         current = period_containing(until)
         period_units: dict[int, int] = {}
@@ -391,7 +426,11 @@ class Command(BaseCommand):
                 if rng.random() < 0.05
             ],
         )
-        paying = [(cid, d) for cid, d in zip(ids, demos, strict=True) if d.plan.monthly_price]
+        paying = [
+            (cid, d)
+            for cid, d in zip(ids, demos, strict=True)
+            if d.plan.monthly_price and d.changes[-1][3] != "trial"
+        ]
         failures = rng.sample(paying, k=min(len(paying), max(1, len(paying) // 50)))
         PaymentFailure.objects.bulk_create(
             [

@@ -199,7 +199,10 @@ class Keys extends Resource {
 }
 
 class Billing extends Resource {
-  /** Subscribe to a plan, or change plan (prorated): `{ plan, payment_method }`. */
+  /**
+   * Subscribe to a plan, or change plan (prorated): `{ plan, payment_method, trial,
+   * promotion_code }`. `trial: true` starts the plan's free trial without a card.
+   */
   subscribe(params, options) {
     return call(this._client, 'billing.subscribe', { body: params, options });
   }

@@ -7,6 +7,7 @@
 //   PETSTORE_TEST_PAID_KEY       a Business customer's key (every operation)
 //   PETSTORE_TEST_EXHAUSTED_KEY  a Free customer whose monthly quota is used up
 //   PETSTORE_TEST_NO_CREDITS_KEY a prepaid customer whose included units and credits are spent
+//   PETSTORE_TEST_PROMOTION_CODE a promotion code: 10% off forever
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { randomUUID } = require('node:crypto');
@@ -163,6 +164,25 @@ test('register, subscribe with a test card, list invoices, cancel', { skip }, as
   const purchase = await client.billing.buyCredits('50');
   assert.equal(purchase.amount, '50.00');
   assert.match(purchase.checkout_url, /\/c\/pay\/cs_test_/);
+});
+
+test('a free trial with a promotion code, and the quote of the code', { skip }, async () => {
+  const code = env.PETSTORE_TEST_PROMOTION_CODE;
+  const client = await freshFreeClient();
+  const trial = await client.billing.subscribe({ plan: 'pro', trial: true, promotion_code: code });
+  assert.equal(trial.subscription.status, 'trialing');
+  assert.ok(trial.subscription.trial_end);
+  assert.equal(trial.subscription.payment_method, null);
+  const again = await client.billing.subscribe({ plan: 'pro', trial: true }).catch((e) => e);
+  assert.ok(again instanceof PetStore.ConflictError);
+  assert.equal(again.code, 'trial_already_used');
+  const quote = await new PetStore({ apiKey: null }).pricing.quote({ plan: 'pro', calls: 60000, promotion_code: code });
+  assert.equal(quote.total, '53.10');
+  assert.equal(quote.lines[quote.lines.length - 1].kind, 'discount');
+  assert.equal(quote.discount.percent_off, '10');
+  assert.equal(quote.trial_days, 14);
+  const unknown = await new PetStore({ apiKey: null }).pricing.quote({ plan: 'pro', promotion_code: 'NOPE' }).catch((e) => e);
+  assert.deepEqual([unknown.status, unknown.code], [400, 'promotion_code_invalid']);
 });
 
 test('refusals become typed errors', { skip }, async () => {

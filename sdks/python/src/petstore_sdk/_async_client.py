@@ -278,11 +278,21 @@ class Webhooks(_Resource):
 
 class Billing(_Resource):
     async def subscribe(
-        self, *, plan: str, payment_method: str | None = None, idempotency_key: str | None = None
+        self,
+        *,
+        plan: str,
+        payment_method: str | None = None,
+        trial: bool | None = None,
+        promotion_code: str | None = None,
+        idempotency_key: str | None = None,
     ) -> SubscribeResult:
         """Subscribe to a plan, or change plan (prorated). `payment_method`: a Stripe payment
-        method id (test mode: pm_card_visa)."""
-        body = _base.pet_body(plan=plan, payment_method=payment_method)
+        method id (test mode: pm_card_visa). `trial=True`: the plan's free trial, no card
+        needed (once per customer: ConflictError `trial_already_used`). `promotion_code`: its
+        discount applies to the subscription (BadRequestError `promotion_code_invalid`)."""
+        body = _base.pet_body(
+            plan=plan, payment_method=payment_method, trial=trial, promotion_code=promotion_code
+        )
         return await self._client._call(
             "billing.subscribe", SubscribeResult, json=body, idempotency_key=idempotency_key
         )
@@ -328,9 +338,18 @@ class Pricing(_Resource):
         read: int | None = None,
         write: int | None = None,
         image: int | None = None,
+        promotion_code: str | None = None,
     ) -> Quote:
-        """Price a monthly usage on a plan, line by line (public: no key needed)."""
-        query = {"plan": plan, "calls": calls, "read": read, "write": write, "image": image}
+        """Price a monthly usage on a plan, line by line (public: no key needed); with a
+        `promotion_code`, its discount is a line of the quote."""
+        query = {
+            "plan": plan,
+            "calls": calls,
+            "read": read,
+            "write": write,
+            "image": image,
+            "promotion_code": promotion_code,
+        }
         return await self._client._call("pricing.quote", Quote, query=query)
 
 

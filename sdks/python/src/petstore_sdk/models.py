@@ -313,6 +313,7 @@ class Subscription:
     cancel_at_period_end: bool
     payment_method: PaymentMethod | None
     subscription_id: str
+    trial_end: datetime | None = None  # while the status is "trialing"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Subscription | None:
@@ -327,6 +328,7 @@ class Subscription:
             cancel_at_period_end=data["cancel_at_period_end"],
             payment_method=PaymentMethod(**pm) if pm else None,
             subscription_id=data["subscription_id"],
+            trial_end=_dt(data.get("trial_end")),
         )
 
 
@@ -390,6 +392,16 @@ class QuoteSuggestion:
     total: Decimal | None
 
 
+@dataclass
+class QuoteDiscount:
+    code: str
+    percent_off: Decimal | None
+    amount_off: Decimal | None
+    duration: str  # once | repeating | forever
+    duration_in_months: int | None
+    description: str
+
+
 @dataclass(kw_only=True)
 class Quote(Model):
     plan: str
@@ -400,6 +412,8 @@ class Quote(Model):
     custom: bool
     capped: bool
     suggestion: QuoteSuggestion | None = None
+    discount: QuoteDiscount | None = None  # the promotion code's, when one was given
+    trial_days: int = 0
 
     @classmethod
     def _convert(cls, data):
@@ -417,6 +431,19 @@ class Quote(Model):
         s = data.get("suggestion")
         data["suggestion"] = (
             QuoteSuggestion(s["plan"], s["plan_name"], _money(s.get("total"))) if s else None
+        )
+        d = data.get("discount")
+        data["discount"] = (
+            QuoteDiscount(
+                code=d["code"],
+                percent_off=_money(d.get("percent_off")),
+                amount_off=_money(d.get("amount_off")),
+                duration=d["duration"],
+                duration_in_months=d.get("duration_in_months"),
+                description=d["description"],
+            )
+            if d
+            else None
         )
         return data
 
