@@ -3,8 +3,9 @@
 A customer may cap what one API key spends per period, in dollars (accounts.ApiKey's
 `monthly_spend_cap`, on plans that bill overage or spend prepaid credits). The admission script
 counts units, so the cap is translated here, with the rating engine, into the largest number of
-units whose usage charge stays within it, and stored on the key (`spend_cap_units`) when the cap is set, when the
-customer changes plan and when an operator edits the plan (receivers below). docs/keys.md.
+units whose usage charge stays within it, and stored on the key (`spend_cap_units`) when the
+cap is set, when the customer changes plan and when an operator edits the plan (receivers
+below). docs/keys.md.
 
 The key's units are priced as if none were included: the plan's included units belong to the
 whole account, so a key cannot count on them, and pricing its units from the first unit of the
