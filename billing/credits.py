@@ -59,7 +59,7 @@ from pricing.engine.credits import (
     metered_charge,
     quote_with_credits,
 )
-from pricing.selectors import calls_by_class
+from pricing.selectors import calls_by_class, customer_quote
 
 logger = logging.getLogger(__name__)
 
@@ -361,7 +361,7 @@ def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, A
     """METERING_USAGE_ESTIMATOR: the estimated bill (pricing.selectors.usage_estimate's shape)
     with a credits line when the customer has credits: the engine's credits, as invoiced."""
     usage = Usage(units=breakdown.total.units, calls=calls_by_class(breakdown))
-    quote = _quote(customer, usage)
+    quote = customer_quote(customer, usage)  # with a trial or a promotion code's discount
     if quote is None:
         return None
     if customer_has_credits(customer):

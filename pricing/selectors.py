@@ -109,19 +109,26 @@ def quote_suggestion(quote: Quote, usage: Usage) -> dict[str, str] | None:
     return {"plan": best.plan, "plan_name": best.plan_name, "total": f"{best.total:.2f}"}
 
 
-def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, Any] | None:
-    """The estimated bill of the period so far: the customer's plan quoted for its usage (the
-    quote endpoint's shape). None when the plan's pricing is invalid: the usage page still
-    answers, and the error is logged."""
-    usage = Usage(units=breakdown.total.units, calls=calls_by_class(breakdown))
+def customer_quote(customer: Customer, usage: Usage) -> Quote | None:
+    """The customer's plan quoted for `usage` in the current period as it will be invoiced: on a
+    free trial nothing is billed (a `trial` line says so), and a promotion code's discount still
+    running is priced as Stripe will take it off. None when the plan's pricing is invalid (the
+    error is logged)."""
     discount = customer_discount(customer, invoiced_at=current_period().end)
     try:
-        # On a free trial, nothing is billed for the period (a `trial` line says so); a
-        # promotion code's discount still running is priced as Stripe will take it off.
-        quote = quote_for_plan(
+        return quote_for_plan(
             customer.plan, usage, discount=discount, trial=customer_on_trial(customer)
         )
     except PricingError:
         logger.exception("pricing: plan %s has an invalid pricing definition", customer.plan.slug)
         return None
-    return {**quote.to_dict(), "suggestion": None}
+
+
+def usage_estimate(customer: Customer, breakdown: UsageBreakdown) -> dict[str, Any] | None:
+    """The estimated bill of the period so far: the customer's plan quoted for its usage (the
+    quote endpoint's shape, customer_quote). None when the plan's pricing is invalid: the usage
+    page still answers."""
+    quote = customer_quote(
+        customer, Usage(units=breakdown.total.units, calls=calls_by_class(breakdown))
+    )
+    return None if quote is None else {**quote.to_dict(), "suggestion": None}
