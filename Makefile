@@ -26,7 +26,8 @@ CLUSTER_TESTS := tests/metering/test_rate_limit.py tests/metering/test_quota.py 
 	tests/integration/test_multiprocess_metering.py tests/accounts/test_keys_api.py \
 	tests/metering/test_grants.py tests/metering/test_account_limit.py \
 	tests/metering/test_idempotency.py tests/integration/test_rate_limit_concurrency.py \
-	tests/metering/test_key_caps.py tests/integration/test_key_cap_concurrency.py
+	tests/metering/test_key_caps.py tests/integration/test_key_cap_concurrency.py \
+	tests/billing/test_prepaid.py tests/integration/test_credits_concurrency.py
 
 # Uses DATABASE_URL and REDIS_URL when set (CI: PostgreSQL and Redis), else SQLite and an
 # embedded Redis. Includes the browser suite. lint-imports checks the layers between the apps
