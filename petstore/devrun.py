@@ -18,6 +18,7 @@ from pathlib import Path
 import environ
 
 from petstore.embedded_redis import start_embedded_redis
+from petstore.local_services import services_forget, services_write
 from petstore.ports import free_port, wait_for_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -153,7 +154,8 @@ def main() -> int:
             f"  portal http://127.0.0.1:{web_port}/   admin http://127.0.0.1:{web_port}/admin/"
             f"   API docs http://127.0.0.1:{web_port}/api/docs/"
         )
-        _say("Ctrl-C stops everything")
+        _say("Ctrl-C stops everything; manage.py commands run beside it use the same servers")
+        services_write(env)
         honcho = subprocess.Popen(  # noqa: S603
             [PY, "-m", "honcho", "start", "-f", "Procfile"], cwd=BASE_DIR, env=env
         )
@@ -171,6 +173,7 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        services_forget()
         stop_children()
         _say("stopped")
 
