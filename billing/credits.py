@@ -329,8 +329,15 @@ def credits_summary(customer: Customer, *, now: datetime | None = None) -> Credi
     today = now.astimezone(UTC).date()
     days = [today - timedelta(days=n) for n in range(WINDOW_DAYS, 0, -1)]
     first_call = customer.first_call_at or customer.created_at
-    days = [d for d in days if d >= first_call.astimezone(UTC).date()] or days[-1:]
+    days = [d for d in days if d >= first_call.astimezone(UTC).date()]
+    # Under a day of usage there is no rate to project (metering.forecast says the same).
     rate = daily_rate([history.get(d, 0) for d in days])
+    method = (
+        f"mean daily units of the last {len(days)} complete day"
+        f"{'s' if len(days) != 1 else ''}, priced by the engine"
+        if days
+        else "insufficient history: under a day of usage, so no run-out forecast yet"
+    )
     runs_out = None
     if start > ZERO:
         runs_out = _run_out(customer, period, usage.total.units, start, rate, now)
@@ -345,9 +352,8 @@ def credits_summary(customer: Customer, *, now: datetime | None = None) -> Credi
         burn_down=_daily_balances(customer, period, usage, start, now),
         runs_out_on=runs_out,
         forecast=_forecast_rows(customer, period, usage.total.units, start, rate, now),
-        forecast_method=f"mean daily units of the last {len(days)} complete day"
-        f"{'s' if len(days) != 1 else ''}, priced by the engine",
-        daily_units=round(rate, 2),
+        forecast_method=method,
+        daily_units=round(rate, 2) if days else None,  # None: under a day of usage
     )
 
 

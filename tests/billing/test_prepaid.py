@@ -150,3 +150,15 @@ def test_a_plan_turned_prepaid_reaches_live_grants(make_customer, redis_client):
     grant_fields = redis_client.hgetall(store.grant_key(customer.pk))
     # 50,000 included; $0.001 a unit rounds four more units into a zero charge.
     assert grant_fields["blk"] == "2" and grant_fields["cred"] == "50004"
+
+
+def test_under_a_day_of_usage_gives_no_run_out_forecast(prepaid):
+    """A customer who signed up today has no complete day to project: the summary says so
+    (as the usage API's forecast does) rather than projecting an idle day before sign-up."""
+    grant(prepaid.customer, "5.00")
+    prepaid.get(PETS)
+    summary = credits_summary(prepaid.customer)
+    assert summary.daily_units is None and summary.runs_out_on is None
+    assert summary.forecast_method.startswith("insufficient history")
+    body = prepaid.get("/api/v1/billing/credits").json()
+    assert body["daily_units"] is None and body["runs_out_on"] is None
