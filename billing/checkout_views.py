@@ -4,6 +4,7 @@ customer back to `checkout_done`, which syncs what the session did (billing/chec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 
 from django.contrib import messages
@@ -30,49 +31,54 @@ def _absolute(request: HttpRequest, name: str) -> str:
     return request.build_absolute_uri(reverse(name))
 
 
-@customer_required
-@require_POST
-def checkout_subscribe(request: HttpRequest, customer: Customer, slug: str) -> HttpResponse:
-    plan = get_object_or_404(plan_catalogue(self_serve_only=True), slug=slug)
+def to_stripe(request: HttpRequest, start: Callable[[], str]) -> HttpResponse:
+    """303 to the Stripe page `start` opens (it returns the page's URL); when Stripe or our
+    checks refuse, back to the billing page with the reason shown."""
     try:
-        url = checkout.checkout_subscription_start(
-            customer=customer,
-            plan=plan,
-            success_url=_absolute(request, "dashboard-checkout-done"),
-            cancel_url=request.build_absolute_uri(reverse("dashboard-plan-change", args=[slug])),
-        )
+        url = start()
     except ApplicationError as exc:
         messages.error(request, exc.message)
         return redirect("dashboard-billing")
     return SeeOther(url)
+
+
+@customer_required
+@require_POST
+def checkout_subscribe(request: HttpRequest, customer: Customer, slug: str) -> HttpResponse:
+    plan = get_object_or_404(plan_catalogue(self_serve_only=True), slug=slug)
+    return to_stripe(
+        request,
+        lambda: checkout.checkout_subscription_start(
+            customer=customer,
+            plan=plan,
+            success_url=_absolute(request, "dashboard-checkout-done"),
+            cancel_url=request.build_absolute_uri(reverse("dashboard-plan-change", args=[slug])),
+        ),
+    )
 
 
 @customer_required
 @require_POST
 def card_change(request: HttpRequest, customer: Customer) -> HttpResponse:
-    try:
-        url = checkout.checkout_setup_start(
+    return to_stripe(
+        request,
+        lambda: checkout.checkout_setup_start(
             customer=customer,
             success_url=_absolute(request, "dashboard-checkout-done"),
             cancel_url=_absolute(request, "dashboard-billing"),
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("dashboard-billing")
-    return SeeOther(url)
+        ),
+    )
 
 
 @customer_required
 @require_POST
 def portal(request: HttpRequest, customer: Customer) -> HttpResponse:
-    try:
-        url = checkout.portal_start(
+    return to_stripe(
+        request,
+        lambda: checkout.portal_start(
             customer=customer, return_url=_absolute(request, "dashboard-billing")
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("dashboard-billing")
-    return SeeOther(url)
+        ),
+    )
 
 
 @customer_required

@@ -7,19 +7,16 @@ from __future__ import annotations
 from typing import Any
 
 import pygal
-from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Customer
 from accounts.views import customer_required
-from billing.checkout_views import SeeOther
+from billing.checkout_views import to_stripe
 from billing.credits import CreditsSummary, credit_packs, credits_checkout_start, credits_summary
 from billing.models import CreditEntry
 from core.charts import CHART_OPTIONS, LINE_CHART_STYLE, chart_cached, chart_svg, legend_options
-from core.errors import ApplicationError
 from core.money import money
 
 
@@ -87,14 +84,14 @@ def credits_context(customer: Customer) -> dict[str, Any]:
 @customer_required
 @require_POST
 def credits_buy(request: HttpRequest, customer: Customer, pack: str) -> HttpResponse:
-    try:
-        session = credits_checkout_start(
-            customer=customer,
-            pack=pack,
-            success_url=request.build_absolute_uri(reverse("dashboard-checkout-done")),
-            cancel_url=request.build_absolute_uri(reverse("dashboard-billing")) + "#credits",
-        )
-    except ApplicationError as exc:
-        messages.error(request, exc.message)
-        return redirect("dashboard-billing")
-    return SeeOther(session.url)
+    return to_stripe(
+        request,
+        lambda: (
+            credits_checkout_start(
+                customer=customer,
+                pack=pack,
+                success_url=request.build_absolute_uri(reverse("dashboard-checkout-done")),
+                cancel_url=request.build_absolute_uri(reverse("dashboard-billing")) + "#credits",
+            ).url
+        ),
+    )
