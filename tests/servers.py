@@ -4,10 +4,16 @@ and the suite's Redis."""
 from __future__ import annotations
 
 import os
+import threading
+from collections import Counter
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+import requests
 from django.conf import settings
 from django.db import connection
 
@@ -59,3 +65,47 @@ def gunicorn(
     env = server_env(**extra_env)
     with launch.gunicorn(env=env, workers=workers, port=port, options=options) as url:
         yield url
+
+
+@dataclass
+class Burst:
+    statuses: Counter = field(default_factory=Counter)  # status code → how many
+    errors: Counter = field(default_factory=Counter)  # the 429s' error codes → how many
+    meanwhile: Any = None  # what `meanwhile` returned
+
+
+def burst(
+    url: str,
+    api_key: str,
+    *,
+    clients: int,
+    calls_each: int,
+    path: str = "/api/v1/pets",
+    meanwhile: Callable[[], Any] | None = None,
+) -> Burst:
+    """`clients` threads released at once, each sending `calls_each` GETs of `path` with
+    `api_key` (one connection each) to the server at `url`; `meanwhile` runs in this thread
+    while they do (another key's call, say)."""
+    result = Burst()
+    lock = threading.Lock()
+    start = threading.Barrier(clients)
+
+    def client() -> None:
+        session = requests.Session()
+        session.headers["X-API-Key"] = api_key
+        start.wait(timeout=30)
+        for _ in range(calls_each):
+            response = session.get(f"{url}{path}", timeout=30)
+            with lock:
+                result.statuses[response.status_code] += 1
+                if response.status_code == 429:
+                    result.errors[response.json()["error"]] += 1
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    if meanwhile is not None:
+        result.meanwhile = meanwhile()
+    for thread in threads:
+        thread.join(timeout=120)
+    return result

@@ -4,8 +4,6 @@ atomically; tests/billing/test_prepaid.py covers the rest of the policy)."""
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -15,9 +13,7 @@ from accounts.models import Plan
 from billing.models import CreditEntry
 from core.periods import current_period
 from tests.factories import CustomerFactory
-from tests.servers import gunicorn
-
-PETS = "/api/v1/pets"
+from tests.servers import burst, gunicorn
 
 
 @pytest.mark.django_db(transaction=True)
@@ -36,31 +32,11 @@ def test_a_burst_through_threaded_gunicorn_admits_exactly_the_allowance():
         customer=customer, kind="purchase", amount=Decimal("0.27"), period=current_period().id
     )
     allowance = 10 + 27
-    statuses: Counter = Counter()
-    errors: Counter = Counter()
-    lock = threading.Lock()
     with gunicorn(workers=2, threads=8) as url:
-        start = threading.Barrier(20)
-
-        def burst() -> None:
-            session = requests.Session()
-            session.headers["X-API-Key"] = customer.raw_key
-            start.wait(timeout=30)
-            for _ in range(6):
-                answer = session.get(f"{url}{PETS}", timeout=30)
-                with lock:
-                    statuses[answer.status_code] += 1
-                    if answer.status_code == 429:
-                        errors[answer.json()["error"]] += 1
-
-        threads = [threading.Thread(target=burst) for _ in range(20)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
+        result = burst(url, customer.raw_key, clients=20, calls_each=6)
         usage = requests.get(
             f"{url}/api/v1/usage", headers={"X-API-Key": customer.raw_key}, timeout=30
         ).json()
-    assert statuses == {200: allowance, 429: 120 - allowance}
-    assert errors == {"credits_exhausted": 120 - allowance}
+    assert result.statuses == {200: allowance, 429: 120 - allowance}
+    assert result.errors == {"credits_exhausted": 120 - allowance}
     assert usage["units_used"] == allowance

@@ -12,7 +12,7 @@ from accounts.models import ApiKey
 from metering.errors import KeyCapExceeded
 from metering.models import KeyUsage
 from metering.services import request_admit, request_finish, usage_flush
-from tests.servers import gunicorn
+from tests.servers import burst, gunicorn
 
 PETS = "/api/v1/pets"
 
@@ -26,30 +26,18 @@ def test_a_burst_through_gunicorn_admits_exactly_the_keys_cap(make_customer):
     key = ApiKey.objects.get(customer=customer)
     account_services.api_key_caps_set(api_key=key, monthly_unit_cap=37)
     _, other_raw = account_services.api_key_create(customer=customer, name="other")
-    statuses: Counter = Counter()
-    errors: Counter = Counter()
-    lock = threading.Lock()
     with gunicorn(workers=2, threads=8) as url:
-        start = threading.Barrier(16)
-
-        def burst() -> None:
-            session = requests.Session()
-            session.headers["X-API-Key"] = raw
-            start.wait(timeout=30)
-            for _ in range(5):
-                response = session.get(f"{url}{PETS}", timeout=30)
-                with lock:
-                    statuses[response.status_code] += 1
-                    if response.status_code == 429:
-                        errors[response.json()["error"]] += 1
-
-        threads = [threading.Thread(target=burst) for _ in range(16)]
-        for t in threads:
-            t.start()
-        other = requests.get(f"{url}{PETS}", headers={"X-API-Key": other_raw}, timeout=30)
-        for t in threads:
-            t.join(timeout=60)
+        result = burst(
+            url,
+            raw,
+            clients=16,
+            calls_each=5,
+            meanwhile=lambda: requests.get(
+                f"{url}{PETS}", headers={"X-API-Key": other_raw}, timeout=30
+            ),
+        )
         usage = requests.get(f"{url}/api/v1/usage", headers={"X-API-Key": raw}, timeout=30)
+    statuses, errors, other = result.statuses, result.errors, result.meanwhile
     assert statuses == {200: 37, 429: 43}
     assert errors == {"key_cap_exceeded": 43}
     assert other.status_code == 200

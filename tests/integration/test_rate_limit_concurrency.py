@@ -3,7 +3,6 @@ however many threads and processes ask at once (metering.store, "Rate limit").""
 
 import threading
 import time
-from collections import Counter
 
 import pytest
 import requests
@@ -11,7 +10,7 @@ import requests
 from metering import services
 from metering.errors import RateLimited
 from metering.services import admission
-from tests.servers import gunicorn
+from tests.servers import burst, gunicorn
 
 PETS = "/api/v1/pets"
 
@@ -21,25 +20,8 @@ def test_a_burst_through_threaded_gunicorn_admits_exactly_the_limit(make_custome
     """100 requests at once from 20 threads to 2 workers x 8 threads: the Free plan's 10 are
     admitted, not one more (DRF's throttle on a shared cache admits up to 21: bench/metering.py)."""
     _, raw = make_customer("free")
-    statuses: Counter = Counter()
-    lock = threading.Lock()
     with gunicorn(workers=2, threads=8) as url:
-        start = threading.Barrier(20)
-
-        def burst() -> None:
-            session = requests.Session()
-            session.headers["X-API-Key"] = raw
-            start.wait(timeout=30)
-            for _ in range(5):
-                status = session.get(f"{url}{PETS}", timeout=30).status_code
-                with lock:
-                    statuses[status] += 1
-
-        threads = [threading.Thread(target=burst) for _ in range(20)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        statuses = burst(url, raw, clients=20, calls_each=5).statuses
         usage = requests.get(f"{url}/api/v1/usage", headers={"X-API-Key": raw}, timeout=30)
     assert statuses == {200: 10, 429: 90}
     by_endpoint = {row["endpoint"]: row for row in usage.json()["by_endpoint"]}
