@@ -330,8 +330,6 @@ def request_admit(
             except RedisError as exc:
                 # Counted but not findable by the flush: void it (the flush re-marks).
                 raise UnconfirmedAdmission(counted, exc) from exc
-        if status == CREDITS_EXHAUSTED:
-            _credits_exhausted(customer_id, rule, period, limit, remaining, period_units)
         if status:
             _refuse(
                 status, rule, plan, period, limit, remaining, wait_or_reset, period_units, grant
@@ -381,6 +379,8 @@ def _credits_exhausted(customer_id, rule, period, limit, remaining, period_units
 
 
 def _refuse(status, rule, plan, period, limit, remaining, wait_or_reset, period_units, grant):
+    if status == CREDITS_EXHAUSTED:
+        _credits_exhausted(grant.customer_id, rule, period, limit, remaining, period_units)
     if status == KEY_CAP_EXCEEDED:
         # The key's own cap: wait_or_reset is the cap, period_units the key's units.
         cap, used = wait_or_reset, period_units
